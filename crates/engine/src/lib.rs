@@ -1,0 +1,1 @@
+//! Speaker engine (see crates/engine/README or DESIGN.md).
