@@ -1,1 +1,37 @@
-fn main() {}
+//! Voxprint: a self-hosted voiceprint (speaker identification) server with the Coze voiceprint
+//! API. See README.md for how to run it and DESIGN notes in the modules.
+
+mod admin;
+mod app;
+mod cli;
+mod domain;
+mod http;
+mod ids;
+mod store;
+mod tokens;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VOXPRINT_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => app::serve(args).await,
+        Command::Admin { storage, command } => admin::run(&storage, command).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

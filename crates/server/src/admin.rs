@@ -1,0 +1,67 @@
+//! `voxprint admin …`: account management straight on the storage. Create commands print the
+//! new ID (or token) as the last line of standard output; list commands print one
+//! tab-separated row per line, ID first — scripts and tests rely on both.
+
+use anyhow::Context;
+
+use crate::cli::{AdminCommand, StorageArgs};
+use crate::domain::PermissionSet;
+use crate::ids::IdGenerator;
+use crate::store::{now_seconds, Store};
+
+pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result<()> {
+    let store = Store::open_sqlite(&storage.data_dir)
+        .await
+        .with_context(|| format!("cannot open the storage in {}", storage.data_dir.display()))?;
+    let ids = IdGenerator::new(store.lease_id_node().await?);
+    match command {
+        AdminCommand::CreateTeam { name } => {
+            println!("{}", store.create_team(&ids, non_empty(&name, "--name")?).await?);
+        }
+        AdminCommand::ListTeams => {
+            for team in store.list_teams().await? {
+                println!("{}\t{}\t{}", team.id, team.name, team.created_at);
+            }
+        }
+        AdminCommand::CreateUser { team, name, nickname, avatar_url } => {
+            let name = non_empty(&name, "--name")?;
+            let nickname = nickname.as_deref().unwrap_or(name);
+            println!("{}", store.create_user(&ids, team, name, nickname, &avatar_url).await?);
+        }
+        AdminCommand::ListUsers { team } => {
+            for user in store.list_users(team).await? {
+                println!("{}\t{}\t{}\t{}\t{}\t{}", user.id, user.team_id, user.name, user.nickname, user.avatar_url, user.created_at);
+            }
+        }
+        AdminCommand::CreateToken { user, permissions, expires_in_days } => {
+            let permissions = PermissionSet::parse(&permissions).map_err(|err| anyhow::anyhow!("--permissions: {err}"))?;
+            let expires_at = expires_in_days.map(|days| now_seconds() + days * 86_400);
+            let (id, secret) = store.create_token(&ids, user, permissions, expires_at).await?;
+            println!("token id {id}, permissions {}", permissions.to_names());
+            println!("{secret}");
+        }
+        AdminCommand::ListTokens { user } => {
+            for token in store.list_tokens(user).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    token.id,
+                    token.permissions,
+                    token.created_at,
+                    token.expires_at.map_or("never".into(), |at| at.to_string()),
+                    token.revoked_at.map_or("active".into(), |at| format!("revoked {at}")),
+                );
+            }
+        }
+        AdminCommand::RevokeToken { token_id } => {
+            store.revoke_token(token_id).await?;
+            println!("revoked {token_id}");
+        }
+    }
+    Ok(())
+}
+
+fn non_empty<'a>(value: &'a str, flag: &str) -> anyhow::Result<&'a str> {
+    let trimmed = value.trim();
+    anyhow::ensure!(!trimmed.is_empty(), "{flag} must not be empty");
+    Ok(trimmed)
+}

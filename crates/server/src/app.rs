@@ -1,0 +1,90 @@
+//! `voxprint serve`: open the storage, bootstrap the first admin, bind, serve until told to stop.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::cli::ServeArgs;
+use crate::http::{self, ApiSettings, AppState};
+use crate::ids::IdGenerator;
+use crate::store::Store;
+
+pub const ADMIN_TOKEN_FILE: &str = "admin-token";
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let public_url = args.public_url.as_deref().map(parse_public_url).transpose()?;
+    let data_dir = &args.storage.data_dir;
+    let store = Store::open_sqlite(data_dir)
+        .await
+        .with_context(|| format!("cannot open the storage in {}", data_dir.display()))?;
+    let ids = Arc::new(IdGenerator::new(store.lease_id_node().await?));
+    if let Some(admin) = store.bootstrap(&ids).await? {
+        let token_path = data_dir.join(ADMIN_TOKEN_FILE);
+        write_secret_file(&token_path, &admin.token)?;
+        println!("First start: created the default team ({}) and the admin user ({}).", admin.team_id, admin.user_id);
+        println!("Admin token with every permission (shown once; also saved to {}):", token_path.display());
+        println!("{}", admin.token);
+    }
+    let state = AppState {
+        store,
+        ids,
+        settings: Arc::new(ApiSettings { public_url, max_groups_per_user: args.max_groups_per_user }),
+    };
+    let listener = TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    println!("voxprint listening on http://{address}");
+    std::io::stdout().flush()?;
+    tracing::info!(%address, "serving");
+    axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn parse_public_url(url: &str) -> anyhow::Result<String> {
+    let url = url.trim().trim_end_matches('/');
+    anyhow::ensure!(
+        url.starts_with("http://") || url.starts_with("https://"),
+        "--public-url must start with http:// or https://, got {url:?}"
+    );
+    Ok(url.to_owned())
+}
+
+/// Writes a secret readable by its owner only, atomically (temp file, then rename).
+fn write_secret_file(path: &Path, secret: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let temp = path.with_extension("tmp");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&temp)
+        .with_context(|| format!("cannot write {}", temp.display()))?;
+    writeln!(file, "{secret}")?;
+    file.sync_all()?;
+    std::fs::rename(&temp, path)?;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C; axum then stops accepting and finishes in-flight requests.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

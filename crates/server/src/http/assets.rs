@@ -1,0 +1,27 @@
+//! Static assets the API links to (default icons and avatars), and the trivial health route.
+
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::IntoResponse;
+
+pub const GROUP_ICON_PATH: &str = "/assets/voiceprint-group-icon.svg";
+pub const AVATAR_PATH: &str = "/assets/avatar.svg";
+
+const GROUP_ICON: &str = include_str!("../../assets/voiceprint-group-icon.svg");
+const AVATAR: &str = include_str!("../../assets/avatar.svg");
+
+fn svg(body: &'static str) -> impl IntoResponse {
+    ([(CONTENT_TYPE, "image/svg+xml"), (CACHE_CONTROL, "public, max-age=86400")], body)
+}
+
+pub async fn group_icon() -> impl IntoResponse {
+    svg(GROUP_ICON)
+}
+
+pub async fn avatar() -> impl IntoResponse {
+    svg(AVATAR)
+}
+
+/// Liveness: the process is up and serving HTTP.
+pub async fn healthz() -> impl IntoResponse {
+    ([(CONTENT_TYPE, "text/plain")], "ok\n")
+}

@@ -1,0 +1,69 @@
+//! Authentication: `Authorization: Bearer pat_…` → the calling user, their team and the
+//! permissions of the token. Looked up on every request, so a revocation or an expiry takes
+//! effect on the very next call.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::domain::{Permission, PermissionSet};
+use crate::store::now_seconds;
+use crate::tokens;
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: i64,
+    pub team_id: i64,
+    permissions: PermissionSet,
+}
+
+impl Caller {
+    /// Refuses with 4101 naming the permission when the token does not hold it.
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        if self.permissions.contains(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "the token lacks the permission `{}` needed by this endpoint; create a token that includes it",
+                permission.name()
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            ApiError::Unauthenticated("missing Authorization header; send `Authorization: Bearer <token>`".into())
+        })?;
+        let header = header.to_str().unwrap_or("");
+        let secret = match header.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+            _ => {
+                return Err(ApiError::Unauthenticated(
+                    "the Authorization header must be `Bearer <token>`".into(),
+                ))
+            }
+        };
+        let invalid = || ApiError::Unauthenticated("the token is invalid, revoked or expired".into());
+        if !tokens::looks_like_token(secret) {
+            return Err(invalid());
+        }
+        let hash = tokens::hash(secret);
+        let record = state.store.find_token(&hash).await?.ok_or_else(invalid)?;
+        if !tokens::hashes_equal(&record.token_hash, &hash) || record.revoked_at.is_some() {
+            return Err(invalid());
+        }
+        if record.expires_at.is_some_and(|expires_at| expires_at <= now_seconds()) {
+            return Err(invalid());
+        }
+        let permissions = PermissionSet::parse(&record.permissions)
+            .map_err(|err| ApiError::Internal(format!("stored token permissions unreadable: {err}")))?;
+        Ok(Caller { user_id: record.user_id, team_id: record.team_id, permissions })
+    }
+}

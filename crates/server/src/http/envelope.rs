@@ -1,0 +1,108 @@
+//! The Coze response envelope and the request's logid.
+//!
+//! Every response, success or failure, is `{"code", "msg", "data"?, "detail": {"logid"}}` and
+//! carries the same logid in the `X-Tt-Logid` header. The logid is made by `assign_logid`
+//! before any extractor runs and kept in a task-local, so every response built while serving
+//! the request — by a handler, an extractor's rejection or the fallback — can include it.
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use serde_json::json;
+
+tokio::task_local! {
+    static LOGID: String;
+}
+
+pub const LOGID_HEADER: &str = "x-tt-logid";
+
+/// Middleware: gives the request a logid, serves it inside the logid's scope, and sets the
+/// `X-Tt-Logid` header on whatever comes back.
+pub async fn assign_logid(request: Request, next: Next) -> Response {
+    let logid = new_logid();
+    let mut response = LOGID.scope(logid.clone(), next.run(request)).await;
+    if let Ok(value) = HeaderValue::from_str(&logid) {
+        response.headers_mut().insert(LOGID_HEADER, value);
+    }
+    response
+}
+
+/// The logid of the request being served ("" outside a request).
+pub fn current_logid() -> String {
+    LOGID.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// Coze-style logid: UTC time to the second, then 16 random hex digits.
+fn new_logid() -> String {
+    let mut random = [0u8; 8];
+    let _ = getrandom::fill(&mut random);
+    let secs = crate::store::now_seconds();
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}{month:02}{day:02}{:02}{:02}{:02}{}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        hex::encode_upper(random)
+    )
+}
+
+/// Days since 1970-01-01 to a Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// A successful response with `data`.
+pub struct Success<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Success<T> {
+    fn into_response(self) -> Response {
+        Json(json!({ "code": 0, "msg": "", "data": self.0, "detail": { "logid": current_logid() } })).into_response()
+    }
+}
+
+/// A successful response without `data` (update and delete).
+pub struct Done;
+
+impl IntoResponse for Done {
+    fn into_response(self) -> Response {
+        Json(json!({ "code": 0, "msg": "", "detail": { "logid": current_logid() } })).into_response()
+    }
+}
+
+/// A failed response; used by `ApiError` only.
+pub fn failure(status: StatusCode, code: u32, msg: String) -> Response {
+    (status, Json(json!({ "code": code, "msg": msg, "detail": { "logid": current_logid() } }))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_454), (2026, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn logid_shape() {
+        let logid = new_logid();
+        assert_eq!(logid.len(), 30);
+        assert!(logid.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(logid, new_logid());
+    }
+}

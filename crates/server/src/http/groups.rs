@@ -1,0 +1,230 @@
+//! Endpoints 1–4: create, list, update and delete voiceprint groups.
+
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+
+use super::assets::GROUP_ICON_PATH;
+use super::auth::Caller;
+use super::envelope::{Done, Success};
+use super::error::ApiError;
+use super::json::JsonBody;
+use super::views::UserInfo;
+use super::{AppState, BaseUrl};
+use crate::domain::{Description, GroupName, Id, Page, Permission};
+use crate::store::{GroupFilter, GroupOwner, GroupView, NewGroup};
+
+#[derive(Deserialize)]
+pub struct CreateGroupBody {
+    name: Option<String>,
+    desc: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct Created {
+    id: Id,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateGroupBody>,
+) -> Result<Success<Created>, ApiError> {
+    caller.require(Permission::CreateVoiceprintGroup)?;
+    let name = GroupName::parse(body.name.as_deref().ok_or_else(|| ApiError::InvalidParameter("name is required".into()))?)?;
+    let desc = Description::parse(body.desc.as_deref().unwrap_or(""))?;
+    let id = state.ids.next();
+    let group = NewGroup {
+        id,
+        team_id: caller.team_id,
+        creator_id: caller.user_id,
+        name: name.as_str(),
+        description: desc.as_str(),
+    };
+    state.store.create_group(group, state.settings.max_groups_per_user).await?;
+    Ok(Success(Created { id: Id(id) }))
+}
+
+#[derive(Serialize)]
+pub struct GroupList {
+    items: Vec<GroupItem>,
+    total: i64,
+}
+
+#[derive(Serialize)]
+struct GroupItem {
+    id: Id,
+    name: String,
+    desc: String,
+    icon_url: String,
+    user_info: UserInfo,
+    created_at: i64,
+    updated_at: i64,
+    feature_count: i64,
+}
+
+impl GroupItem {
+    fn new(base_url: &str, row: GroupView) -> GroupItem {
+        GroupItem {
+            id: Id(row.id),
+            name: row.name,
+            desc: row.description,
+            icon_url: format!("{base_url}{GROUP_ICON_PATH}"),
+            user_info: UserInfo::new(base_url, row.creator_id, row.creator_name, row.creator_nickname, row.creator_avatar_url),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            feature_count: row.feature_count,
+        }
+    }
+}
+
+/// The seed's query parameters; unknown ones (the Node SDK sends `coze_account_id`) are ignored,
+/// and an empty value counts as absent.
+struct ListQuery {
+    page: Page,
+    name: Option<String>,
+    user_id: Option<String>,
+    group_id: Option<String>,
+}
+
+impl ListQuery {
+    fn parse(raw: Option<&str>) -> Result<ListQuery, ApiError> {
+        let (mut page_num, mut page_size, mut name, mut user_id, mut group_id) = (None, None, None, None, None);
+        for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            if value.is_empty() {
+                continue;
+            }
+            let slot = match key.as_ref() {
+                "page_num" => &mut page_num,
+                "page_size" => &mut page_size,
+                "name" => &mut name,
+                "user_id" => &mut user_id,
+                "group_id" => &mut group_id,
+                _ => continue,
+            };
+            *slot = Some(value.into_owned());
+        }
+        let page = Page::parse(page_num.as_deref(), page_size.as_deref())?;
+        Ok(ListQuery { page, name, user_id, group_id })
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    BaseUrl(base_url): BaseUrl,
+    RawQuery(raw): RawQuery,
+) -> Result<Success<GroupList>, ApiError> {
+    caller.require(Permission::ListVoiceprintGroup)?;
+    let query = ListQuery::parse(raw.as_deref())?;
+    if let Some(user_id) = &query.user_id {
+        if *user_id != caller.user_id.to_string() {
+            return Err(ApiError::Forbidden(format!(
+                "user_id may only be your own user ID ({}); omit it to list every group of your team",
+                caller.user_id
+            )));
+        }
+    }
+    let group_id = query.group_id.as_deref().map(|text| Id::parse(text, "group_id")).transpose()?;
+    let filter = GroupFilter {
+        team_id: caller.team_id,
+        creator_id: query.user_id.is_some().then_some(caller.user_id),
+        group_id: group_id.map(|id| id.0),
+        name_prefix: query.name.as_deref(),
+        limit: query.page.size,
+        offset: query.page.offset(),
+    };
+    let (rows, total) = state.store.list_groups(&filter).await?;
+    let items = rows.into_iter().map(|row| GroupItem::new(&base_url, row)).collect();
+    Ok(Success(GroupList { items, total }))
+}
+
+#[derive(Deserialize)]
+pub struct UpdateGroupBody {
+    name: Option<String>,
+    desc: Option<String>,
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    GroupPath(group_id): GroupPath,
+    JsonBody(body): JsonBody<UpdateGroupBody>,
+) -> Result<Done, ApiError> {
+    caller.require(Permission::UpdateVoiceprintGroup)?;
+    let name = body.name.as_deref().map(GroupName::parse).transpose()?;
+    let desc = body.desc.as_deref().map(Description::parse).transpose()?;
+    if name.is_none() && desc.is_none() {
+        return Err(ApiError::InvalidParameter("nothing to update: give `name` and/or `desc`".into()));
+    }
+    owned_group(&state, &caller, group_id, "update").await?;
+    state
+        .store
+        .update_group(group_id.0, name.as_ref().map(GroupName::as_str), desc.as_ref().map(Description::as_str))
+        .await?;
+    Ok(Done)
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    GroupPath(group_id): GroupPath,
+) -> Result<Done, ApiError> {
+    caller.require(Permission::DeleteVoiceprintGroup)?;
+    owned_group(&state, &caller, group_id, "delete").await?;
+    state.store.delete_group(group_id.0).await?;
+    Ok(Done)
+}
+
+/// The group, if the caller's team has it (otherwise 4200: another team's group is never
+/// revealed); 4101 unless the caller created it, since only the creator may `action` it.
+pub async fn owned_group(state: &AppState, caller: &Caller, group_id: Id, action: &str) -> Result<GroupOwner, ApiError> {
+    let owner = visible_group(state, caller, group_id).await?;
+    if owner.creator_id != caller.user_id {
+        return Err(ApiError::Forbidden(format!(
+            "only the creator of voiceprint group {group_id} may {action} it"
+        )));
+    }
+    Ok(owner)
+}
+
+/// The group, if it exists in the caller's team; 4200 otherwise.
+pub async fn visible_group(state: &AppState, caller: &Caller, group_id: Id) -> Result<GroupOwner, ApiError> {
+    match state.store.group_owner(group_id.0).await? {
+        Some(owner) if owner.team_id == caller.team_id => Ok(owner),
+        _ => Err(ApiError::NotFound(format!("voiceprint group {group_id} not found"))),
+    }
+}
+
+/// The `{group_id}` path segment, parsed.
+pub struct GroupPath(pub Id);
+
+impl<S: Send + Sync> FromRequestParts<S> for GroupPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<GroupPath, ApiError> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|err| ApiError::InvalidParameter(format!("invalid path: {err}")))?;
+        Ok(GroupPath(Id::parse(&raw, "group_id")?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_query_ignores_unknown_and_empty() {
+        let query = ListQuery::parse(Some("coze_account_id=1&name=&page_size=5&name=%E5%A3%B0%25")).unwrap();
+        assert_eq!(query.page, Page { num: 1, size: 5 });
+        assert_eq!(query.name.as_deref(), Some("声%"));
+        assert!(query.user_id.is_none());
+    }
+
+    #[test]
+    fn list_query_names_bad_parameter() {
+        let err = ListQuery::parse(Some("page_num=0")).err().unwrap();
+        assert!(matches!(err, ApiError::InvalidParameter(msg) if msg.contains("page_num")));
+    }
+}

@@ -1,0 +1,83 @@
+//! The HTTP API: routing, shared state and the pieces every handler uses.
+//!
+//! A request flows: `envelope::assign_logid` → `auth::Caller` (token → user, team,
+//! permissions) → parsing into domain types → the store → an `envelope::Success`/`Done`, or an
+//! `error::ApiError` that `error.rs` alone turns into a Coze code and HTTP status.
+
+mod assets;
+mod auth;
+mod envelope;
+mod error;
+mod groups;
+mod json;
+mod views;
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::header::HOST;
+use axum::http::request::Parts;
+use axum::http::Method;
+use axum::routing::{get, put};
+use axum::Router;
+
+use crate::ids::IdGenerator;
+use crate::store::Store;
+pub use error::ApiError;
+
+/// Settings the handlers need, fixed at start.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Base of absolute URLs in responses; `None` = taken from the request's Host header.
+    pub public_url: Option<String>,
+    pub max_groups_per_user: i64,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub ids: Arc<IdGenerator>,
+    pub settings: Arc<ApiSettings>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/audio/voiceprint_groups", get(groups::list).post(groups::create))
+        .route("/v1/audio/voiceprint_groups/{group_id}", put(groups::update).delete(groups::delete))
+        .route(assets::GROUP_ICON_PATH, get(assets::group_icon))
+        .route(assets::AVATAR_PATH, get(assets::avatar))
+        .route("/healthz", get(assets::healthz))
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(axum::middleware::from_fn(envelope::assign_logid))
+}
+
+async fn no_route(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
+    ApiError::NoRoute(format!("no such endpoint: {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("method {method} is not allowed on {}", uri.path()))
+}
+
+/// The absolute base URL for links in responses (icons, avatars, audio).
+pub struct BaseUrl(pub String);
+
+impl FromRequestParts<AppState> for BaseUrl {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<BaseUrl, ApiError> {
+        if let Some(url) = &state.settings.public_url {
+            return Ok(BaseUrl(url.clone()));
+        }
+        // Only a well-formed host[:port] is echoed into URLs.
+        let host = parts
+            .headers
+            .get(HOST)
+            .and_then(|value| value.to_str().ok())
+            .filter(|host| !host.is_empty() && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
+            .unwrap_or("localhost");
+        Ok(BaseUrl(format!("http://{host}")))
+    }
+}
