@@ -35,6 +35,13 @@ pub struct GroupView {
     pub creator_avatar_url: String,
 }
 
+#[derive(sqlx::FromRow)]
+struct GroupPageRow {
+    #[sqlx(flatten)]
+    group: GroupView,
+    total: i64,
+}
+
 /// Who a group belongs to, for authorization.
 #[derive(Debug, sqlx::FromRow)]
 pub struct GroupOwner {
@@ -85,38 +92,44 @@ impl Store {
     }
 
     /// One page of groups, newest first (creation time, then ID), and the number of all matches.
-    /// Both come from one read transaction, so they agree.
+    /// The count rides along in the page query (SQLite evaluates the uncorrelated subquery once),
+    /// so both come from one statement and one snapshot; only an empty page needs a second query.
     pub async fn list_groups(&self, filter: &GroupFilter<'_>) -> Result<(Vec<GroupView>, i64)> {
         let page_sql = format!(
             "SELECT g.id, g.name, g.description, g.created_at, g.updated_at,
                     (SELECT COUNT(*) FROM voiceprints v WHERE v.group_id = g.id) AS feature_count,
                     u.id AS creator_id, u.name AS creator_name, u.nickname AS creator_nickname,
-                    u.avatar_url AS creator_avatar_url
+                    u.avatar_url AS creator_avatar_url,
+                    (SELECT COUNT(*) FROM voiceprint_groups g WHERE {GROUP_FILTER}) AS total
              FROM voiceprint_groups g JOIN users u ON u.id = g.creator_id
              WHERE {GROUP_FILTER}
              ORDER BY g.created_at DESC, g.id DESC
              LIMIT ?5 OFFSET ?6"
         );
-        let count_sql = format!("SELECT COUNT(*) FROM voiceprint_groups g WHERE {GROUP_FILTER}");
-        let mut tx = self.pool.begin().await?;
-        let items: Vec<GroupView> = sqlx::query_as(sqlx::AssertSqlSafe(page_sql))
+        let rows: Vec<GroupPageRow> = sqlx::query_as(sqlx::AssertSqlSafe(page_sql))
             .bind(filter.team_id)
             .bind(filter.creator_id)
             .bind(filter.group_id)
             .bind(filter.name_prefix)
             .bind(filter.limit)
             .bind(filter.offset)
-            .fetch_all(&mut *tx)
+            .fetch_all(&self.pool)
             .await?;
-        let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
-            .bind(filter.team_id)
-            .bind(filter.creator_id)
-            .bind(filter.group_id)
-            .bind(filter.name_prefix)
-            .fetch_one(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok((items, total))
+        let total = match rows.first() {
+            Some(row) => row.total,
+            None => {
+                let count_sql = format!("SELECT COUNT(*) FROM voiceprint_groups g WHERE {GROUP_FILTER}");
+                let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
+                    .bind(filter.team_id)
+                    .bind(filter.creator_id)
+                    .bind(filter.group_id)
+                    .bind(filter.name_prefix)
+                    .fetch_one(&self.pool)
+                    .await?;
+                total
+            }
+        };
+        Ok((rows.into_iter().map(|row| row.group).collect(), total))
     }
 
     /// Changes the given fields and moves `updated_at`.
