@@ -1,7 +1,29 @@
 //! Speaker engine: audio samples → preprocessing → mel spectrogram → GE2E speaker encoder →
 //! embedding, and scoring. Pure computation; see `README.md` beside this crate.
+//!
+//! ```no_run
+//! use voxprint_engine::{model, preprocess, Encoder};
+//! let encoder = Encoder::load(&model::default_model_path())?;
+//! let samples = vec![0.0f32; 44_100 * 2]; // interleaved stereo, 1 s at 44.1 kHz
+//! let speech = preprocess(&samples, 2, 44_100);
+//! match encoder.embed(&speech) {
+//!     Ok(embedding) => println!("{:?}", &embedding.as_slice()[..4]),
+//!     Err(e) => println!("{e}"), // silence: not enough speech
+//! }
+//! # Ok::<(), voxprint_engine::model::ModelError>(())
+//! ```
 
 pub mod constants;
+mod encoder;
+mod kernels;
+mod lstm;
 pub mod mel;
 pub mod model;
+pub mod preprocess;
+pub mod resample;
+pub mod vad;
 pub mod windows;
+
+pub use encoder::{cosine, Embedding, Encoder, EngineError};
+pub use model::ModelError;
+pub use preprocess::preprocess;
