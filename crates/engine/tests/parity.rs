@@ -59,7 +59,7 @@ fn embeddings_match_resemblyzer() {
             encoder.embed(&speech).unwrap()
         };
         let c = cosine(&embedding, &Embedding(r));
-        println!("{name}: cosine {c:.7} (1 − cos = {:.1e}), ", 1.0 - c, {} samples after preprocessing (reference {expected_len})", speech.len());
+        println!("{name}: cosine {c:.7} (1 - cos = {:.1e}), {} samples after preprocessing (reference {expected_len})", 1.0 - c, speech.len());
         if c < worst.0 {
             worst = (c, name.to_owned());
         }
