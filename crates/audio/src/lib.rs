@@ -1,1 +1,232 @@
-//! Audio decoding.
+//! Uploaded audio bytes → PCM samples.
+//!
+//! The voiceprint API receives recordings as opaque uploads: a multipart `file` whose name and
+//! declared content type are whatever the client felt like sending (the Coze SDKs send
+//! `application/octet-stream` for everything). So this crate never looks at names or MIME types:
+//! [`decode`] **sniffs the content** — the magic bytes every container starts with — and picks
+//! the decoder from that alone:
+//!
+//! | starts with | format | decoded by |
+//! | --- | --- | --- |
+//! | `RIFF`/`RF64` … `WAVE` | [`Format::Wav`] | this crate ([`wav`](crate::wav)): PCM 8/16/24/32-bit, float 32/64, A-law, µ-law, `WAVE_FORMAT_EXTENSIBLE` |
+//! | `ID3`, or an MPEG layer III frame header confirmed by the next one | [`Format::Mp3`] | symphonia |
+//! | `fLaC` | [`Format::Flac`] | symphonia |
+//! | `OggS` (Vorbis inside) | [`Format::Ogg`] | symphonia |
+//! | `....ftyp` (MP4/M4A, AAC inside) | [`Format::M4a`] | symphonia |
+//! | anything else | [`Format::Pcm`] | this crate: raw PCM |
+//!
+//! **Raw PCM** is Coze's `pcm` format: headerless signed 16-bit little-endian samples,
+//! interleaved when there are several channels. It has no magic bytes, so it is what is left
+//! when nothing else matched, and its sample rate and channel count come from the request
+//! ([`RawPcm`], the API's `sample_rate` and `channel` fields). That fallback must not turn a
+//! mistaken upload into noise that then gets enrolled as someone's voice: content that is
+//! recognisably something else — an image, a PDF, an archive, an executable, a video or audio
+//! container we do not decode, text or JSON — is rejected as [`DecodeError::Unsupported`]
+//! (see [`sniff`](crate::sniff)).
+//!
+//! Output is always interleaved `f32` in `[-1, 1]` at the stored rate and channel count;
+//! downmixing and resampling are the engine's job.
+//!
+//! # Hostile input
+//! Uploads come from the network, so [`decode`] never panics and never allocates without bound:
+//! - rates outside 8000–48000 Hz and channel counts outside 1–8 are refused before decoding;
+//! - decoded audio is capped at [`MAX_DURATION_SECONDS`] (a tiny low-bitrate MP3 can expand
+//!   a lot); past it decoding stops with [`DecodeError::Corrupt`];
+//! - WAV and raw PCM are parsed here with checked arithmetic, so their output is bounded by the
+//!   input size;
+//! - MP4 sample tables are checked against their box sizes before symphonia sees them (it
+//!   reserves memory from their entry counts);
+//! - symphonia runs under `catch_unwind`: a panic in a third-party decoder on a malformed file
+//!   becomes [`DecodeError::Corrupt`] instead of taking the worker thread down.
+//!
+//! The property tests (`tests/mutations.rs`) and the fuzz target (`fuzz/`) feed mutated files
+//! of every format to [`decode`].
+
+mod compressed;
+mod mp4;
+mod pcm;
+pub mod sniff;
+pub mod wav;
+
+use std::fmt;
+
+/// Decoding stops, with [`DecodeError::Corrupt`], past this much audio.
+pub const MAX_DURATION_SECONDS: u32 = 600;
+/// Lowest sample rate accepted, in Hz (narrow-band telephone audio).
+pub const MIN_SAMPLE_RATE: u32 = 8_000;
+/// Highest sample rate accepted, in Hz.
+pub const MAX_SAMPLE_RATE: u32 = 48_000;
+/// Most channels accepted (7.1).
+pub const MAX_CHANNELS: u16 = 8;
+
+/// Audio decoded to samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// Interleaved samples (frame after frame, each frame one sample per channel), in `[-1, 1]`.
+    pub samples: Vec<f32>,
+    /// Frames per second, within [`MIN_SAMPLE_RATE`]..=[`MAX_SAMPLE_RATE`].
+    pub sample_rate: u32,
+    /// Channels per frame, within 1..=[`MAX_CHANNELS`].
+    pub channels: u16,
+    /// The format recognised from the content.
+    pub format: Format,
+}
+
+/// The container or encoding recognised from the bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// RIFF/WAVE (also RF64/BW64).
+    Wav,
+    /// Headerless signed 16-bit little-endian PCM, described by [`RawPcm`].
+    Pcm,
+    /// MPEG-1/2/2.5 layer III.
+    Mp3,
+    /// Native FLAC.
+    Flac,
+    /// Ogg Vorbis (or FLAC in Ogg).
+    Ogg,
+    /// MP4/M4A with AAC.
+    M4a,
+}
+
+impl Format {
+    /// A short lowercase name, as users know the format.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Wav => "wav",
+            Format::Pcm => "pcm",
+            Format::Mp3 => "mp3",
+            Format::Flac => "flac",
+            Format::Ogg => "ogg",
+            Format::M4a => "m4a",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How to read content that is no recognised container: raw signed 16-bit little-endian PCM
+/// with this rate and channel count (Coze's `sample_rate` and `channel`; default 16000 Hz mono).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RawPcm {
+    pub sample_rate: u32,
+    pub channels: u16,
+}
+
+impl Default for RawPcm {
+    fn default() -> Self {
+        RawPcm { sample_rate: 16_000, channels: 1 }
+    }
+}
+
+/// Why bytes could not be decoded. `Display` is a sentence for the API's error message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// No bytes, or a container holding no samples.
+    Empty,
+    /// A format, codec, sample rate or channel count this crate does not decode (or something
+    /// that is not audio at all, such as an image or text).
+    Unsupported { detail: String },
+    /// Recognised, but malformed, truncated mid-sample, or longer than [`MAX_DURATION_SECONDS`].
+    Corrupt { detail: String },
+}
+
+impl DecodeError {
+    pub(crate) fn unsupported(detail: impl Into<String>) -> Self {
+        DecodeError::Unsupported { detail: detail.into() }
+    }
+
+    pub(crate) fn corrupt(detail: impl Into<String>) -> Self {
+        DecodeError::Corrupt { detail: detail.into() }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::Empty => f.write_str("the audio is empty: it contains no samples"),
+            DecodeError::Unsupported { detail } => write!(f, "unsupported audio: {detail}"),
+            DecodeError::Corrupt { detail } => write!(f, "invalid audio: {detail}"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// Decodes an upload to interleaved `f32` samples, choosing the decoder from the content alone.
+///
+/// `raw` describes the samples when the content is no recognised container (see the crate
+/// documentation); it is not consulted otherwise.
+pub fn decode(bytes: &[u8], raw: RawPcm) -> Result<Decoded, DecodeError> {
+    let decoded = match sniff::sniff(bytes)? {
+        sniff::Sniffed::Wav => wav::decode(bytes)?,
+        sniff::Sniffed::Raw => pcm::decode_raw(bytes, raw)?,
+        sniff::Sniffed::Mp3 { offset } => compressed::decode(&bytes[offset..], Format::Mp3)?,
+        sniff::Sniffed::Flac { offset } => compressed::decode(&bytes[offset..], Format::Flac)?,
+        sniff::Sniffed::Ogg => compressed::decode(bytes, Format::Ogg)?,
+        sniff::Sniffed::M4a => compressed::decode(bytes, Format::M4a)?,
+    };
+    if decoded.samples.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    Ok(decoded)
+}
+
+/// The format [`decode`] would use for these bytes, without decoding them: `Ok(Format::Pcm)`
+/// for unrecognised content, `Err` for empty input or content that is recognisably not audio
+/// we decode.
+pub fn detect(bytes: &[u8]) -> Result<Format, DecodeError> {
+    Ok(match sniff::sniff(bytes)? {
+        sniff::Sniffed::Wav => Format::Wav,
+        sniff::Sniffed::Raw => Format::Pcm,
+        sniff::Sniffed::Mp3 { .. } => Format::Mp3,
+        sniff::Sniffed::Flac { .. } => Format::Flac,
+        sniff::Sniffed::Ogg => Format::Ogg,
+        sniff::Sniffed::M4a => Format::M4a,
+    })
+}
+
+/// Length of the decoded audio in seconds (frames / sample rate).
+pub fn duration_seconds(decoded: &Decoded) -> f32 {
+    if decoded.channels == 0 || decoded.sample_rate == 0 {
+        return 0.0;
+    }
+    let frames = decoded.samples.len() / decoded.channels as usize;
+    (frames as f64 / decoded.sample_rate as f64) as f32
+}
+
+/// Refuses a sample rate or channel count outside what the crate accepts; `what` names the
+/// source in the message ("WAV", "raw PCM", …).
+pub(crate) fn check_shape(what: &str, sample_rate: u32, channels: u64) -> Result<(), DecodeError> {
+    if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&sample_rate) {
+        return Err(DecodeError::unsupported(format!(
+            "{what} sample rate {sample_rate} Hz; rates from {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz are supported"
+        )));
+    }
+    if channels == 0 {
+        return Err(DecodeError::corrupt(format!("{what} declares 0 channels")));
+    }
+    if channels > MAX_CHANNELS as u64 {
+        return Err(DecodeError::unsupported(format!(
+            "{what} with {channels} channels; at most {MAX_CHANNELS} are supported"
+        )));
+    }
+    Ok(())
+}
+
+/// The error for audio past [`MAX_DURATION_SECONDS`].
+pub(crate) fn too_long() -> DecodeError {
+    DecodeError::corrupt(format!(
+        "the audio is longer than {} minutes, the most that is decoded",
+        MAX_DURATION_SECONDS / 60
+    ))
+}
+
+/// Most interleaved samples allowed at this rate and channel count.
+pub(crate) fn max_samples(sample_rate: u32, channels: u16) -> usize {
+    MAX_DURATION_SECONDS as usize * sample_rate as usize * channels as usize
+}

@@ -1,0 +1,391 @@
+//! Each format, decoded from hand-made headers and committed fixtures; malformed and truncated
+//! variants; what is refused and why.
+
+mod common;
+
+use common::*;
+use voxprint_audio::{decode, detect, duration_seconds, DecodeError, Decoded, Format, RawPcm};
+
+const MONO16K: RawPcm = RawPcm { sample_rate: 16_000, channels: 1 };
+
+fn ok(bytes: &[u8]) -> Decoded {
+    decode(bytes, MONO16K).unwrap_or_else(|e| panic!("expected audio, got: {e}"))
+}
+
+fn unsupported(bytes: &[u8]) -> String {
+    match decode(bytes, MONO16K) {
+        Err(e @ DecodeError::Unsupported { .. }) => e.to_string(),
+        other => panic!("expected Unsupported, got {:?}", other.map(|d| (d.format, d.samples.len()))),
+    }
+}
+
+fn corrupt(bytes: &[u8]) -> String {
+    match decode(bytes, MONO16K) {
+        Err(e @ DecodeError::Corrupt { .. }) => e.to_string(),
+        other => panic!("expected Corrupt, got {:?}", other.map(|d| (d.format, d.samples.len()))),
+    }
+}
+
+// ------------------------------------------------------------------------------------ WAV
+
+#[test]
+fn wav_16_bit_mono() {
+    let d = ok(&wav(PCM, 1, 16_000, 16, &s16le(&[0, 16_384, -16_384, i16::MIN, i16::MAX])));
+    assert_eq!((d.format, d.sample_rate, d.channels), (Format::Wav, 16_000, 1));
+    assert_eq!(d.samples, vec![0.0, 0.5, -0.5, -1.0, 32_767.0 / 32_768.0]);
+}
+
+#[test]
+fn wav_8_bit_is_unsigned() {
+    let d = ok(&wav(PCM, 1, 8_000, 8, &[128, 0, 255, 192]));
+    assert_eq!(d.samples, vec![0.0, -1.0, 127.0 / 128.0, 0.5]);
+}
+
+#[test]
+fn wav_24_and_32_bit() {
+    let d = ok(&wav(PCM, 1, 22_050, 24, &[0x00, 0x00, 0x40, 0x00, 0x00, 0xC0, 0xFF, 0xFF, 0x7F]));
+    assert_eq!(d.samples, vec![0.5, -0.5, 8_388_607.0 / 8_388_608.0]);
+    let data: Vec<u8> = [i32::MIN, 1 << 30, 0].iter().flat_map(|s| s.to_le_bytes()).collect();
+    let d = ok(&wav(PCM, 1, 44_100, 32, &data));
+    assert_eq!(d.samples, vec![-1.0, 0.5, 0.0]);
+}
+
+#[test]
+fn wav_float_is_clamped_and_sanitised() {
+    let data: Vec<u8> = [0.25f32, -2.0, f32::NAN, f32::INFINITY, 1.0].iter().flat_map(|s| s.to_le_bytes()).collect();
+    let d = ok(&wav(FLOAT, 1, 48_000, 32, &data));
+    assert_eq!(d.samples, vec![0.25, -1.0, 0.0, 0.0, 1.0]);
+    let data: Vec<u8> = [0.5f64, -0.75].iter().flat_map(|s| s.to_le_bytes()).collect();
+    assert_eq!(ok(&wav(FLOAT, 1, 48_000, 64, &data)).samples, vec![0.5, -0.75]);
+}
+
+#[test]
+fn wav_extensible() {
+    let fmt = fmt_body(EXTENSIBLE, 2, 16_000, 16, PCM);
+    let d = ok(&riff(&[chunk(b"fmt ", &fmt), chunk(b"data", &s16le(&[16_384, -16_384, 0, 8_192]))]));
+    assert_eq!((d.channels, d.samples.clone()), (2, vec![0.5, -0.5, 0.0, 0.25]));
+    assert!((duration_seconds(&d) - 2.0 / 16_000.0).abs() < 1e-9);
+
+    let fmt = fmt_body(EXTENSIBLE, 1, 16_000, 32, FLOAT);
+    let d = ok(&riff(&[chunk(b"fmt ", &fmt), chunk(b"data", &0.5f32.to_le_bytes())]));
+    assert_eq!(d.samples, vec![0.5]);
+
+    let mut fmt = fmt_body(EXTENSIBLE, 1, 16_000, 16, PCM);
+    fmt[30] = 0x77; // not the KSDATAFORMAT GUID
+    assert!(unsupported(&riff(&[chunk(b"fmt ", &fmt), chunk(b"data", &[0, 0])])).contains("EXTENSIBLE"));
+}
+
+#[test]
+fn wav_g711() {
+    let d = ok(&wav(MULAW, 1, 8_000, 8, &[0xFF, 0x80, 0x00]));
+    assert_eq!(d.samples, vec![0.0, 32_124.0 / 32_768.0, -32_124.0 / 32_768.0]);
+    let d = ok(&wav(ALAW, 1, 8_000, 8, &[0xAA, 0x2A]));
+    assert_eq!(d.samples, vec![32_256.0 / 32_768.0, -32_256.0 / 32_768.0]);
+}
+
+#[test]
+fn wav_rates_and_channels() {
+    for rate in [8_000, 11_025, 16_000, 22_050, 32_000, 44_100, 48_000] {
+        assert_eq!(ok(&wav(PCM, 1, rate, 16, &[0, 0])).sample_rate, rate);
+    }
+    for rate in [0, 4_000, 7_999, 48_001, 96_000, u32::MAX] {
+        let message = unsupported(&wav(PCM, 1, rate, 16, &[0, 0]));
+        assert!(message.contains(&format!("{rate} Hz")), "{message}");
+    }
+    let eight = ok(&wav(PCM, 8, 16_000, 16, &[0; 32]));
+    assert_eq!((eight.channels, eight.samples.len()), (8, 16));
+    for channels in [9u16, 64, u16::MAX] {
+        let message = unsupported(&wav(PCM, channels, 16_000, 16, &[0; 2]));
+        assert!(message.contains(&format!("{channels} channels")), "{message}");
+    }
+    corrupt(&wav(PCM, 0, 16_000, 16, &[0; 2]));
+}
+
+#[test]
+fn wav_other_codecs_are_unsupported() {
+    let message = unsupported(&wav(0x0055, 1, 16_000, 0, &[0; 8]));
+    assert!(message.contains("MP3"), "{message}");
+    assert!(unsupported(&wav(0x0011, 1, 16_000, 4, &[0; 8])).contains("ADPCM"));
+    assert!(unsupported(&wav(FLOAT, 1, 16_000, 16, &[0; 8])).contains("16-bit float"));
+    assert!(unsupported(&wav(PCM, 1, 16_000, 40, &[0; 10])).contains("40-bit"));
+}
+
+#[test]
+fn wav_data_chunk_longer_than_the_file_is_decoded_as_far_as_it_goes() {
+    // A streaming writer's header: sizes never fixed up.
+    let mut bytes = wav(PCM, 2, 16_000, 16, &s16le(&[1, 2, 3, 4, 5, 6]));
+    let data_size_at = bytes.len() - 12 - 4;
+    for declared in [1_000_000u32, u32::MAX] {
+        bytes[data_size_at..data_size_at + 4].copy_from_slice(&declared.to_le_bytes());
+        let d = ok(&bytes);
+        assert_eq!(d.samples.len(), 6);
+    }
+}
+
+#[test]
+fn wav_cut_mid_sample_is_corrupt() {
+    let full = wav(PCM, 1, 16_000, 16, &s16le(&[1, 2, 3, 4]));
+    assert!(corrupt(&full[..full.len() - 1]).contains("middle of a sample"));
+    // Stereo cut between the two channels of a frame.
+    let stereo = wav(PCM, 2, 16_000, 16, &s16le(&[1, 2, 3, 4]));
+    corrupt(&stereo[..stereo.len() - 2]);
+    // 24-bit cut inside a sample.
+    let deep = wav(PCM, 1, 16_000, 24, &[0; 6]);
+    corrupt(&deep[..deep.len() - 1]);
+}
+
+#[test]
+fn wav_structure_errors() {
+    let fmt = chunk(b"fmt ", &fmt_body(PCM, 1, 16_000, 16, PCM));
+    let data = chunk(b"data", &s16le(&[1, 2]));
+    assert!(corrupt(&riff(std::slice::from_ref(&data))).contains("before its fmt"));
+    assert!(corrupt(&riff(std::slice::from_ref(&fmt))).contains("no data chunk"));
+    assert!(corrupt(&riff(&[chunk(b"LIST", b"abcd")])).contains("no fmt chunk"));
+    assert!(corrupt(&riff(&[chunk(b"fmt ", &[1, 0, 1, 0])])).contains("too short"));
+    corrupt(b"RIFF\x24\0\0\0WA");
+    corrupt(b"RIFF\x24\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0");
+    // Other chunks before and after the data are skipped.
+    let list = chunk(b"LIST", b"INFOISFT\x05\0\0\0test\0");
+    let d = ok(&riff(&[chunk(b"JUNK", &[0; 5]), fmt.clone(), list.clone(), data.clone(), list]));
+    assert_eq!(d.samples.len(), 2);
+    // No samples at all.
+    assert_eq!(decode(&riff(&[fmt, chunk(b"data", &[])]), MONO16K), Err(DecodeError::Empty));
+}
+
+#[test]
+fn wav_rf64() {
+    let mut ds64 = Vec::new();
+    ds64.extend_from_slice(&0u64.to_le_bytes());
+    ds64.extend_from_slice(&4u64.to_le_bytes()); // data size
+    ds64.extend_from_slice(&2u64.to_le_bytes());
+    ds64.extend_from_slice(&0u32.to_le_bytes());
+    let mut data = chunk(b"data", &s16le(&[100, 200, 300]));
+    data[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+    let mut bytes = riff(&[chunk(b"ds64", &ds64), chunk(b"fmt ", &fmt_body(PCM, 1, 16_000, 16, PCM)), data]);
+    bytes[..4].copy_from_slice(b"RF64");
+    assert_eq!(ok(&bytes).samples.len(), 2);
+}
+
+#[test]
+fn wav_longer_than_ten_minutes_is_refused() {
+    let frames = 600 * 8_000;
+    assert_eq!(ok(&wav(PCM, 1, 8_000, 8, &vec![128; frames])).samples.len(), frames);
+    let message = corrupt(&wav(PCM, 1, 8_000, 8, &vec![128; frames + 1]));
+    assert!(message.contains("10 minutes"), "{message}");
+}
+
+#[test]
+fn corpus_wavs_match_hound() {
+    for relative in ["parity/05-flite-rms-44k-stereo.wav", "parity/02-flite-awb-8k-mono.wav", "corpus/festival-ru-nsh/01.wav"] {
+        let bytes = testdata(relative);
+        let ours = ok(&bytes);
+        let mut reader = hound::WavReader::new(&bytes[..]).unwrap();
+        let spec = reader.spec();
+        let theirs: Vec<f32> = reader.samples::<i16>().map(|s| s.unwrap() as f32 / 32_768.0).collect();
+        assert_eq!((ours.sample_rate, ours.channels), (spec.sample_rate, spec.channels), "{relative}");
+        assert_eq!(ours.samples, theirs, "{relative}");
+    }
+}
+
+#[test]
+fn every_parity_clip_decodes_with_its_declared_shape() {
+    let dir = testdata_dir().join("parity");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("wav") {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let d = ok(&std::fs::read(&path).unwrap());
+        let rate = [("-8k-", 8_000), ("-16k-", 16_000), ("-22k-", 22_050), ("-44k-", 44_100)]
+            .iter()
+            .find(|(tag, _)| name.contains(tag))
+            .map(|&(_, r)| r)
+            .unwrap();
+        let channels = if name.contains("stereo") { 2 } else { 1 };
+        assert_eq!((d.sample_rate, d.channels), (rate, channels), "{name}");
+        let seconds = duration_seconds(&d);
+        assert!((0.5..15.0).contains(&seconds), "{name}: {seconds}");
+        seen += 1;
+    }
+    assert!(seen >= 20);
+}
+
+// -------------------------------------------------------------------------------- raw PCM
+
+#[test]
+fn raw_pcm_uses_the_callers_shape() {
+    let bytes = s16le(&[16_384, -16_384, 0, 8_192]);
+    let d = decode(&bytes, RawPcm { sample_rate: 8_000, channels: 2 }).unwrap();
+    assert_eq!((d.format, d.sample_rate, d.channels), (Format::Pcm, 8_000, 2));
+    assert_eq!(d.samples, vec![0.5, -0.5, 0.0, 0.25]);
+    assert!((duration_seconds(&d) - 2.0 / 8_000.0).abs() < 1e-9);
+    assert_eq!(RawPcm::default(), MONO16K);
+}
+
+#[test]
+fn raw_pcm_must_be_whole_frames() {
+    assert!(corrupt(&[1, 2, 3]).contains("3 bytes"));
+    let stereo = RawPcm { sample_rate: 16_000, channels: 2 };
+    assert!(matches!(decode(&[1, 0, 2, 0, 3, 0], stereo), Err(DecodeError::Corrupt { .. })));
+}
+
+#[test]
+fn raw_pcm_shape_is_checked() {
+    let bytes = s16le(&[1, 2, 3, 4]);
+    for bad in [RawPcm { sample_rate: 96_000, channels: 1 }, RawPcm { sample_rate: 16_000, channels: 9 }] {
+        assert!(matches!(decode(&bytes, bad), Err(DecodeError::Unsupported { .. })), "{bad:?}");
+    }
+    assert!(matches!(decode(&bytes, RawPcm { sample_rate: 16_000, channels: 0 }), Err(DecodeError::Corrupt { .. })));
+}
+
+#[test]
+fn raw_pcm_equals_the_wav_it_came_from() {
+    let bytes = testdata("corpus/flite-awb/03.wav");
+    let from_wav = ok(&bytes);
+    let data = &bytes[44..]; // sox writes a canonical 44-byte header
+    let from_raw = ok(data);
+    assert_eq!(from_raw.format, Format::Pcm);
+    assert_eq!(from_raw.samples, from_wav.samples);
+}
+
+#[test]
+fn raw_pcm_longer_than_ten_minutes_is_refused() {
+    let raw = RawPcm { sample_rate: 8_000, channels: 1 };
+    let mut bytes = vec![0u8; 2 * 600 * 8_000];
+    bytes[0] = 1; // not all zeros, for realism
+    assert!(decode(&bytes, raw).is_ok());
+    bytes.extend_from_slice(&[0, 0]);
+    assert!(matches!(decode(&bytes, raw), Err(DecodeError::Corrupt { .. })));
+}
+
+#[test]
+fn empty_input() {
+    assert_eq!(decode(&[], MONO16K), Err(DecodeError::Empty));
+    assert_eq!(detect(&[]), Err(DecodeError::Empty));
+    assert!(!DecodeError::Empty.to_string().is_empty());
+}
+
+// ------------------------------------------------------------------------ refused content
+
+#[test]
+fn non_audio_is_refused_not_read_as_noise() {
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    png.resize(200, 7);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("PNG", png),
+        ("JPEG", b"\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0".to_vec()),
+        ("GIF", b"GIF89a\x01\0\x01\0\0\0\0;".to_vec()),
+        ("PDF", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n".to_vec()),
+        ("ZIP", b"PK\x03\x04\x14\0\0\0\x08\0".to_vec()),
+        ("gzip", b"\x1f\x8b\x08\0\0\0\0\0\0\x03".to_vec()),
+        ("WebP", b"RIFF\x1a\0\0\0WEBPVP8 ".to_vec()),
+        ("text", br#"{"code": 0, "msg": "this is JSON, not audio"}"#.to_vec()),
+        ("text", b"<!DOCTYPE html><html><body>404</body></html>\n".to_vec()),
+        ("text", "Привет, это просто текст, а не звук.\n".as_bytes().to_vec()),
+        ("text", b"\xff\xfeh\0e\0l\0l\0o\0 \0w\0o\0r\0l\0d\0".to_vec()),
+        ("ELF", b"\x7fELF\x02\x01\x01\0\0\0\0\0".to_vec()),
+    ];
+    for (what, bytes) in cases {
+        let message = unsupported(&bytes);
+        assert!(message.contains(what), "{what}: {message}");
+        assert!(message.contains("not audio"), "{what}: {message}");
+    }
+}
+
+#[test]
+fn audio_we_do_not_decode_is_named() {
+    assert!(unsupported(&fixture("mono16k.opus.ogg")).contains("Opus"));
+    assert!(unsupported(&fixture("mono16k.adts.aac")).contains("ADTS"));
+    assert!(unsupported(&fixture("mono16k.mp2")).contains("layer II"));
+    assert!(unsupported(b"FORM\0\0\0\x20AIFFCOMM").contains("AIFF"));
+    assert!(unsupported(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01").contains("WebM"));
+    assert!(unsupported(b"RIFX\0\0\0\x20WAVEfmt ").contains("big-endian"));
+}
+
+// -------------------------------------------------------------------------- compressed
+
+#[test]
+fn compressed_fixtures_decode() {
+    for &(name, rate, channels, seconds) in COMPRESSED {
+        let d = ok(&fixture(name));
+        let expected = match &name[name.rfind('.').unwrap() + 1..] {
+            "mp3" => Format::Mp3,
+            "flac" => Format::Flac,
+            "ogg" => Format::Ogg,
+            _ => Format::M4a,
+        };
+        assert_eq!((d.format, d.sample_rate, d.channels), (expected, rate, channels), "{name}");
+        assert_eq!(detect(&fixture(name)), Ok(expected), "{name}");
+        let got = duration_seconds(&d);
+        assert!((got - seconds).abs() < 0.15, "{name}: {got} s, expected about {seconds}");
+        assert!(d.samples.iter().all(|x| (-1.0..=1.0).contains(x)), "{name}");
+        let rms = (d.samples.iter().map(|x| x * x).sum::<f32>() / d.samples.len() as f32).sqrt();
+        assert!(rms > 0.02, "{name}: decoded to near silence ({rms})");
+    }
+}
+
+#[test]
+fn flac_is_lossless() {
+    let wav = ok(&testdata("corpus/degraded/short/flite-slt/02.wav"));
+    assert_eq!(ok(&fixture("mono16k.flac")).samples, wav.samples);
+    let wav = ok(&testdata("parity/06-festival-it-pc-16k-stereo.wav"));
+    assert_eq!(ok(&fixture("stereo16k.flac")).samples, wav.samples);
+    // 16-bit audio stored as 24-bit: the same values.
+    let wav = ok(&testdata("parity/02-flite-awb-8k-mono.wav"));
+    assert_eq!(ok(&fixture("mono8k-24bit.flac")).samples, wav.samples);
+}
+
+#[test]
+fn lossy_fixtures_resemble_their_source() {
+    // Energy within a factor of two of the original: real audio, not noise or silence.
+    let source = ok(&testdata("corpus/flite-slt/02.wav"));
+    let energy = |d: &Decoded| d.samples.iter().map(|x| x * x).sum::<f32>() / d.samples.len() as f32;
+    for name in ["mono16k.mp3", "mono16k.ogg", "mono16k.m4a"] {
+        let ratio = energy(&ok(&fixture(name))) / energy(&source);
+        assert!((0.5..2.0).contains(&ratio), "{name}: energy ratio {ratio}");
+    }
+}
+
+#[test]
+fn truncated_compressed_files_keep_what_is_there_or_fail_cleanly() {
+    for &(name, ..) in COMPRESSED {
+        let full = fixture(name);
+        let whole = duration_seconds(&ok(&full));
+        for cut in [full.len() * 3 / 4, full.len() / 2, 200, 40, 4] {
+            match decode(&full[..cut], MONO16K) {
+                Ok(d) => assert!(duration_seconds(&d) <= whole + 0.01, "{name} cut at {cut}"),
+                Err(DecodeError::Corrupt { .. } | DecodeError::Empty) => {}
+                Err(e) => panic!("{name} cut at {cut}: {e:?}"),
+            }
+        }
+    }
+    // A cut MP3 keeps the frames before the cut.
+    let mp3 = fixture("mono16k.mp3");
+    let half = ok(&mp3[..mp3.len() / 2]);
+    assert!((0.8..1.6).contains(&duration_seconds(&half)));
+}
+
+#[test]
+fn garbage_after_a_magic_is_corrupt() {
+    let mut bytes = b"fLaC".to_vec();
+    bytes.extend_from_slice(&[0x42; 300]);
+    corrupt(&bytes);
+    let mut bytes = b"OggS".to_vec();
+    bytes.extend_from_slice(&[0x11; 300]);
+    assert!(decode(&bytes, MONO16K).is_err());
+    let mut bytes = b"\0\0\0\x18ftypM4A \0\0\0\0M4A isom".to_vec();
+    bytes.extend_from_slice(&[0x33; 300]);
+    assert!(decode(&bytes, MONO16K).is_err());
+    corrupt(b"ID3\x04\0\0\0\0\x10\0abc");
+}
+
+#[test]
+fn hostile_mp4_sample_table_is_refused_before_allocation() {
+    // Patch the stco entry count of a real M4A to 2^32 - 1.
+    let mut bytes = fixture("mono16k.m4a");
+    let at = bytes.windows(4).position(|w| w == b"stco").expect("stco box");
+    bytes[at + 8..at + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(corrupt(&bytes).contains("stco"));
+}
