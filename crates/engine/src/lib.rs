@@ -15,7 +15,7 @@
 
 pub mod constants;
 mod encoder;
-mod kernels;
+pub mod kernels;
 mod lstm;
 pub mod mel;
 pub mod model;

@@ -2,10 +2,12 @@
 //!
 //! Data are time-major: row `t · W + w` holds frame `t` of window `w`, so that each time step
 //! reads and writes one contiguous `W × …` block. Per layer:
-//! 1. the input projection of every frame of every window is one large GEMM (`matrixmultiply`,
-//!    which packs and dispatches on CPU features itself), starting from the summed biases;
-//! 2. the recurrence adds `h_{t-1} · W_hhᵀ` for all windows together with the packed kernel of
-//!    [`crate::kernels`], then applies the gate nonlinearities in place.
+//! 1. the input projection of every frame of every window is one large GEMM, starting from the
+//!    summed biases;
+//! 2. the recurrence adds `h_{t-1} · W_hhᵀ` for all windows together, then applies the gate
+//!    nonlinearities in place.
+//!
+//! Both products use the kernels of [`crate::kernels`] on weights packed once at load.
 //!
 //! All buffers are allocated once per call, none per step.
 
@@ -16,9 +18,8 @@ use crate::model::LayerWeights;
 /// One layer's weights, prepared for the kernels at load time.
 #[derive(Debug)]
 struct Layer {
-    input_size: usize,
-    /// `W_ih` as stored (1024 × input), read transposed through strides by the GEMM.
-    weight_ih: Vec<f32>,
+    /// `W_ihᵀ` packed in panels.
+    weight_ih: PackedMatrix,
     /// `W_hhᵀ` packed in panels.
     weight_hh: PackedMatrix,
     /// `b_ih + b_hh`.
@@ -44,8 +45,7 @@ impl Lstm {
         let layers = layers
             .iter()
             .map(|l| Layer {
-                input_size: l.input_size,
-                weight_ih: l.weight_ih.clone(),
+                weight_ih: PackedMatrix::from_transposed(&l.weight_ih, l.input_size, GATES),
                 weight_hh: PackedMatrix::from_transposed(&l.weight_hh, HIDDEN, GATES),
                 bias: l.bias.clone(),
             })
@@ -80,18 +80,7 @@ impl Lstm {
         for row in gates.chunks_exact_mut(GATES) {
             row.copy_from_slice(&layer.bias);
         }
-        let k = layer.input_size;
-        // SAFETY: every pointer covers the matrix that its dimensions and strides describe:
-        // x is rows × k, weight_ih is GATES × k (read as its transpose), gates is rows × GATES.
-        unsafe {
-            matrixmultiply::sgemm(
-                rows, k, GATES, 1.0,
-                x.as_ptr(), k as isize, 1,
-                layer.weight_ih.as_ptr(), 1, k as isize,
-                1.0,
-                gates.as_mut_ptr(), GATES as isize, 1,
-            );
-        }
+        self.isa.gemm_acc(rows, x, &layer.weight_ih, gates);
         cell.fill(0.0);
         let step_gates = windows * GATES;
         let step_hidden = windows * HIDDEN;

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::constants::SAMPLE_RATE;
+use crate::kernels::Isa;
 
 /// Cut-off, as a fraction of the lower rate's Nyquist frequency.
 const CUTOFF: f64 = 0.957;
@@ -88,6 +89,7 @@ struct Resampler {
     reach: usize,
     /// `phases × (2 · reach + 1)` precomputed taps, when `phases` is small enough.
     table: Option<Vec<f32>>,
+    isa: Isa,
 }
 
 impl Resampler {
@@ -108,7 +110,7 @@ impl Resampler {
             }
             t
         });
-        Resampler { kernel, step, phases, reach, table }
+        Resampler { kernel, step, phases, reach, table, isa: Isa::detect() }
     }
 
     fn process(&self, x: &[f32]) -> Vec<f32> {
@@ -133,7 +135,7 @@ impl Resampler {
             let hi = (x.len() as isize - first).clamp(0, taps as isize) as usize;
             let value = if lo < hi {
                 let xs = &x[(first + lo as isize) as usize..(first + hi as isize) as usize];
-                dot(xs, &weights[lo..hi])
+                self.isa.dot(xs, &weights[lo..hi])
             } else {
                 0.0
             };
@@ -149,19 +151,6 @@ fn fill_taps(kernel: &Kernel, frac: f64, reach: usize, out: &mut [f32]) {
     for (j, w) in out.iter_mut().enumerate() {
         *w = kernel.value(frac - (j as f64 - reach as f64)) as f32;
     }
-}
-
-/// Dot product with eight independent accumulators, so that it vectorises.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ac.remainder().iter().zip(bc.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ac.zip(bc) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 /// Modified Bessel function of the first kind, order 0 (power series; converges for the

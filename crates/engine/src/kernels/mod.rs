@@ -6,6 +6,7 @@
 //!   has few rows (one per window in flight), B is a 256 × 1024 weight matrix packed once at load
 //!   into 16-column panels that stream through the cache in order.
 //! - [`Isa::lstm_cell`]: the gate nonlinearities and the cell/hidden update, vectorised.
+//! - [`Isa::dot`]: the resampler's inner product.
 
 mod avx2;
 mod math;
@@ -13,6 +14,8 @@ mod portable;
 
 /// Width of a packed panel of B, in columns: two AVX registers.
 pub const PANEL: usize = 16;
+/// Rows of A processed against all of B before moving on: 96 rows × 256 × 4 bytes stay in L2.
+const ROW_CHUNK: usize = 96;
 
 /// Instruction set the kernels run with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,10 +47,21 @@ impl Isa {
         }
     }
 
+    /// Dot product of two equally long slices (the resampler's inner loop).
+    pub fn dot(self, a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: the CPU has AVX2 and FMA.
+            Isa::Avx2Fma => unsafe { avx2::dot(a, b) },
+            _ => math::dot(a, b),
+        }
+    }
+
     /// One LSTM step for `rows` windows: `gates` holds rows of 4 × `hidden` pre-activations
     /// (order i, f, g, o); updates the cell state `c` and writes the hidden state into `h`.
     pub fn lstm_cell(self, hidden: usize, gates: &[f32], c: &mut [f32], h: &mut [f32]) {
-        assert!(gates.len() == 4 * c.len() && c.len() == h.len() && c.len() % hidden == 0);
+        assert!(gates.len() == 4 * c.len() && c.len() == h.len() && c.len().is_multiple_of(hidden));
         match self {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as above, the CPU has AVX2 and FMA.
@@ -70,7 +84,7 @@ impl PackedMatrix {
     /// Packs `B = Wᵀ` for a PyTorch weight `w` of shape `cols × rows` (row-major), i.e. the
     /// matrix such that `x · B = W x`.
     pub fn from_transposed(w: &[f32], rows: usize, cols: usize) -> PackedMatrix {
-        assert!(cols % PANEL == 0 && w.len() == rows * cols, "packing: bad shape");
+        assert!(cols.is_multiple_of(2 * PANEL) && w.len() == rows * cols, "packing: bad shape");
         let mut data = Vec::with_capacity(rows * cols);
         for panel in 0..cols / PANEL {
             for k in 0..rows {
@@ -108,11 +122,11 @@ mod tests {
 
     #[test]
     fn kernels_match_naive_product() {
-        let (k, n) = (37, 48);
+        let (k, n) = (37, 64);
         let w: Vec<f32> = (0..k * n).map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0).collect();
         let b = PackedMatrix::from_transposed(&w, k, n);
         for isa in [Isa::detect(), Isa::Portable] {
-            for m in [1, 2, 5, 6, 7, 13, 20] {
+            for m in [1, 2, 3, 4, 5, 6, 7, 13, 20, 97, 200] {
                 let a: Vec<f32> = (0..m * k).map(|i| ((i * 31) % 17) as f32 / 8.0 - 1.0).collect();
                 let mut expect = vec![0.5f32; m * n];
                 naive(m, k, n, &a, &w, &mut expect);
