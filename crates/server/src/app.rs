@@ -7,7 +7,13 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use voxprint_engine::Encoder;
+
+use crate::blobs::BlobStore;
 use crate::cli::ServeArgs;
+use crate::embedder::Embedder;
+use crate::signing::UrlSigner;
+use crate::speakers::EmbeddingCache;
 use crate::http::{self, ApiSettings, AppState};
 use crate::ids::IdGenerator;
 use crate::store::Store;
@@ -16,6 +22,8 @@ pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let public_url = args.public_url.as_deref().map(parse_public_url).transpose()?;
+    // The model first: without it nothing can be enrolled, so refuse to start at all.
+    let encoder = Arc::new(Encoder::load(&args.model.resolve())?);
     let data_dir = &args.storage.data_dir;
     let store = Store::open_sqlite(data_dir)
         .await
@@ -28,10 +36,22 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("Admin token with every permission (shown once; also saved to {}):", token_path.display());
         println!("{}", admin.token);
     }
+    let signing_key = store.shared_secret("audio_url_signing_key", random_key).await?;
+    let workers = args.embed_workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let state = AppState {
         store,
         ids,
-        settings: Arc::new(ApiSettings { public_url, max_groups_per_user: args.max_groups_per_user }),
+        settings: Arc::new(ApiSettings {
+            public_url,
+            max_groups_per_user: args.max_groups_per_user,
+            max_voiceprints_per_group: args.max_voiceprints_per_group,
+            max_audio_bytes: args.max_audio_bytes as usize,
+            audio_url_ttl_seconds: args.audio_url_ttl,
+        }),
+        blobs: BlobStore::directory(data_dir.join("blobs")),
+        embedder: Embedder::start(encoder, workers, args.embed_queue.max(1)),
+        speakers: Arc::new(EmbeddingCache::default()),
+        signer: UrlSigner::new(signing_key),
     };
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
@@ -41,6 +61,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn random_key() -> Vec<u8> {
+    let mut key = vec![0u8; 32];
+    getrandom::fill(&mut key).expect("OS random source");
+    key
 }
 
 fn parse_public_url(url: &str) -> anyhow::Result<String> {

@@ -17,6 +17,13 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP server.
     Serve(ServeArgs),
+    /// Manage the speaker model.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+    /// Print the speaker embedding of audio files.
+    Embed(EmbedArgs),
     /// Manage teams, users and tokens on the storage (with or without a running server).
     Admin {
         #[command(flatten)]
@@ -34,6 +41,47 @@ pub struct StorageArgs {
     pub data_dir: PathBuf,
 }
 
+/// Where the speaker model file is.
+#[derive(Args, Clone, Debug)]
+pub struct ModelArgs {
+    /// The converted model file (default: the location `voxprint model fetch` writes to).
+    #[arg(long = "model", env = "VOXPRINT_MODEL", global = true)]
+    pub path: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    pub fn resolve(&self) -> PathBuf {
+        self.path.clone().unwrap_or_else(voxprint_engine::model::default_model_path)
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelCommand {
+    /// Download the pretrained encoder (resemblyzer 0.1.4 from PyPI, with pip), verify its
+    /// checksums and convert it into the model file. Does nothing if it is already there.
+    Fetch {
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct EmbedArgs {
+    /// One JSON object per line: {"file": "<path as given>", "embedding": [256 numbers]}.
+    #[arg(long)]
+    pub json: bool,
+    /// Sample rate of raw PCM files (other formats carry their own).
+    #[arg(long, default_value_t = 16000)]
+    pub sample_rate: u32,
+    /// Channel count of raw PCM files.
+    #[arg(long, default_value_t = 1)]
+    pub channel: u16,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Address and port to listen on (port 0 picks a free one, printed at start).
@@ -46,6 +94,23 @@ pub struct ServeArgs {
     /// How many voiceprint groups one user may own.
     #[arg(long, env = "VOXPRINT_MAX_GROUPS_PER_USER", default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..))]
     pub max_groups_per_user: i64,
+    /// How many voiceprints one group may hold.
+    #[arg(long, env = "VOXPRINT_MAX_VOICEPRINTS_PER_GROUP", default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..))]
+    pub max_voiceprints_per_group: i64,
+    /// Largest accepted audio upload, in bytes (default 4 MiB).
+    #[arg(long, env = "VOXPRINT_MAX_AUDIO_BYTES", default_value_t = 4 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=1 << 30))]
+    pub max_audio_bytes: u64,
+    /// How long an `audio_url` download link stays valid, in seconds.
+    #[arg(long, env = "VOXPRINT_AUDIO_URL_TTL", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
+    pub audio_url_ttl: i64,
+    /// Threads computing embeddings (default: one per CPU core).
+    #[arg(long, env = "VOXPRINT_EMBED_WORKERS")]
+    pub embed_workers: Option<usize>,
+    /// Recordings that may wait for an embedding worker; past that, requests get 4009.
+    #[arg(long, env = "VOXPRINT_EMBED_QUEUE", default_value_t = 64)]
+    pub embed_queue: usize,
+    #[command(flatten)]
+    pub model: ModelArgs,
     #[command(flatten)]
     pub storage: StorageArgs,
 }

@@ -3,10 +3,15 @@
 
 mod admin;
 mod app;
+mod blobs;
 mod cli;
 mod domain;
+mod embed_cli;
+mod embedder;
 mod http;
 mod ids;
+mod signing;
+mod speakers;
 mod store;
 mod tokens;
 
@@ -26,6 +31,8 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Serve(args) => app::serve(args).await,
         Command::Admin { storage, command } => admin::run(&storage, command).await,
+        Command::Model { command } => embed_cli::model(command),
+        Command::Embed(args) => embed_cli::embed(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

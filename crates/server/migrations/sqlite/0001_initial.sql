@@ -8,6 +8,12 @@ CREATE TABLE id_nodes (
     started_at  INTEGER NOT NULL
 );
 
+-- Secrets shared by every process on this database (the key that signs audio URLs).
+CREATE TABLE server_secrets (
+    name        TEXT PRIMARY KEY,
+    value       BLOB NOT NULL
+);
+
 -- A single row once the first start has created the default team and admin.
 CREATE TABLE bootstrap (
     singleton   INTEGER PRIMARY KEY CHECK (singleton = 1),
@@ -51,7 +57,10 @@ CREATE TABLE voiceprint_groups (
     name        TEXT NOT NULL,
     description TEXT NOT NULL DEFAULT '',
     created_at  INTEGER NOT NULL,
-    updated_at  INTEGER NOT NULL
+    updated_at  INTEGER NOT NULL,
+    -- Moves on every change to the group's voiceprints, so each process can tell in one cheap
+    -- query whether its cached embedding matrix of the group is still current.
+    voiceprints_version INTEGER NOT NULL DEFAULT 0
 );
 -- The list endpoint reads a team's groups newest first.
 CREATE INDEX groups_by_team ON voiceprint_groups(team_id, created_at DESC, id DESC);

@@ -1,4 +1,4 @@
-//! Domain types that parse untrusted input once. A handler that holds a `GroupName` or a
+//! Domain types that parse untrusted input once. A handler that holds a `Name` or a
 //! `Page` knows it is valid; the rest of the code never re-checks.
 //!
 //! Parse failures are `InvalidInput`: a message for the API user that names the parameter and
@@ -12,7 +12,7 @@ mod text;
 pub use id::Id;
 pub use page::Page;
 pub use permission::{Permission, PermissionSet};
-pub use text::{Description, GroupName};
+pub use text::{Description, Name};
 
 /// Input that does not satisfy a rule; the message is shown to the caller as is.
 #[derive(Debug, Clone, PartialEq, Eq)]

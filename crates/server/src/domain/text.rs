@@ -6,13 +6,13 @@ use super::InvalidInput;
 pub const MAX_NAME_CHARS: usize = 20;
 pub const MAX_DESC_CHARS: usize = 500;
 
-/// A voiceprint group's (or voiceprint's) name: 1–20 characters after trimming surrounding
+/// The name of a voiceprint group or a voiceprint: 1–20 characters after trimming surrounding
 /// whitespace, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupName(String);
+pub struct Name(String);
 
-impl GroupName {
-    pub fn parse(text: &str) -> Result<GroupName, InvalidInput> {
+impl Name {
+    pub fn parse(text: &str) -> Result<Name, InvalidInput> {
         let trimmed = text.trim();
         if trimmed.is_empty() {
             return Err(InvalidInput("name must not be empty or only whitespace".into()));
@@ -24,7 +24,7 @@ impl GroupName {
         if trimmed.chars().any(char::is_control) {
             return Err(InvalidInput("name must not contain control characters (newlines, tabs, NUL…)".into()));
         }
-        Ok(GroupName(trimmed.to_owned()))
+        Ok(Name(trimmed.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -62,19 +62,19 @@ mod tests {
     fn name_counts_characters_not_bytes() {
         let twenty_chinese = "声纹组".repeat(6) + "声纹";
         assert_eq!(twenty_chinese.chars().count(), 20);
-        assert!(GroupName::parse(&twenty_chinese).is_ok());
-        assert!(GroupName::parse(&(twenty_chinese + "组")).unwrap_err().0.contains("at most 20"));
-        assert!(GroupName::parse(&"a".repeat(20)).is_ok());
-        assert!(GroupName::parse(&"a".repeat(21)).is_err());
+        assert!(Name::parse(&twenty_chinese).is_ok());
+        assert!(Name::parse(&(twenty_chinese + "组")).unwrap_err().0.contains("at most 20"));
+        assert!(Name::parse(&"a".repeat(20)).is_ok());
+        assert!(Name::parse(&"a".repeat(21)).is_err());
     }
 
     #[test]
     fn name_is_trimmed_and_must_not_be_blank() {
-        assert_eq!(GroupName::parse("  Room A ").unwrap().as_str(), "Room A");
-        assert!(GroupName::parse("").is_err());
-        assert!(GroupName::parse(" \t\u{3000} ").is_err());
-        assert!(GroupName::parse("a\nb").is_err());
-        assert!(GroupName::parse("a\0b").is_err());
+        assert_eq!(Name::parse("  Room A ").unwrap().as_str(), "Room A");
+        assert!(Name::parse("").is_err());
+        assert!(Name::parse(" \t\u{3000} ").is_err());
+        assert!(Name::parse("a\nb").is_err());
+        assert!(Name::parse("a\0b").is_err());
     }
 
     #[test]

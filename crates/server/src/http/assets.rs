@@ -4,9 +4,11 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::IntoResponse;
 
 pub const GROUP_ICON_PATH: &str = "/assets/voiceprint-group-icon.svg";
+pub const VOICEPRINT_ICON_PATH: &str = "/assets/voiceprint-icon.svg";
 pub const AVATAR_PATH: &str = "/assets/avatar.svg";
 
 const GROUP_ICON: &str = include_str!("../../assets/voiceprint-group-icon.svg");
+const VOICEPRINT_ICON: &str = include_str!("../../assets/voiceprint-icon.svg");
 const AVATAR: &str = include_str!("../../assets/avatar.svg");
 
 fn svg(body: &'static str) -> impl IntoResponse {
@@ -15,6 +17,10 @@ fn svg(body: &'static str) -> impl IntoResponse {
 
 pub async fn group_icon() -> impl IntoResponse {
     svg(GROUP_ICON)
+}
+
+pub async fn voiceprint_icon() -> impl IntoResponse {
+    svg(VOICEPRINT_ICON)
 }
 
 pub async fn avatar() -> impl IntoResponse {

@@ -4,11 +4,14 @@
 //! (`code`, `msg`, `detail.logid`). Unexpected failures are logged with the logid and answered
 //! with 5000 without internals, so a caller can quote the logid and an operator can find it.
 
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
+use voxprint_audio::DecodeError;
 use axum::response::{IntoResponse, Response};
 
 use super::envelope;
 use crate::domain::InvalidInput;
+use crate::embedder::EmbedFailure;
 use crate::store::StoreError;
 
 #[derive(Debug)]
@@ -21,6 +24,18 @@ pub enum ApiError {
     Forbidden(String),
     /// 4200: no such resource (or one of another team, which must not be revealed).
     NotFound(String),
+    /// 4300: no file, or an empty one.
+    EmptyFile(String),
+    /// 4301: more than one file in one request.
+    TooManyFiles(String),
+    /// 4302: the file is larger than the limit.
+    FileTooLarge(String),
+    /// 4303: the file is not audio of a supported format.
+    UnsupportedFile(String),
+    /// 4304: corrupt or truncated audio, or too little speech in it.
+    InvalidFile(String),
+    /// 4009: too much work queued; the caller should retry after a moment.
+    Overloaded(String),
     /// 404 for a path that is no route at all; code 4200 in the envelope.
     NoRoute(String),
     /// 405: a known path with a method it does not serve; code 4000 in the envelope.
@@ -36,6 +51,12 @@ impl ApiError {
             ApiError::Unauthenticated(_) => (4100, StatusCode::UNAUTHORIZED),
             ApiError::Forbidden(_) => (4101, StatusCode::FORBIDDEN),
             ApiError::NotFound(_) => (4200, StatusCode::NOT_FOUND),
+            ApiError::EmptyFile(_) => (4300, StatusCode::BAD_REQUEST),
+            ApiError::TooManyFiles(_) => (4301, StatusCode::BAD_REQUEST),
+            ApiError::FileTooLarge(_) => (4302, StatusCode::PAYLOAD_TOO_LARGE),
+            ApiError::UnsupportedFile(_) => (4303, StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            ApiError::InvalidFile(_) => (4304, StatusCode::BAD_REQUEST),
+            ApiError::Overloaded(_) => (4009, StatusCode::SERVICE_UNAVAILABLE),
             ApiError::NoRoute(_) => (4200, StatusCode::NOT_FOUND),
             ApiError::MethodNotAllowed(_) => (4000, StatusCode::METHOD_NOT_ALLOWED),
             ApiError::Internal(_) => (5000, StatusCode::INTERNAL_SERVER_ERROR),
@@ -55,8 +76,30 @@ impl From<StoreError> for ApiError {
             StoreError::GroupQuota { limit } => ApiError::InvalidParameter(format!(
                 "voiceprint group quota reached: a user may own at most {limit} groups; delete one first"
             )),
+            StoreError::VoiceprintQuota { limit } => ApiError::InvalidParameter(format!(
+                "voiceprint quota reached: a group may hold at most {limit} voiceprints; delete one first"
+            )),
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<EmbedFailure> for ApiError {
+    fn from(failure: EmbedFailure) -> ApiError {
+        match failure {
+            EmbedFailure::Decode(DecodeError::Empty) => ApiError::EmptyFile("the uploaded file is empty".into()),
+            EmbedFailure::Decode(err @ DecodeError::Unsupported { .. }) => ApiError::UnsupportedFile(format!(
+                "{err}; upload WAV, raw 16-bit PCM, MP3, FLAC, OGG Vorbis or M4A/AAC"
+            )),
+            EmbedFailure::Decode(err @ DecodeError::Corrupt { .. }) => ApiError::InvalidFile(err.to_string()),
+            EmbedFailure::NotEnoughSpeech { seconds } => ApiError::InvalidFile(format!(
+                "not enough speech: {seconds:.2} s remain after removing silence, at least 1 s is needed"
+            )),
+            EmbedFailure::Overloaded => {
+                ApiError::Overloaded("the server is busy embedding other recordings; retry in a moment".into())
+            }
+            EmbedFailure::Internal(detail) => ApiError::Internal(detail),
         }
     }
 }
@@ -64,6 +107,7 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (code, status) = self.code_and_status();
+        let retry_after = matches!(self, ApiError::Overloaded(_));
         let msg = match self {
             ApiError::Internal(detail) => {
                 tracing::error!(logid = %envelope::current_logid(), %detail, "internal error");
@@ -74,8 +118,18 @@ impl IntoResponse for ApiError {
             | ApiError::Forbidden(msg)
             | ApiError::NotFound(msg)
             | ApiError::NoRoute(msg)
-            | ApiError::MethodNotAllowed(msg) => msg,
+            | ApiError::MethodNotAllowed(msg)
+            | ApiError::EmptyFile(msg)
+            | ApiError::TooManyFiles(msg)
+            | ApiError::FileTooLarge(msg)
+            | ApiError::UnsupportedFile(msg)
+            | ApiError::InvalidFile(msg)
+            | ApiError::Overloaded(msg) => msg,
         };
-        envelope::failure(status, code, msg)
+        let mut response = envelope::failure(status, code, msg);
+        if retry_after {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
     }
 }

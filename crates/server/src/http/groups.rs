@@ -9,9 +9,9 @@ use super::auth::Caller;
 use super::envelope::{Done, Success};
 use super::error::ApiError;
 use super::json::JsonBody;
-use super::views::UserInfo;
+use super::views::{Created, UserInfo};
 use super::{AppState, BaseUrl};
-use crate::domain::{Description, GroupName, Id, Page, Permission};
+use crate::domain::{Description, Name, Id, Page, Permission};
 use crate::store::{GroupFilter, GroupOwner, GroupView, NewGroup};
 
 #[derive(Deserialize)]
@@ -20,18 +20,13 @@ pub struct CreateGroupBody {
     desc: Option<String>,
 }
 
-#[derive(Serialize)]
-pub struct Created {
-    id: Id,
-}
-
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<CreateGroupBody>,
 ) -> Result<Success<Created>, ApiError> {
     caller.require(Permission::CreateVoiceprintGroup)?;
-    let name = GroupName::parse(body.name.as_deref().ok_or_else(|| ApiError::InvalidParameter("name is required".into()))?)?;
+    let name = Name::parse(body.name.as_deref().ok_or_else(|| ApiError::InvalidParameter("name is required".into()))?)?;
     let desc = Description::parse(body.desc.as_deref().unwrap_or(""))?;
     let id = state.ids.next();
     let group = NewGroup {
@@ -152,7 +147,7 @@ pub async fn update(
     JsonBody(body): JsonBody<UpdateGroupBody>,
 ) -> Result<Done, ApiError> {
     caller.require(Permission::UpdateVoiceprintGroup)?;
-    let name = body.name.as_deref().map(GroupName::parse).transpose()?;
+    let name = body.name.as_deref().map(Name::parse).transpose()?;
     let desc = body.desc.as_deref().map(Description::parse).transpose()?;
     if name.is_none() && desc.is_none() {
         return Err(ApiError::InvalidParameter("nothing to update: give `name` and/or `desc`".into()));
@@ -160,7 +155,7 @@ pub async fn update(
     owned_group(&state, &caller, group_id, "update").await?;
     state
         .store
-        .update_group(group_id.0, name.as_ref().map(GroupName::as_str), desc.as_ref().map(Description::as_str))
+        .update_group(group_id.0, name.as_ref().map(Name::as_str), desc.as_ref().map(Description::as_str))
         .await?;
     Ok(Done)
 }
@@ -172,7 +167,8 @@ pub async fn delete(
 ) -> Result<Done, ApiError> {
     caller.require(Permission::DeleteVoiceprintGroup)?;
     owned_group(&state, &caller, group_id, "delete").await?;
-    state.store.delete_group(group_id.0).await?;
+    let audio_keys = state.store.delete_group(group_id.0).await?;
+    state.blobs.delete_all_logged(&audio_keys).await;
     Ok(Done)
 }
 

@@ -5,11 +5,15 @@
 //! `error::ApiError` that `error.rs` alone turns into a Coze code and HTTP status.
 
 mod assets;
+mod audio;
 mod auth;
 mod envelope;
 mod error;
+mod features;
 mod groups;
+mod identify;
 mod json;
+mod upload;
 mod views;
 
 use std::sync::Arc;
@@ -18,10 +22,15 @@ use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::header::HOST;
 use axum::http::request::Parts;
 use axum::http::Method;
-use axum::routing::{get, put};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
 use axum::Router;
 
+use crate::blobs::BlobStore;
+use crate::embedder::Embedder;
 use crate::ids::IdGenerator;
+use crate::signing::UrlSigner;
+use crate::speakers::EmbeddingCache;
 use crate::store::Store;
 pub use error::ApiError;
 
@@ -31,6 +40,11 @@ pub struct ApiSettings {
     /// Base of absolute URLs in responses; `None` = taken from the request's Host header.
     pub public_url: Option<String>,
     pub max_groups_per_user: i64,
+    pub max_voiceprints_per_group: i64,
+    /// Largest accepted audio upload, in bytes.
+    pub max_audio_bytes: usize,
+    /// How long an `audio_url` stays valid.
+    pub audio_url_ttl_seconds: i64,
 }
 
 #[derive(Clone)]
@@ -38,12 +52,30 @@ pub struct AppState {
     pub store: Store,
     pub ids: Arc<IdGenerator>,
     pub settings: Arc<ApiSettings>,
+    pub blobs: BlobStore,
+    pub embedder: Embedder,
+    pub speakers: Arc<EmbeddingCache>,
+    pub signer: UrlSigner,
 }
 
 pub fn router(state: AppState) -> Router {
+    // Uploads may be as large as the audio limit plus the multipart framing and text fields;
+    // past that the stream is cut and the request answered with 4302.
+    let upload_limit = DefaultBodyLimit::max(state.settings.max_audio_bytes + 64 * 1024);
+    let uploads = Router::new()
+        .route("/v1/audio/voiceprint_groups/{group_id}/features", post(features::create).get(features::list))
+        .route(
+            "/v1/audio/voiceprint_groups/{group_id}/features/{feature_id}",
+            put(features::update).delete(features::delete),
+        )
+        .route("/v1/audio/voiceprint_groups/{group_id}/speaker_identify", post(identify::identify))
+        .layer(upload_limit);
     Router::new()
         .route("/v1/audio/voiceprint_groups", get(groups::list).post(groups::create))
         .route("/v1/audio/voiceprint_groups/{group_id}", put(groups::update).delete(groups::delete))
+        .merge(uploads)
+        .route(&format!("{}/{{feature_id}}", audio::AUDIO_PATH), get(audio::download))
+        .route(assets::VOICEPRINT_ICON_PATH, get(assets::voiceprint_icon))
         .route(assets::GROUP_ICON_PATH, get(assets::group_icon))
         .route(assets::AVATAR_PATH, get(assets::avatar))
         .route("/healthz", get(assets::healthz))

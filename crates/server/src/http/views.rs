@@ -5,6 +5,12 @@ use serde::Serialize;
 use super::assets::AVATAR_PATH;
 use crate::domain::Id;
 
+/// The `data` of a successful create.
+#[derive(Serialize)]
+pub struct Created {
+    pub id: Id,
+}
+
 /// The creator of a group or voiceprint, as the SDKs' `UserInfo`.
 #[derive(Serialize)]
 pub struct UserInfo {

@@ -57,7 +57,7 @@ impl Store {
         let now = now_seconds();
         let (team_id, user_id, token_id) = (ids.next(), ids.next(), ids.next());
         let token = tokens::generate().map_err(|err| StoreError::Io(std::io::Error::other(err.to_string())))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let claimed = sqlx::query(
             "INSERT INTO bootstrap (singleton, team_id, admin_id, created_at) VALUES (1, ?1, ?2, ?3)
              ON CONFLICT (singleton) DO NOTHING",
@@ -150,7 +150,7 @@ impl Store {
     ) -> Result<(i64, String)> {
         let token = tokens::generate().map_err(|err| StoreError::Io(std::io::Error::other(err.to_string())))?;
         let id = ids.next();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let user_exists: Option<(i64,)> =
             sqlx::query_as("SELECT id FROM users WHERE id = ?1").bind(user_id).fetch_optional(&mut *tx).await?;
         if user_exists.is_none() {

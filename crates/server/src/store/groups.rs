@@ -152,16 +152,23 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes the group; its voiceprints go with it (foreign key cascade).
-    pub async fn delete_group(&self, group_id: i64) -> Result<()> {
+    /// Deletes the group; its voiceprints go with it (foreign key cascade). Returns their blob
+    /// keys, for the caller to delete the audio once the rows are gone.
+    pub async fn delete_group(&self, group_id: i64) -> Result<Vec<String>> {
+        let mut tx = self.write_tx().await?;
+        let keys: Vec<(String,)> = sqlx::query_as("SELECT audio_key FROM voiceprints WHERE group_id = ?1")
+            .bind(group_id)
+            .fetch_all(&mut *tx)
+            .await?;
         let deleted = sqlx::query("DELETE FROM voiceprint_groups WHERE id = ?1")
             .bind(group_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
         if deleted == 0 {
             return Err(StoreError::NotFound("voiceprint group"));
         }
-        Ok(())
+        tx.commit().await?;
+        Ok(keys.into_iter().map(|(key,)| key).collect())
     }
 }

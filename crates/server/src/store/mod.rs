@@ -7,6 +7,7 @@
 
 mod accounts;
 mod groups;
+mod voiceprints;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -15,11 +16,14 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use groups::{GroupFilter, GroupOwner, GroupView, NewGroup};
+pub use voiceprints::{NewVoiceprint, StoredAudio, VoiceprintOwner, VoiceprintView};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the user already owns {limit} voiceprint groups, the most allowed")]
     GroupQuota { limit: i64 },
+    #[error("the voiceprint group already holds {limit} voiceprints, the most allowed")]
+    VoiceprintQuota { limit: i64 },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("database error: {0}")]
@@ -58,6 +62,28 @@ impl Store {
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(Store { pool })
+    }
+
+    /// A transaction that takes the write lock at its start. SQLite cannot upgrade a read
+    /// transaction to a write one after another process committed (it fails at once, without
+    /// waiting), so every transaction that writes must start this way.
+    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// The named secret shared by every process on this database, created with `generate` by
+    /// whichever process asks first.
+    pub async fn shared_secret(&self, name: &str, generate: impl FnOnce() -> Vec<u8>) -> Result<Vec<u8>> {
+        sqlx::query("INSERT INTO server_secrets (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(generate())
+            .execute(&self.pool)
+            .await?;
+        let (value,): (Vec<u8>,) = sqlx::query_as("SELECT value FROM server_secrets WHERE name = ?1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(value)
     }
 
     /// Leases an ID-generator node number for this process (see `ids.rs`).

@@ -144,6 +144,22 @@ impl Reply {
     }
 }
 
+/// A file of the checked-in test audio (`testdata/…`).
+pub fn testdata(path: &str) -> Vec<u8> {
+    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(path);
+    std::fs::read(&full).unwrap_or_else(|err| panic!("{}: {err}", full.display()))
+}
+
+/// A multipart form with `file` and text fields.
+pub fn audio_form(file: Vec<u8>, fields: &[(&str, &str)]) -> reqwest::multipart::Form {
+    let mut form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(file).file_name("clip.wav"));
+    for (name, value) in fields {
+        form = form.text(name.to_string(), value.to_string());
+    }
+    form
+}
+
 pub struct Api {
     http: reqwest::Client,
     pub base_url: String,
@@ -185,6 +201,27 @@ impl Api {
         self.send(self.request(reqwest::Method::DELETE, path)).await
     }
 
+    pub async fn post_form(&self, path: &str, form: reqwest::multipart::Form) -> Reply {
+        self.send(self.request(reqwest::Method::POST, path).multipart(form)).await
+    }
+
+    pub async fn put_form(&self, path: &str, form: reqwest::multipart::Form) -> Reply {
+        self.send(self.request(reqwest::Method::PUT, path).multipart(form)).await
+    }
+
+    /// Enrolls `file` as voiceprint `name` in the group; returns its ID.
+    pub async fn enroll(&self, group: &str, name: &str, file: Vec<u8>) -> String {
+        let reply = self.post_form(&features_path(group), audio_form(file, &[("name", name)])).await;
+        reply.ok()["id"].as_str().expect("string id").to_owned()
+    }
+
+    /// speaker_identify with `file`; returns the feature_score_list.
+    pub async fn identify(&self, group: &str, file: Vec<u8>, fields: &[(&str, &str)]) -> Vec<serde_json::Value> {
+        let path = format!("/v1/audio/voiceprint_groups/{group}/speaker_identify");
+        let reply = self.post_form(&path, audio_form(file, fields)).await;
+        reply.ok()["feature_score_list"].as_array().expect("feature_score_list").clone()
+    }
+
     /// Creates a group and returns its ID.
     pub async fn create_group(&self, name: &str) -> String {
         let reply = self.post_json("/v1/audio/voiceprint_groups", serde_json::json!({ "name": name })).await;
@@ -194,4 +231,8 @@ impl Api {
     pub async fn list_groups(&self, query: &str) -> Reply {
         self.get(&format!("/v1/audio/voiceprint_groups?{query}")).await
     }
+}
+
+pub fn features_path(group: &str) -> String {
+    format!("/v1/audio/voiceprint_groups/{group}/features")
 }

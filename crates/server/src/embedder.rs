@@ -1,0 +1,122 @@
+//! Turns uploaded audio into speaker embeddings on dedicated worker threads.
+//!
+//! Decoding, preprocessing and the encoder are CPU-bound, so they run off the async runtime on
+//! one worker per core. A worker that wakes up takes every job waiting (up to `MAX_BATCH`) and
+//! runs their windows through the LSTM together: under concurrent load the recurrent matrix
+//! products get more rows, which is where the encoder gets its speed. The queue is bounded; a
+//! full queue is reported as overload instead of letting latency grow without limit.
+
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::sync::oneshot;
+use voxprint_audio::{DecodeError, Format, RawPcm};
+use voxprint_engine::{EngineError, Encoder};
+
+const MAX_BATCH: usize = 16;
+
+/// An utterance's embedding and what was learnt about the audio on the way.
+pub struct Embedded {
+    pub embedding: Vec<f32>,
+    pub format: Format,
+}
+
+#[derive(Debug)]
+pub enum EmbedFailure {
+    Decode(DecodeError),
+    NotEnoughSpeech { seconds: f32 },
+    Overloaded,
+    Internal(String),
+}
+
+struct Job {
+    audio: Bytes,
+    raw: RawPcm,
+    reply: oneshot::Sender<Result<Embedded, EmbedFailure>>,
+}
+
+#[derive(Clone)]
+pub struct Embedder {
+    queue: SyncSender<Job>,
+}
+
+impl Embedder {
+    pub fn start(encoder: Arc<Encoder>, workers: usize, queue_capacity: usize) -> Embedder {
+        let (queue, jobs) = mpsc::sync_channel(queue_capacity);
+        let jobs = Arc::new(Mutex::new(jobs));
+        for index in 0..workers.max(1) {
+            let (encoder, jobs) = (encoder.clone(), jobs.clone());
+            std::thread::Builder::new()
+                .name(format!("embedder-{index}"))
+                .spawn(move || work(&encoder, &jobs))
+                .expect("spawn embedding worker");
+        }
+        Embedder { queue }
+    }
+
+    pub async fn embed(&self, audio: Bytes, raw: RawPcm) -> Result<Embedded, EmbedFailure> {
+        let (reply, answer) = oneshot::channel();
+        match self.queue.try_send(Job { audio, raw, reply }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(EmbedFailure::Overloaded),
+            Err(TrySendError::Disconnected(_)) => return Err(EmbedFailure::Internal("embedding workers stopped".into())),
+        }
+        answer.await.unwrap_or_else(|_| Err(EmbedFailure::Internal("an embedding worker failed".into())))
+    }
+}
+
+fn work(encoder: &Encoder, jobs: &Mutex<Receiver<Job>>) {
+    loop {
+        let batch = {
+            let Ok(jobs) = jobs.lock() else { return };
+            let Ok(first) = jobs.recv() else { return };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| embed_batch(encoder, &batch)));
+        match outcome {
+            Ok(results) => {
+                for (job, result) in batch.into_iter().zip(results) {
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(_) => {
+                for job in batch {
+                    let _ = job.reply.send(Err(EmbedFailure::Internal("the speaker engine panicked".into())));
+                }
+            }
+        }
+    }
+}
+
+/// Decodes and preprocesses each job, then embeds every usable utterance in one encoder pass.
+fn embed_batch(encoder: &Encoder, batch: &[Job]) -> Vec<Result<Embedded, EmbedFailure>> {
+    let prepared: Vec<Result<(Vec<f32>, Format), EmbedFailure>> = batch
+        .iter()
+        .map(|job| {
+            let decoded = voxprint_audio::decode(&job.audio, job.raw).map_err(EmbedFailure::Decode)?;
+            let samples = voxprint_engine::preprocess(&decoded.samples, decoded.channels as usize, decoded.sample_rate);
+            Ok((samples, decoded.format))
+        })
+        .collect();
+    let usable: Vec<&[f32]> = prepared.iter().filter_map(|p| p.as_ref().ok()).map(|(s, _)| s.as_slice()).collect();
+    let mut embeddings = encoder.embed_batch(&usable).into_iter();
+    prepared
+        .into_iter()
+        .map(|prepared| {
+            let (_, format) = prepared?;
+            match embeddings.next() {
+                Some(Ok(embedding)) => Ok(Embedded { embedding: embedding.as_slice().to_vec(), format }),
+                Some(Err(EngineError::NotEnoughSpeech { seconds })) => Err(EmbedFailure::NotEnoughSpeech { seconds }),
+                None => Err(EmbedFailure::Internal("the encoder returned too few embeddings".into())),
+            }
+        })
+        .collect()
+}

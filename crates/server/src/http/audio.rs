@@ -1,0 +1,75 @@
+//! Downloads of uploaded recordings through signed, expiring links (see `signing.rs`), and the
+//! content types recordings are served with.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use voxprint_audio::{Format, RawPcm};
+
+use super::error::ApiError;
+use super::AppState;
+use crate::domain::Id;
+use crate::store::now_seconds;
+
+pub const AUDIO_PATH: &str = "/v1/audio/voiceprint_audio";
+
+/// An absolute link to the voiceprint's recording, valid for the configured time.
+pub fn signed_url(state: &AppState, base_url: &str, voiceprint_id: i64, blob_key: &str) -> String {
+    let expires = now_seconds() + state.settings.audio_url_ttl_seconds;
+    let signature = state.signer.sign(voiceprint_id, blob_key, expires);
+    format!("{base_url}{AUDIO_PATH}/{voiceprint_id}?expires={expires}&signature={signature}")
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let refused = || ApiError::Forbidden("this audio link is invalid or has expired; list the voiceprints again for a fresh one".into());
+    let id = Id::parse(&raw_id, "voiceprint ID").map_err(|_| refused())?;
+    let (mut expires, mut signature) = (None, None);
+    for (key, value) in form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
+        match key.as_ref() {
+            "expires" => expires = value.parse::<i64>().ok(),
+            "signature" => signature = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let (Some(expires), Some(signature)) = (expires, signature) else { return Err(refused()) };
+    let owner = state.store.voiceprint_owner(id.0).await?.ok_or_else(refused)?;
+    if expires < now_seconds() || !state.signer.verify(id.0, &owner.audio_key, expires, &signature) {
+        return Err(refused());
+    }
+    let bytes = state.blobs.get(&owner.audio_key).await.map_err(|err| ApiError::Internal(format!("reading audio: {err}")))?;
+    let content_type = HeaderValue::from_str(&owner.audio_content_type)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    Ok(([(CONTENT_TYPE, content_type), (CACHE_CONTROL, HeaderValue::from_static("private, max-age=300"))], bytes).into_response())
+}
+
+/// The content type a recording is stored and served with: what the client declared for it
+/// when that is an audio type, otherwise the one of the format detected from its bytes.
+pub fn content_type(format: Format, raw: RawPcm, declared: Option<&str>) -> String {
+    if let Some(declared) = declared.map(str::trim).filter(|d| d.starts_with("audio/") && d.is_ascii() && d.len() <= 100) {
+        return declared.to_owned();
+    }
+    match format {
+        Format::Wav => "audio/wav".into(),
+        Format::Pcm => format!("audio/L16;rate={};channels={}", raw.sample_rate, raw.channels),
+        Format::Mp3 => "audio/mpeg".into(),
+        Format::Flac => "audio/flac".into(),
+        Format::Ogg => "audio/ogg".into(),
+        Format::M4a => "audio/mp4".into(),
+    }
+}
+
+pub fn extension(format: Format) -> &'static str {
+    match format {
+        Format::Wav => "wav",
+        Format::Pcm => "pcm",
+        Format::Mp3 => "mp3",
+        Format::Flac => "flac",
+        Format::Ogg => "ogg",
+        Format::M4a => "m4a",
+    }
+}

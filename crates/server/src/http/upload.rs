@@ -1,0 +1,158 @@
+//! Reading the multipart forms of the voiceprint endpoints: one audio `file` plus text fields.
+//!
+//! Limits are checked while streaming, so an oversized upload is refused (4302) as soon as it
+//! passes the limit, without buffering it. Updates without a file may also come as JSON or as
+//! a URL-encoded form (the Coze SDKs send those when no file is given).
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
+use bytes::{Bytes, BytesMut};
+use voxprint_audio::RawPcm;
+
+use super::error::ApiError;
+use super::json::{JsonBody, MAX_JSON_BODY_BYTES};
+use super::AppState;
+use crate::domain::InvalidInput;
+
+/// Text fields longer than this are refused: names and descriptions are at most 500 characters.
+const MAX_FIELD_BYTES: usize = 8 * 1024;
+
+pub struct UploadedFile {
+    pub bytes: Bytes,
+    /// The Content-Type the client declared for the part, if any.
+    pub declared_type: Option<String>,
+}
+
+/// The parsed form: at most one file, and the text fields by name (first value wins).
+pub struct UploadForm {
+    pub file: Option<UploadedFile>,
+    fields: HashMap<String, String>,
+}
+
+impl UploadForm {
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(String::as_str)
+    }
+
+    /// The recording, required: 4300 when missing or empty.
+    pub fn require_file(&mut self) -> Result<UploadedFile, ApiError> {
+        let file = self.file.take().ok_or_else(|| {
+            ApiError::EmptyFile("no audio uploaded: send the recording as the multipart field `file`".into())
+        })?;
+        Ok(file)
+    }
+
+    /// `sample_rate` and `channel`, which describe raw PCM uploads (defaults 16000 and 1).
+    pub fn raw_pcm(&self) -> Result<RawPcm, ApiError> {
+        let sample_rate = optional_integer(self.text("sample_rate"), "sample_rate", 8000, 48000)?.unwrap_or(16000);
+        let channels = optional_integer(self.text("channel"), "channel", 1, 2)?.unwrap_or(1);
+        Ok(RawPcm { sample_rate: sample_rate as u32, channels: channels as u16 })
+    }
+}
+
+/// Parses an optional integer field within `min..=max`; 4000 naming the field otherwise.
+pub fn optional_integer(text: Option<&str>, name: &str, min: i64, max: i64) -> Result<Option<i64>, ApiError> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
+    match text.parse::<i64>() {
+        Ok(value) if (min..=max).contains(&value) => Ok(Some(value)),
+        _ => Err(InvalidInput(format!("{name} must be an integer from {min} to {max}, got {text:?}")).into()),
+    }
+}
+
+impl FromRequest<AppState> for UploadForm {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<UploadForm, ApiError> {
+        let content_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        match essence.as_str() {
+            "multipart/form-data" => {
+                let multipart = Multipart::from_request(request, state).await.map_err(|err| {
+                    ApiError::InvalidParameter(format!("malformed multipart/form-data request: {}", err.body_text()))
+                })?;
+                read_multipart(multipart, state.settings.max_audio_bytes).await
+            }
+            "application/json" => {
+                let JsonBody(object) = JsonBody::<serde_json::Map<String, serde_json::Value>>::from_request(request, state).await?;
+                let mut fields = HashMap::new();
+                for (key, value) in object {
+                    match value {
+                        serde_json::Value::String(text) => fields.insert(key, text),
+                        serde_json::Value::Number(number) => fields.insert(key, number.to_string()),
+                        serde_json::Value::Null => None,
+                        _ => return Err(ApiError::InvalidParameter(format!("invalid field `{key}`: expected a string or a number"))),
+                    };
+                }
+                Ok(UploadForm { file: None, fields })
+            }
+            "application/x-www-form-urlencoded" => {
+                let bytes = axum::body::to_bytes(request.into_body(), MAX_JSON_BODY_BYTES)
+                    .await
+                    .map_err(|_| ApiError::InvalidParameter("the form body is too large or unreadable".into()))?;
+                let mut fields = HashMap::new();
+                for (key, value) in form_urlencoded::parse(&bytes) {
+                    fields.entry(key.into_owned()).or_insert_with(|| value.into_owned());
+                }
+                Ok(UploadForm { file: None, fields })
+            }
+            _ => Err(ApiError::InvalidParameter(format!(
+                "send the recording as multipart/form-data with the field `file` (got Content-Type {content_type:?})"
+            ))),
+        }
+    }
+}
+
+async fn read_multipart(mut multipart: Multipart, max_file_bytes: usize) -> Result<UploadForm, ApiError> {
+    let too_large = || {
+        ApiError::FileTooLarge(format!(
+            "the file is larger than the limit of {} bytes ({:.1} MB)",
+            max_file_bytes,
+            max_file_bytes as f64 / 1_048_576.0
+        ))
+    };
+    let malformed = |err: axum::extract::multipart::MultipartError| {
+        if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            ApiError::InvalidParameter(format!("malformed multipart/form-data request: {}", err.body_text()))
+        }
+    };
+    let mut file: Option<UploadedFile> = None;
+    let mut fields = HashMap::new();
+    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
+        let name = field.name().unwrap_or("").to_owned();
+        let is_file = name == "file" || field.file_name().is_some();
+        if is_file {
+            if file.is_some() {
+                return Err(ApiError::TooManyFiles("upload exactly one file: this request has more than one".into()));
+            }
+            let declared_type = field.content_type().map(str::to_owned);
+            let mut bytes = BytesMut::new();
+            while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+                if bytes.len() + chunk.len() > max_file_bytes {
+                    return Err(too_large());
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            if bytes.is_empty() {
+                return Err(ApiError::EmptyFile("the uploaded file is empty".into()));
+            }
+            file = Some(UploadedFile { bytes: bytes.freeze(), declared_type });
+        } else {
+            let mut value = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+                if value.len() + chunk.len() > MAX_FIELD_BYTES {
+                    return Err(ApiError::InvalidParameter(format!("field `{name}` is longer than {MAX_FIELD_BYTES} bytes")));
+                }
+                value.extend_from_slice(&chunk);
+            }
+            let value = String::from_utf8(value)
+                .map_err(|_| ApiError::InvalidParameter(format!("field `{name}` is not valid UTF-8 text")))?;
+            fields.entry(name).or_insert(value);
+        }
+    }
+    Ok(UploadForm { file, fields })
+}

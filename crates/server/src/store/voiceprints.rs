@@ -1,0 +1,227 @@
+//! Voiceprints: a recording's blob key and the speaker embedding computed from it, under a
+//! per-group quota. Every change moves the group's `voiceprints_version` in the same
+//! transaction, which is how every process's embedding cache learns it is stale.
+
+use super::{now_seconds, Result, Store, StoreError};
+
+pub struct NewVoiceprint<'a> {
+    pub id: i64,
+    pub group_id: i64,
+    pub creator_id: i64,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub audio: StoredAudio<'a>,
+}
+
+/// The recording as stored: where the blob is and what the embedding of it is.
+pub struct StoredAudio<'a> {
+    pub key: &'a str,
+    pub content_type: &'a str,
+    pub sha256: &'a [u8],
+    pub embedding: &'a [u8],
+}
+
+/// A voiceprint with its creator, as the list endpoint shows it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct VoiceprintView {
+    pub id: i64,
+    pub group_id: i64,
+    pub name: String,
+    pub description: String,
+    pub audio_key: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub creator_id: i64,
+    pub creator_name: String,
+    pub creator_nickname: String,
+    pub creator_avatar_url: String,
+}
+
+/// Who a voiceprint belongs to and where its audio is.
+#[derive(Debug, sqlx::FromRow)]
+pub struct VoiceprintOwner {
+    pub group_id: i64,
+    pub creator_id: i64,
+    pub team_id: i64,
+    pub audio_key: String,
+    pub audio_content_type: String,
+}
+
+/// One voiceprint's embedding, for scoring.
+#[derive(Debug, sqlx::FromRow)]
+pub struct EnrolledEmbedding {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub embedding: Vec<u8>,
+}
+
+impl Store {
+    /// Inserts the voiceprint unless its group is gone or already holds `max_per_group`
+    /// voiceprints. The count and the insert are one statement under SQLite's write lock, so
+    /// racing requests from any number of processes cannot exceed the quota.
+    pub async fn create_voiceprint(&self, voiceprint: NewVoiceprint<'_>, max_per_group: i64) -> Result<()> {
+        let now = now_seconds();
+        let mut tx = self.write_tx().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO voiceprints (id, group_id, creator_id, name, description, audio_key, audio_content_type,
+                                      audio_sha256, embedding, created_at, updated_at)
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10
+             WHERE EXISTS (SELECT 1 FROM voiceprint_groups WHERE id = ?2)
+               AND (SELECT COUNT(*) FROM voiceprints WHERE group_id = ?2) < ?11",
+        )
+        .bind(voiceprint.id)
+        .bind(voiceprint.group_id)
+        .bind(voiceprint.creator_id)
+        .bind(voiceprint.name)
+        .bind(voiceprint.description)
+        .bind(voiceprint.audio.key)
+        .bind(voiceprint.audio.content_type)
+        .bind(voiceprint.audio.sha256)
+        .bind(voiceprint.audio.embedding)
+        .bind(now)
+        .bind(max_per_group)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            let group_exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM voiceprint_groups WHERE id = ?1")
+                .bind(voiceprint.group_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Err(match group_exists {
+                Some(_) => StoreError::VoiceprintQuota { limit: max_per_group },
+                None => StoreError::NotFound("voiceprint group"),
+            });
+        }
+        bump_group_version(&mut tx, voiceprint.group_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn voiceprint_owner(&self, voiceprint_id: i64) -> Result<Option<VoiceprintOwner>> {
+        Ok(sqlx::query_as(
+            "SELECT v.group_id, v.creator_id, g.team_id, v.audio_key, v.audio_content_type
+             FROM voiceprints v JOIN voiceprint_groups g ON g.id = v.group_id WHERE v.id = ?1",
+        )
+        .bind(voiceprint_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Changes the given fields; with `audio`, the recording and its embedding are replaced in
+    /// the same statement. Returns the blob key the row pointed at before.
+    pub async fn update_voiceprint(
+        &self,
+        voiceprint_id: i64,
+        name: Option<&str>,
+        description: Option<&str>,
+        audio: Option<StoredAudio<'_>>,
+    ) -> Result<String> {
+        let mut tx = self.write_tx().await?;
+        let previous: Option<(String, i64)> =
+            sqlx::query_as("SELECT audio_key, group_id FROM voiceprints WHERE id = ?1")
+                .bind(voiceprint_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (previous_key, group_id) = previous.ok_or(StoreError::NotFound("voiceprint"))?;
+        sqlx::query(
+            "UPDATE voiceprints SET
+                name = COALESCE(?2, name),
+                description = COALESCE(?3, description),
+                audio_key = COALESCE(?4, audio_key),
+                audio_content_type = COALESCE(?5, audio_content_type),
+                audio_sha256 = COALESCE(?6, audio_sha256),
+                embedding = COALESCE(?7, embedding),
+                updated_at = ?8
+             WHERE id = ?1",
+        )
+        .bind(voiceprint_id)
+        .bind(name)
+        .bind(description)
+        .bind(audio.as_ref().map(|a| a.key))
+        .bind(audio.as_ref().map(|a| a.content_type))
+        .bind(audio.as_ref().map(|a| a.sha256))
+        .bind(audio.as_ref().map(|a| a.embedding))
+        .bind(now_seconds())
+        .execute(&mut *tx)
+        .await?;
+        bump_group_version(&mut tx, group_id).await?;
+        tx.commit().await?;
+        Ok(previous_key)
+    }
+
+    /// Deletes the voiceprint; returns its blob key so the caller can delete the audio.
+    pub async fn delete_voiceprint(&self, voiceprint_id: i64) -> Result<String> {
+        let mut tx = self.write_tx().await?;
+        let deleted: Option<(String, i64)> =
+            sqlx::query_as("DELETE FROM voiceprints WHERE id = ?1 RETURNING audio_key, group_id")
+                .bind(voiceprint_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (audio_key, group_id) = deleted.ok_or(StoreError::NotFound("voiceprint"))?;
+        bump_group_version(&mut tx, group_id).await?;
+        tx.commit().await?;
+        Ok(audio_key)
+    }
+
+    /// One page of a group's voiceprints, newest first, and the number of all of them.
+    pub async fn list_voiceprints(&self, group_id: i64, limit: i64, offset: i64) -> Result<(Vec<VoiceprintView>, i64)> {
+        let mut tx = self.pool.begin().await?;
+        let items = sqlx::query_as(
+            "SELECT v.id, v.group_id, v.name, v.description, v.audio_key, v.created_at, v.updated_at,
+                    u.id AS creator_id, u.name AS creator_name, u.nickname AS creator_nickname,
+                    u.avatar_url AS creator_avatar_url
+             FROM voiceprints v JOIN users u ON u.id = v.creator_id
+             WHERE v.group_id = ?1
+             ORDER BY v.created_at DESC, v.id DESC
+             LIMIT ?2 OFFSET ?3",
+        )
+        .bind(group_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *tx)
+        .await?;
+        let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM voiceprints WHERE group_id = ?1")
+            .bind(group_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((items, total))
+    }
+
+    /// The group's change counter (see the module doc); `None` if the group is gone.
+    pub async fn group_version(&self, group_id: i64) -> Result<Option<i64>> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT voiceprints_version FROM voiceprint_groups WHERE id = ?1")
+            .bind(group_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(version,)| version))
+    }
+
+    /// Every embedding of the group with the version they belong to, read in one snapshot.
+    pub async fn group_embeddings(&self, group_id: i64) -> Result<(i64, Vec<EnrolledEmbedding>)> {
+        let mut tx = self.pool.begin().await?;
+        let (version,): (i64,) = sqlx::query_as("SELECT voiceprints_version FROM voiceprint_groups WHERE id = ?1")
+            .bind(group_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound("voiceprint group"))?;
+        let embeddings = sqlx::query_as(
+            "SELECT id, name, description, embedding FROM voiceprints WHERE group_id = ?1 ORDER BY id",
+        )
+        .bind(group_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((version, embeddings))
+    }
+}
+
+async fn bump_group_version(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, group_id: i64) -> Result<()> {
+    sqlx::query("UPDATE voiceprint_groups SET voiceprints_version = voiceprints_version + 1 WHERE id = ?1")
+        .bind(group_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Benchmark of speaker_identify over HTTP on loopback: a group of 10 voiceprints, 5 s probe
+# clips, 1, 4 and 16 concurrent clients (wrk, one connection per client). Prints a Markdown
+# table for BENCHMARKS.md.
+#
+# Usage: scripts/bench-identify.sh [seconds per run, default 15]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${1:-15}
+
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+cargo build --release --locked -p voxprint >&2
+bin=target/release/voxprint
+"$bin" model fetch >&2
+
+work=$(mktemp -d)
+trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+VOXPRINT_LOG=warn "$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" >"$work/out" &
+server=$!
+for _ in $(seq 300); do grep -q "listening on" "$work/out" && break; sleep 0.1; done
+base=$(sed -n 's/^voxprint listening on //p' "$work/out")
+token=$(cat "$work/data/admin-token")
+auth="Authorization: Bearer $token"
+
+group=$(curl -sf -X POST "$base/v1/audio/voiceprint_groups" -H "$auth" -H 'Content-Type: application/json' \
+  -d '{"name":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["id"])')
+voices=(flite-awb flite-rms flite-slt flite-kal16 festival-ked festival-cs-dita festival-fi-mv festival-it-lp festival-ru-nsh espeak-en-us)
+for voice in "${voices[@]}"; do
+  curl -sf -o /dev/null -X POST "$base/v1/audio/voiceprint_groups/$group/features" -H "$auth" \
+    -F "name=$voice" -F "file=@testdata/corpus/$voice/01.wav"
+done
+
+# A 5.0 s probe: utterances of one enrolled voice joined, cut to exactly 5 s.
+python3 - "$work/probe.wav" <<'PY'
+import sys, wave
+frames = b""
+for n in (2, 3, 4):
+    with wave.open(f"testdata/corpus/flite-slt/{n:02d}.wav") as w:
+        frames += w.readframes(w.getnframes())
+with wave.open(sys.argv[1], "wb") as out:
+    out.setnchannels(1); out.setsampwidth(2); out.setframerate(16000)
+    out.writeframes(frames[: 5 * 16000 * 2])
+PY
+python3 - "$work/probe.wav" "$work/body" <<'PY'
+import sys
+boundary = b"voxprintbenchboundary"
+audio = open(sys.argv[1], "rb").read()
+body = (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="probe.wav"\r\n'
+        b"Content-Type: audio/wav\r\n\r\n" + audio + b"\r\n--" + boundary + b"--\r\n")
+open(sys.argv[2], "wb").write(body)
+PY
+cat >"$work/identify.lua" <<LUA
+wrk.method = "POST"
+local f = io.open("$work/body", "rb")
+wrk.body = f:read("*all")
+f:close()
+wrk.headers["Content-Type"] = "multipart/form-data; boundary=voxprintbenchboundary"
+wrk.headers["Authorization"] = "Bearer $token"
+LUA
+# Sanity check: the probe is identified as its speaker.
+curl -sf -X POST "$base/v1/audio/voiceprint_groups/$group/speaker_identify" -H "$auth" -F "file=@$work/probe.wav" -F top_k=1 \
+  | python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["feature_score_list"][0]; assert r["feature_name"]=="flite-slt", r; print("probe identified as", r["feature_name"], r["score"], file=sys.stderr)'
+
+echo "wrk -t1 -d${duration}s on loopback; 10-voiceprint group; 5.0 s 16 kHz WAV probes; $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
+echo
+echo "| concurrent clients | requests/s | audio seconds/s | p50 | p99 |"
+echo "|---|---|---|---|---|"
+for clients in 1 4 16; do
+  result=$(wrk -t1 -c"$clients" -d"${duration}s" --timeout 30s --latency -s "$work/identify.lua" \
+    "$base/v1/audio/voiceprint_groups/$group/speaker_identify")
+  if grep -q "Non-2xx" <<<"$result"; then echo "error: non-2xx responses at $clients clients" >&2; echo "$result" >&2; exit 1; fi
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$result")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$result")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$result")
+  echo "| $clients | $rps | $(awk -v r="$rps" 'BEGIN { printf "%.0f", r * 5 }') | $p50 | $p99 |"
+done
