@@ -1,0 +1,60 @@
+//! The command line: the model commands and `serve` without a model.
+
+mod common;
+
+use std::process::Command;
+
+use common::BIN;
+
+#[test]
+fn serve_without_a_model_refuses_with_one_line_naming_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--model"])
+        .arg(dir.path().join("missing.vxm"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|line| !line.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    assert!(lines[0].contains("voxprint model fetch"), "{stderr}");
+}
+
+#[test]
+fn model_fetch_is_idempotent() {
+    let output = Command::new(BIN).args(["model", "fetch"]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("already present"), "the test script fetched it before: {stdout}");
+}
+
+#[test]
+fn embed_prints_one_json_line_per_file() {
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/corpus");
+    let same_a = format!("{corpus}/flite-awb/01.wav");
+    let same_b = format!("{corpus}/flite-awb/02.wav");
+    let other = format!("{corpus}/festival-ked/01.wav");
+    let output = Command::new(BIN).args(["embed", "--json", &same_a, &same_b, &other]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(output.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["file"], same_a.as_str());
+    let vectors: Vec<Vec<f64>> = lines
+        .iter()
+        .map(|line| line["embedding"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect())
+        .collect();
+    assert!(vectors.iter().all(|v| v.len() == 256));
+    let norm: f64 = vectors[0].iter().map(|x| x * x).sum::<f64>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-3, "L2-normalised: {norm}");
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    assert!(dot(&vectors[0], &vectors[1]) > dot(&vectors[0], &vectors[2]), "same voice is closer");
+
+    let bad = Command::new(BIN).args(["embed", &same_a, "/nonexistent.wav"]).output().unwrap();
+    assert!(!bad.status.success());
+    assert_eq!(String::from_utf8_lossy(&bad.stdout).lines().count(), 1, "the good file is still printed");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("/nonexistent.wav"));
+}
