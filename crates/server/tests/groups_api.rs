@@ -133,13 +133,7 @@ async fn name_filter_is_a_literal_prefix() {
 #[tokio::test]
 async fn user_and_group_filters_respect_the_team() {
     let server = TestServer::start(&[]);
-    let team = server.default_team();
-    let admin = Api::new(&server, &server.admin_token);
-    let (mate_id, mate_token) = server.new_user(&team, "mate", "all");
-    let mate = Api::new(&server, &mate_token);
-    let other_team = server.admin(&["create-team", "--name", "Other"]);
-    let (_, outsider_token) = server.new_user(&other_team, "outsider", "all");
-    let outsider = Api::new(&server, &outsider_token);
+    let common::Cast { admin, mate, mate_id, outsider } = server.cast();
 
     let admin_group = admin.create_group("admin's").await;
     let mate_group = mate.create_group("mate's").await;
@@ -164,13 +158,7 @@ async fn user_and_group_filters_respect_the_team() {
 #[tokio::test]
 async fn only_the_creator_may_change_a_group_and_other_teams_see_nothing() {
     let server = TestServer::start(&[]);
-    let team = server.default_team();
-    let admin = Api::new(&server, &server.admin_token);
-    let (_, mate_token) = server.new_user(&team, "mate", "all");
-    let mate = Api::new(&server, &mate_token);
-    let other_team = server.admin(&["create-team", "--name", "Other"]);
-    let (_, outsider_token) = server.new_user(&other_team, "outsider", "all");
-    let outsider = Api::new(&server, &outsider_token);
+    let common::Cast { admin, mate, outsider, .. } = server.cast();
 
     let group = admin.create_group("mine").await;
     let path = format!("{GROUPS}/{group}");

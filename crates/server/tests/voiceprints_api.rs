@@ -214,13 +214,7 @@ async fn voiceprint_quota_holds_under_concurrency() {
 #[tokio::test]
 async fn only_the_creator_changes_a_voiceprint_and_groups_take_theirs_along() {
     let server = TestServer::start(&[]);
-    let team = server.default_team();
-    let admin = Api::new(&server, &server.admin_token);
-    let (_, mate_token) = server.new_user(&team, "mate", "all");
-    let mate = Api::new(&server, &mate_token);
-    let other_team = server.admin(&["create-team", "--name", "Other"]);
-    let (_, outsider_token) = server.new_user(&other_team, "outsider", "all");
-    let outsider = Api::new(&server, &outsider_token);
+    let common::Cast { admin, mate, outsider, .. } = server.cast();
 
     let group = admin.create_group("shared").await;
     let id = admin.enroll(&group, "mine", clip("flite-awb", 1)).await;
@@ -236,7 +230,7 @@ async fn only_the_creator_changes_a_voiceprint_and_groups_take_theirs_along() {
     let other_group = admin.create_group("other").await;
     admin.delete(&format!("{}/{id}", features_path(&other_group))).await.err(4200, 404);
 
-    let (_, reader_token) = server.new_user(&team, "reader", "listVoiceprintFeature");
+    let (_, reader_token) = server.new_user(&server.default_team(), "reader", "listVoiceprintFeature");
     let reader = Api::new(&server, &reader_token);
     reader.get(&features_path(&group)).await.ok();
     let msg = reader.post_form(&identify, audio_form(clip("flite-awb", 2), &[])).await.err(4101, 403).to_owned();

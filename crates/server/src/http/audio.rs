@@ -62,14 +62,3 @@ pub fn content_type(format: Format, raw: RawPcm, declared: Option<&str>) -> Stri
         Format::M4a => "audio/mp4".into(),
     }
 }
-
-pub fn extension(format: Format) -> &'static str {
-    match format {
-        Format::Wav => "wav",
-        Format::Pcm => "pcm",
-        Format::Mp3 => "mp3",
-        Format::Flac => "flac",
-        Format::Ogg => "ogg",
-        Format::M4a => "m4a",
-    }
-}

@@ -207,7 +207,7 @@ impl Recording {
         let key = format!(
             "voiceprints/{group_id}/{voiceprint_id}-{}.{}",
             hex::encode(nonce),
-            audio::extension(embedded.format)
+            embedded.format.name()
         );
         let sha256 = Sha256::digest(&file.bytes).to_vec();
         state.blobs.put(&key, file.bytes).await.map_err(|err| ApiError::Internal(format!("storing audio: {err}")))?;

@@ -76,6 +76,21 @@ impl TestServer {
         (user, token)
     }
 
+    /// The admin, a teammate (`mate`) and a user of another team (`outsider`), each with an
+    /// all-permission token: the cast of the ownership and visibility tests.
+    pub fn cast(&self) -> Cast {
+        let team = self.default_team();
+        let (mate_id, mate_token) = self.new_user(&team, "mate", "all");
+        let other_team = self.admin(&["create-team", "--name", "Other"]);
+        let (_, outsider_token) = self.new_user(&other_team, "outsider", "all");
+        Cast {
+            admin: Api::new(self, &self.admin_token),
+            mate: Api::new(self, &mate_token),
+            mate_id,
+            outsider: Api::new(self, &outsider_token),
+        }
+    }
+
     /// The team of the bootstrap admin.
     pub fn default_team(&self) -> String {
         let users = admin_output(&self.data_dir, &["list-users"]);
@@ -94,6 +109,13 @@ impl Drop for TestServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+pub struct Cast {
+    pub admin: Api,
+    pub mate: Api,
+    pub mate_id: String,
+    pub outsider: Api,
 }
 
 /// Runs `voxprint admin …` and returns its whole stdout; panics with stderr on failure.
