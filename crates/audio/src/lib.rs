@@ -37,10 +37,11 @@
 //! - MP4 sample tables are checked against their box sizes before symphonia sees them (it
 //!   reserves memory from their entry counts);
 //! - symphonia runs under `catch_unwind`: a panic in a third-party decoder on a malformed file
-//!   becomes [`DecodeError::Corrupt`] instead of taking the worker thread down.
+//!   becomes [`DecodeError::Corrupt`] instead of taking the worker thread down (this needs the
+//!   default `panic = "unwind"`; the panic message still goes to the panic hook, i.e. the log).
 //!
-//! The property tests (`tests/mutations.rs`) and the fuzz target (`fuzz/`) feed mutated files
-//! of every format to [`decode`].
+//! The property tests (`tests/mutations.rs`) and the fuzz target (`fuzz/`, see its README)
+//! feed mutated files of every format to [`decode`]. Test fixtures: `tests/data/make.sh`.
 
 mod compressed;
 mod mp4;

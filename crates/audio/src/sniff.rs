@@ -150,7 +150,7 @@ fn after_id3(bytes: &[u8]) -> Result<Sniffed, DecodeError> {
     {
         if let Some(frame) = MpegHeader::parse(&rest[..rest.len().min(6)]) {
             if frame.adts {
-                return Err(unsupported_audio("raw AAC (ADTS); upload it as M4A"));
+                return Err(DecodeError::unsupported("raw AAC (ADTS) is not supported; upload it in an M4A container"));
             }
             if frame.layer != 3 {
                 return Err(unsupported_audio(&format!("MPEG audio layer {}", roman(frame.layer))));
@@ -182,7 +182,7 @@ fn mpeg_stream(bytes: &[u8]) -> Option<Result<Sniffed, DecodeError>> {
         return None;
     }
     Some(if first.adts {
-        Err(unsupported_audio("raw AAC (ADTS); upload it as M4A"))
+        Err(DecodeError::unsupported("raw AAC (ADTS) is not supported; upload it in an M4A container"))
     } else if first.layer != 3 {
         Err(unsupported_audio(&format!("MPEG audio layer {}", roman(first.layer))))
     } else {
