@@ -70,14 +70,16 @@ fn main() {
     for (m, k, n) in [(2048, 1024, 1024), (128, 256, 1024), (13, 256, 1024)] {
         println!("sgemm_gflops_{m}x{k}x{n} {:.1}", sgemm_gflops(m, k, n));
     }
-    for m in [2080, 128, 13, 1] {
-        println!("kernel_gflops_{m}x256x1024 {:.1}", kernel_gflops(m, 256, 1024));
+    println!("isa {:?}", Isa::detect());
+    for isa in Isa::available() {
+        for m in [2080, 128, 13, 1] {
+            println!("kernel_gflops_{isa:?}_{m}x256x1024 {:.1}", kernel_gflops(isa, m, 256, 1024));
+        }
     }
 }
 
 /// The engine's own packed kernel (`c += a · b`) on the LSTM's shapes.
-fn kernel_gflops(m: usize, k: usize, n: usize) -> f64 {
-    let isa = Isa::detect();
+fn kernel_gflops(isa: Isa, m: usize, k: usize, n: usize) -> f64 {
     let a = vec![0.5f32; m * k];
     let b = PackedMatrix::from_transposed(&vec![0.25f32; k * n], k, n);
     let mut c = vec![0f32; m * n];

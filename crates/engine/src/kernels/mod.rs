@@ -1,5 +1,5 @@
 //! The encoder's inner loops, with one implementation per instruction set chosen at run time:
-//! AVX2 + FMA where the CPU has them, portable Rust (SSE2 on x86-64) elsewhere, so that one
+//! AVX-512 or AVX2 + FMA where the CPU has them, portable Rust (SSE2 on x86-64) elsewhere, so that one
 //! binary is fast on current servers and still runs on older CPUs.
 //!
 //! - [`PackedMatrix`] / [`Isa::gemm_acc`]: `C += A · B` for the LSTM's recurrent step, where A
@@ -9,17 +9,20 @@
 //! - [`Isa::dot`]: the resampler's inner product.
 
 mod avx2;
+mod avx512;
 mod math;
 mod portable;
 
 /// Width of a packed panel of B, in columns: two AVX registers.
 pub const PANEL: usize = 16;
-/// Rows of A processed against all of B before moving on: 96 rows × 256 × 4 bytes stay in L2.
-const ROW_CHUNK: usize = 96;
+/// Rows of A processed against all of B before moving on: 24 rows × 256 × 4 bytes (24 KB) stay
+/// in L1 beside one 16 KB panel of B, and B streams from L2/L3 in order.
+const ROW_CHUNK: usize = 24;
 
 /// Instruction set the kernels run with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isa {
+    Avx512,
     Avx2Fma,
     Portable,
 }
@@ -29,9 +32,18 @@ impl Isa {
     pub fn detect() -> Isa {
         #[cfg(target_arch = "x86_64")]
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            return Isa::Avx2Fma;
+            return if is_x86_feature_detected!("avx512f") { Isa::Avx512 } else { Isa::Avx2Fma };
         }
         Isa::Portable
+    }
+
+    /// Every instruction set this CPU can run, best first (for tests and benchmarks).
+    pub fn available() -> Vec<Isa> {
+        let best = Isa::detect();
+        [Isa::Avx512, Isa::Avx2Fma, Isa::Portable]
+            .into_iter()
+            .skip_while(|&isa| isa != best)
+            .collect()
     }
 
     /// `c[m × n] += a[m × k] · b`, with `a` and `c` row-major and contiguous.
@@ -43,6 +55,9 @@ impl Isa {
             // SAFETY: `detect` returned Avx2Fma only after checking both features; the slice
             // lengths were checked above.
             Isa::Avx2Fma => unsafe { avx2::gemm_acc(m, k, n, a, &b.data, c) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above, for AVX-512F.
+            Isa::Avx512 => unsafe { avx512::gemm_acc(m, k, n, a, &b.data, c) },
             _ => portable::gemm_acc(m, k, n, a, &b.data, c),
         }
     }
@@ -53,7 +68,7 @@ impl Isa {
         match self {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: the CPU has AVX2 and FMA.
-            Isa::Avx2Fma => unsafe { avx2::dot(a, b) },
+            Isa::Avx2Fma | Isa::Avx512 => unsafe { avx2::dot(a, b) },
             _ => math::dot(a, b),
         }
     }
@@ -66,6 +81,9 @@ impl Isa {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: as above, the CPU has AVX2 and FMA.
             Isa::Avx2Fma => unsafe { avx2::lstm_cell(hidden, gates, c, h) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above, for AVX-512F (whose CPUs all have AVX2 and FMA).
+            Isa::Avx512 => unsafe { avx512::lstm_cell(hidden, gates, c, h) },
             _ => math::lstm_cell(hidden, gates, c, h),
         }
     }
@@ -84,7 +102,7 @@ impl PackedMatrix {
     /// Packs `B = Wᵀ` for a PyTorch weight `w` of shape `cols × rows` (row-major), i.e. the
     /// matrix such that `x · B = W x`.
     pub fn from_transposed(w: &[f32], rows: usize, cols: usize) -> PackedMatrix {
-        assert!(cols.is_multiple_of(2 * PANEL) && w.len() == rows * cols, "packing: bad shape");
+        assert!(cols.is_multiple_of(4 * PANEL) && w.len() == rows * cols, "packing: bad shape");
         let mut data = Vec::with_capacity(rows * cols);
         for panel in 0..cols / PANEL {
             for k in 0..rows {
@@ -122,10 +140,10 @@ mod tests {
 
     #[test]
     fn kernels_match_naive_product() {
-        let (k, n) = (37, 64);
+        let (k, n) = (37, 128);
         let w: Vec<f32> = (0..k * n).map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0).collect();
         let b = PackedMatrix::from_transposed(&w, k, n);
-        for isa in [Isa::detect(), Isa::Portable] {
+        for isa in Isa::available() {
             for m in [1, 2, 3, 4, 5, 6, 7, 13, 20, 97, 200] {
                 let a: Vec<f32> = (0..m * k).map(|i| ((i * 31) % 17) as f32 / 8.0 - 1.0).collect();
                 let mut expect = vec![0.5f32; m * n];
@@ -145,7 +163,7 @@ mod tests {
         let rows = 3;
         let gates: Vec<f32> = (0..4 * hidden * rows).map(|i| ((i * 13) % 29) as f32 / 3.0 - 4.5).collect();
         let c0: Vec<f32> = (0..hidden * rows).map(|i| (i % 7) as f32 - 3.0).collect();
-        for isa in [Isa::detect(), Isa::Portable] {
+        for isa in Isa::available() {
             let (mut c, mut h) = (c0.clone(), vec![0f32; hidden * rows]);
             isa.lstm_cell(hidden, &gates, &mut c, &mut h);
             let sig = |x: f32| 1.0 / (1.0 + (-x).exp());
