@@ -10,13 +10,13 @@ use std::path::Path;
 
 use crate::constants::{EMBEDDING_SIZE, HIDDEN, MIN_SPEECH_SECONDS, N_MELS, PARTIAL_N_FRAMES, SAMPLE_RATE};
 use crate::kernels::Isa;
-use crate::lstm::{Lstm, Scratch};
+use crate::lstm::Lstm;
 use crate::mel::MelSpectrogram;
 use crate::model::{ModelError, Weights};
 use crate::windows;
 
-/// Windows run through the LSTM together at most, bounding the scratch memory
-/// (≈ 0.9 MB per window) while keeping the recurrent products wide.
+/// Windows run through the LSTM together at most: enough rows for the recurrent products to run
+/// near peak, while the time-major input (25 KB per window) and the LSTM's buffers stay small.
 const MAX_WINDOWS_PER_PASS: usize = 64;
 
 /// A speaker embedding: 256 values, L2-normalised (all zeros only in the degenerate case where
@@ -137,7 +137,6 @@ impl Encoder {
     /// concatenated in `frames`; non-finite values count as 0.
     fn embed_windows(&self, frames: &[f32], count: usize) -> Vec<[f32; EMBEDDING_SIZE]> {
         let mut out = Vec::with_capacity(count);
-        let mut scratch = Scratch::default();
         let mut input = Vec::new();
         let window_len = PARTIAL_N_FRAMES * N_MELS;
         for first in (0..count).step_by(MAX_WINDOWS_PER_PASS) {
@@ -150,7 +149,7 @@ impl Encoder {
                     input.extend(frame.iter().map(|&v| if v.is_finite() { v } else { 0.0 }));
                 }
             }
-            let hidden = self.lstm.forward(&input, PARTIAL_N_FRAMES, batch, &mut scratch);
+            let hidden = self.lstm.forward(&input, PARTIAL_N_FRAMES, batch);
             out.extend(hidden.chunks_exact(HIDDEN).map(|h| self.project(h)));
         }
         out
