@@ -16,6 +16,8 @@ use crate::signing::UrlSigner;
 use crate::speakers::EmbeddingCache;
 use crate::http::{self, ApiSettings, AppState};
 use crate::ids::IdGenerator;
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
@@ -37,6 +39,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("{}", admin.token);
     }
     let signing_key = store.shared_secret("audio_url_signing_key", random_key).await?;
+    let metrics = Arc::new(Metrics::new());
     let workers = args.embed_workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let state = AppState {
         store,
@@ -47,10 +50,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_voiceprints_per_group: args.max_voiceprints_per_group,
             max_audio_bytes: args.max_audio_bytes as usize,
             audio_url_ttl_seconds: args.audio_url_ttl,
+            request_timeout: std::time::Duration::from_secs(args.request_timeout),
         }),
         blobs: BlobStore::directory(data_dir.join("blobs")),
-        embedder: Embedder::start(encoder, workers, args.embed_queue.max(1)),
-        speakers: Arc::new(EmbeddingCache::default()),
+        embedder: Embedder::start(encoder, workers, args.embed_queue.max(1), metrics.clone()),
+        speakers: Arc::new(EmbeddingCache::new(metrics.clone())),
+        limiter: Arc::new(RateLimiter::new(args.rate_limit, args.rate_limit_burst)),
+        metrics,
         signer: UrlSigner::new(signing_key),
     };
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -9,8 +9,18 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "voxprint", version, about = "Self-hosted voiceprint server with the Coze voiceprint API")]
 pub struct Cli {
+    /// Log format on standard error: `text` for people, `json` (one object per line) for log
+    /// collectors. Every line written while serving a request carries its logid.
+    #[arg(long, env = "VOXPRINT_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -109,6 +119,15 @@ pub struct ServeArgs {
     /// Recordings that may wait for an embedding worker; past that, requests get 4009.
     #[arg(long, env = "VOXPRINT_EMBED_QUEUE", default_value_t = 64)]
     pub embed_queue: usize,
+    /// Requests per second allowed per token on average (0: no limit); past it, 4008.
+    #[arg(long, env = "VOXPRINT_RATE_LIMIT", default_value_t = 0.0)]
+    pub rate_limit: f64,
+    /// Requests a token may make at once before the average rate applies.
+    #[arg(long, env = "VOXPRINT_RATE_LIMIT_BURST", default_value_t = 20)]
+    pub rate_limit_burst: u32,
+    /// Seconds a request may take before it is answered with 4009.
+    #[arg(long, env = "VOXPRINT_REQUEST_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout: u64,
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]

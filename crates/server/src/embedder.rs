@@ -14,12 +14,16 @@ use tokio::sync::oneshot;
 use voxprint_audio::{DecodeError, Format, RawPcm};
 use voxprint_engine::{EngineError, Encoder};
 
+use crate::metrics::Metrics;
+
 const MAX_BATCH: usize = 16;
 
 /// An utterance's embedding and what was learnt about the audio on the way.
 pub struct Embedded {
     pub embedding: Vec<f32>,
     pub format: Format,
+    /// Length of the decoded recording.
+    pub audio_seconds: f32,
 }
 
 #[derive(Debug)]
@@ -39,10 +43,11 @@ struct Job {
 #[derive(Clone)]
 pub struct Embedder {
     queue: SyncSender<Job>,
+    metrics: Arc<Metrics>,
 }
 
 impl Embedder {
-    pub fn start(encoder: Arc<Encoder>, workers: usize, queue_capacity: usize) -> Embedder {
+    pub fn start(encoder: Arc<Encoder>, workers: usize, queue_capacity: usize, metrics: Arc<Metrics>) -> Embedder {
         let (queue, jobs) = mpsc::sync_channel(queue_capacity);
         let jobs = Arc::new(Mutex::new(jobs));
         for index in 0..workers.max(1) {
@@ -52,7 +57,7 @@ impl Embedder {
                 .spawn(move || work(&encoder, &jobs))
                 .expect("spawn embedding worker");
         }
-        Embedder { queue }
+        Embedder { queue, metrics }
     }
 
     pub async fn embed(&self, audio: Bytes, raw: RawPcm) -> Result<Embedded, EmbedFailure> {
@@ -62,7 +67,14 @@ impl Embedder {
             Err(TrySendError::Full(_)) => return Err(EmbedFailure::Overloaded),
             Err(TrySendError::Disconnected(_)) => return Err(EmbedFailure::Internal("embedding workers stopped".into())),
         }
-        answer.await.unwrap_or_else(|_| Err(EmbedFailure::Internal("an embedding worker failed".into())))
+        let started = std::time::Instant::now();
+        let result = answer.await.unwrap_or_else(|_| Err(EmbedFailure::Internal("an embedding worker failed".into())));
+        if let Ok(embedded) = &result {
+            // Queueing included: what a caller waits for an embedding.
+            self.metrics.embedding_seconds.observe(started.elapsed().as_secs_f64());
+            self.metrics.audio_seconds.inc_by(f64::from(embedded.audio_seconds));
+        }
+        result
     }
 }
 
@@ -98,22 +110,22 @@ fn work(encoder: &Encoder, jobs: &Mutex<Receiver<Job>>) {
 
 /// Decodes and preprocesses each job, then embeds every usable utterance in one encoder pass.
 fn embed_batch(encoder: &Encoder, batch: &[Job]) -> Vec<Result<Embedded, EmbedFailure>> {
-    let prepared: Vec<Result<(Vec<f32>, Format), EmbedFailure>> = batch
+    let prepared: Vec<Result<(Vec<f32>, Format, f32), EmbedFailure>> = batch
         .iter()
         .map(|job| {
             let decoded = voxprint_audio::decode(&job.audio, job.raw).map_err(EmbedFailure::Decode)?;
             let samples = voxprint_engine::preprocess(&decoded.samples, decoded.channels as usize, decoded.sample_rate);
-            Ok((samples, decoded.format))
+            Ok((samples, decoded.format, voxprint_audio::duration_seconds(&decoded)))
         })
         .collect();
-    let usable: Vec<&[f32]> = prepared.iter().filter_map(|p| p.as_ref().ok()).map(|(s, _)| s.as_slice()).collect();
+    let usable: Vec<&[f32]> = prepared.iter().filter_map(|p| p.as_ref().ok()).map(|(s, _, _)| s.as_slice()).collect();
     let mut embeddings = encoder.embed_batch(&usable).into_iter();
     prepared
         .into_iter()
         .map(|prepared| {
-            let (_, format) = prepared?;
+            let (_, format, audio_seconds) = prepared?;
             match embeddings.next() {
-                Some(Ok(embedding)) => Ok(Embedded { embedding: embedding.as_slice().to_vec(), format }),
+                Some(Ok(embedding)) => Ok(Embedded { embedding: embedding.as_slice().to_vec(), format, audio_seconds }),
                 Some(Err(EngineError::NotEnoughSpeech { seconds })) => Err(EmbedFailure::NotEnoughSpeech { seconds }),
                 None => Err(EmbedFailure::Internal("the encoder returned too few embeddings".into())),
             }

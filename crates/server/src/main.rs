@@ -10,6 +10,8 @@ mod embed_cli;
 mod embedder;
 mod http;
 mod ids;
+mod metrics;
+mod ratelimit;
 mod signing;
 mod speakers;
 mod store;
@@ -21,13 +23,8 @@ use cli::{Cli, Command};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("VOXPRINT_LOG").unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    init_logging(cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => app::serve(args).await,
         Command::Admin { storage, command } => admin::run(&storage, command).await,
@@ -40,5 +37,15 @@ async fn main() -> std::process::ExitCode {
             eprintln!("error: {err:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// Logs go to standard error, filtered by `VOXPRINT_LOG` (default `info`).
+fn init_logging(format: cli::LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VOXPRINT_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        cli::LogFormat::Text => builder.init(),
+        cli::LogFormat::Json => builder.json().with_current_span(true).with_span_list(false).init(),
     }
 }

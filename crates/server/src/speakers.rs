@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
 /// Dimension of the speaker embeddings.
@@ -70,21 +71,27 @@ fn embedding_from_bytes(bytes: &[u8]) -> Option<impl Iterator<Item = f32> + '_> 
         .then(|| bytes.chunks_exact(4).map(|chunk| f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]])))
 }
 
-#[derive(Default)]
 pub struct EmbeddingCache {
     groups: Mutex<HashMap<i64, Arc<GroupMatrix>>>,
+    metrics: Arc<Metrics>,
 }
 
 impl EmbeddingCache {
+    pub fn new(metrics: Arc<Metrics>) -> EmbeddingCache {
+        EmbeddingCache { groups: Mutex::new(HashMap::new()), metrics }
+    }
+
     /// The group's current matrix: the cached one if its version is still the stored one,
     /// otherwise freshly loaded.
     pub async fn group(&self, store: &Store, group_id: i64) -> Result<Arc<GroupMatrix>, StoreError> {
         let version = store.group_version(group_id).await?.ok_or(StoreError::NotFound("voiceprint group"))?;
         if let Some(cached) = self.lock().get(&group_id) {
             if cached.version == version {
+                self.metrics.cache_hits.inc();
                 return Ok(cached.clone());
             }
         }
+        self.metrics.cache_misses.inc();
         let (version, rows) = store.group_embeddings(group_id).await?;
         let mut voiceprints = Vec::with_capacity(rows.len());
         let mut matrix = Vec::with_capacity(rows.len() * EMBEDDING_DIM);

@@ -1,4 +1,4 @@
-//! Static assets the API links to (default icons and avatars), and the trivial health route.
+//! Static assets the API links to: default icons and avatars.
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::IntoResponse;
@@ -25,9 +25,4 @@ pub async fn voiceprint_icon() -> impl IntoResponse {
 
 pub async fn avatar() -> impl IntoResponse {
     svg(AVATAR)
-}
-
-/// Liveness: the process is up and serving HTTP.
-pub async fn healthz() -> impl IntoResponse {
-    ([(CONTENT_TYPE, "text/plain")], "ok\n")
 }

@@ -62,6 +62,13 @@ impl FromRequestParts<AppState> for Caller {
         if record.expires_at.is_some_and(|expires_at| expires_at <= now_seconds()) {
             return Err(invalid());
         }
+        if let Err(wait) = state.limiter.check(&hash) {
+            let retry_after_secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            return Err(ApiError::RateLimited {
+                msg: format!("too many requests with this token; retry in {retry_after_secs} s"),
+                retry_after_secs,
+            });
+        }
         let permissions = PermissionSet::parse(&record.permissions)
             .map_err(|err| ApiError::Internal(format!("stored token permissions unreadable: {err}")))?;
         Ok(Caller { user_id: record.user_id, team_id: record.team_id, permissions })

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use serde_json::json;
+use tracing::Instrument;
 
 tokio::task_local! {
     static LOGID: String;
@@ -19,11 +20,17 @@ tokio::task_local! {
 
 pub const LOGID_HEADER: &str = "x-tt-logid";
 
-/// Middleware: gives the request a logid, serves it inside the logid's scope, and sets the
+/// Middleware: gives the request a logid, serves it inside the logid's scope and a tracing span
+/// carrying it (so every log line of the request names it), logs the outcome, and sets the
 /// `X-Tt-Logid` header on whatever comes back.
 pub async fn assign_logid(request: Request, next: Next) -> Response {
     let logid = new_logid();
-    let mut response = LOGID.scope(logid.clone(), next.run(request)).await;
+    let span = tracing::info_span!("request", logid = %logid, method = %request.method(), path = %request.uri().path());
+    let started = std::time::Instant::now();
+    let mut response = LOGID.scope(logid.clone(), next.run(request)).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(status = response.status().as_u16(), millis = started.elapsed().as_millis() as u64, "answered")
+    });
     if let Ok(value) = HeaderValue::from_str(&logid) {
         response.headers_mut().insert(LOGID_HEADER, value);
     }

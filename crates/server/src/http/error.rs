@@ -34,8 +34,10 @@ pub enum ApiError {
     UnsupportedFile(String),
     /// 4304: corrupt or truncated audio, or too little speech in it.
     InvalidFile(String),
-    /// 4009: too much work queued; the caller should retry after a moment.
+    /// 4009: too much work queued, or the request ran out of time; retry after a moment.
     Overloaded(String),
+    /// 4008: this token made too many requests; retry after the given seconds.
+    RateLimited { msg: String, retry_after_secs: u64 },
     /// 404 for a path that is no route at all; code 4200 in the envelope.
     NoRoute(String),
     /// 405: a known path with a method it does not serve; code 4000 in the envelope.
@@ -57,6 +59,7 @@ impl ApiError {
             ApiError::UnsupportedFile(_) => (4303, StatusCode::UNSUPPORTED_MEDIA_TYPE),
             ApiError::InvalidFile(_) => (4304, StatusCode::BAD_REQUEST),
             ApiError::Overloaded(_) => (4009, StatusCode::SERVICE_UNAVAILABLE),
+            ApiError::RateLimited { .. } => (4008, StatusCode::TOO_MANY_REQUESTS),
             ApiError::NoRoute(_) => (4200, StatusCode::NOT_FOUND),
             ApiError::MethodNotAllowed(_) => (4000, StatusCode::METHOD_NOT_ALLOWED),
             ApiError::Internal(_) => (5000, StatusCode::INTERNAL_SERVER_ERROR),
@@ -107,8 +110,13 @@ impl From<EmbedFailure> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (code, status) = self.code_and_status();
-        let retry_after = matches!(self, ApiError::Overloaded(_));
+        let retry_after = match &self {
+            ApiError::Overloaded(_) => Some(1),
+            ApiError::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
+            _ => None,
+        };
         let msg = match self {
+            ApiError::RateLimited { msg, .. } => msg,
             ApiError::Internal(detail) => {
                 tracing::error!(logid = %envelope::current_logid(), %detail, "internal error");
                 "internal server error; quote the logid when reporting it".to_owned()
@@ -127,8 +135,8 @@ impl IntoResponse for ApiError {
             | ApiError::Overloaded(msg) => msg,
         };
         let mut response = envelope::failure(status, code, msg);
-        if retry_after {
-            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -47,6 +47,7 @@ pub async fn create(
         state.blobs.delete_all_logged(&[recording.key]).await;
         return Err(err.into());
     }
+    state.metrics.enrollments.inc();
     Ok(Success(Created { id: Id(id) }))
 }
 
@@ -79,7 +80,10 @@ pub async fn update(
         )
         .await;
     match (updated, recording) {
-        (Ok(previous_key), Some(_)) => state.blobs.delete_all_logged(&[previous_key]).await,
+        (Ok(previous_key), Some(_)) => {
+            state.metrics.enrollments.inc();
+            state.blobs.delete_all_logged(&[previous_key]).await
+        }
         (Ok(_), None) => {}
         (Err(err), recording) => {
             if let Some(recording) = recording {

@@ -38,6 +38,7 @@ pub async fn identify(
     let file = form.require_file()?;
     let probe = state.embedder.embed(file.bytes, raw).await?;
     let group = state.speakers.group(&state.store, group_id.0).await?;
+    state.metrics.identifications.inc();
     let limit = top_k.map_or(usize::MAX, |k| k as usize);
     let feature_score_list = group
         .rank(&probe.embedding)

@@ -13,6 +13,7 @@ mod features;
 mod groups;
 mod identify;
 mod json;
+mod operations;
 mod upload;
 mod views;
 
@@ -29,6 +30,8 @@ use axum::Router;
 use crate::blobs::BlobStore;
 use crate::embedder::Embedder;
 use crate::ids::IdGenerator;
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
 use crate::signing::UrlSigner;
 use crate::speakers::EmbeddingCache;
 use crate::store::Store;
@@ -45,6 +48,8 @@ pub struct ApiSettings {
     pub max_audio_bytes: usize,
     /// How long an `audio_url` stays valid.
     pub audio_url_ttl_seconds: i64,
+    /// How long a request may take before it is answered with 4009.
+    pub request_timeout: std::time::Duration,
 }
 
 #[derive(Clone)]
@@ -56,6 +61,8 @@ pub struct AppState {
     pub embedder: Embedder,
     pub speakers: Arc<EmbeddingCache>,
     pub signer: UrlSigner,
+    pub metrics: Arc<Metrics>,
+    pub limiter: Arc<RateLimiter>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -78,9 +85,14 @@ pub fn router(state: AppState) -> Router {
         .route(assets::VOICEPRINT_ICON_PATH, get(assets::voiceprint_icon))
         .route(assets::GROUP_ICON_PATH, get(assets::group_icon))
         .route(assets::AVATAR_PATH, get(assets::avatar))
-        .route("/healthz", get(assets::healthz))
+        .route("/healthz", get(operations::healthz))
+        .route("/readyz", get(operations::readyz))
+        .route("/metrics", get(operations::metrics))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
+        // Inner to outer: the time limit, the metrics (which see the matched route), the logid.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), operations::time_limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), operations::track_metrics))
         .with_state(state)
         .layer(axum::middleware::from_fn(envelope::assign_logid))
 }

@@ -86,6 +86,12 @@ impl Store {
         Ok(value)
     }
 
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Leases an ID-generator node number for this process (see `ids.rs`).
     pub async fn lease_id_node(&self) -> Result<i64> {
         let (lease,): (i64,) = sqlx::query_as("INSERT INTO id_nodes (started_at) VALUES (?1) RETURNING id")

@@ -30,16 +30,31 @@ impl TestServer {
         server
     }
 
+    /// A server on a fresh data directory whose log (standard error) goes to the returned file,
+    /// with `VOXPRINT_LOG` at `info`.
+    pub fn start_logging(extra_args: &[&str]) -> (TestServer, PathBuf) {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let log = temp.path().join("server.log");
+        let stderr = std::fs::File::create(&log).expect("log file");
+        let mut server = TestServer::spawn(&temp.path().join("data"), extra_args, "info", Stdio::from(stderr));
+        server._temp = Some(temp);
+        (server, log)
+    }
+
     /// A server on an existing data directory (kept by the caller).
     pub fn start_on(data_dir: &Path, extra_args: &[&str]) -> TestServer {
+        TestServer::spawn(data_dir, extra_args, "warn", Stdio::inherit())
+    }
+
+    fn spawn(data_dir: &Path, extra_args: &[&str], log_level: &str, stderr: Stdio) -> TestServer {
         let mut child = Command::new(BIN)
             .arg("serve")
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra_args)
-            .env("VOXPRINT_LOG", "warn")
+            .env("VOXPRINT_LOG", log_level)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn voxprint");
         let stdout = child.stdout.take().unwrap();

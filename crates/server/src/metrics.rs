@@ -1,0 +1,84 @@
+//! Prometheus metrics, served at `/metrics`: HTTP traffic by route and code with latency
+//! histograms, and the speaker work (enrollments, identifications, embedding time, audio
+//! seconds, embedding-cache hits and misses).
+
+use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder};
+
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: IntCounterVec,
+    pub http_duration: HistogramVec,
+    pub enrollments: IntCounter,
+    pub identifications: IntCounter,
+    pub embedding_seconds: Histogram,
+    pub audio_seconds: prometheus::Counter,
+    pub cache_hits: IntCounter,
+    pub cache_misses: IntCounter,
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let registry = Registry::new_custom(Some("voxprint".into()), None).expect("valid registry prefix");
+        let http_requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests by route, method and Coze code"),
+            &["route", "method", "code"],
+        )
+        .expect("valid metric");
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route")
+                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            &["route", "method"],
+        )
+        .expect("valid metric");
+        let enrollments = IntCounter::new("enrollments_total", "voiceprints enrolled or re-recorded").expect("valid metric");
+        let identifications = IntCounter::new("identifications_total", "speaker identifications answered").expect("valid metric");
+        let embedding_seconds = Histogram::with_opts(
+            HistogramOpts::new("embedding_seconds", "time to decode, preprocess and embed one recording")
+                .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+        )
+        .expect("valid metric");
+        let audio_seconds =
+            prometheus::Counter::new("audio_seconds_total", "seconds of uploaded audio embedded").expect("valid metric");
+        let cache_hits = IntCounter::new("embedding_cache_hits_total", "identifications served from a cached group matrix")
+            .expect("valid metric");
+        let cache_misses =
+            IntCounter::new("embedding_cache_misses_total", "group matrices (re)loaded from the database").expect("valid metric");
+        let metrics = Metrics {
+            registry,
+            http_requests,
+            http_duration,
+            enrollments,
+            identifications,
+            embedding_seconds,
+            audio_seconds,
+            cache_hits,
+            cache_misses,
+        };
+        for collector in metrics.collectors() {
+            metrics.registry.register(collector).expect("metric registered once");
+        }
+        metrics
+    }
+
+    fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        vec![
+            Box::new(self.http_requests.clone()),
+            Box::new(self.http_duration.clone()),
+            Box::new(self.enrollments.clone()),
+            Box::new(self.identifications.clone()),
+            Box::new(self.embedding_seconds.clone()),
+            Box::new(self.audio_seconds.clone()),
+            Box::new(self.cache_hits.clone()),
+            Box::new(self.cache_misses.clone()),
+        ]
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        if let Err(err) = TextEncoder::new().encode(&self.registry.gather(), &mut buffer) {
+            tracing::error!(%err, "could not encode metrics");
+        }
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}
