@@ -34,6 +34,8 @@ pub enum Command {
     },
     /// Print the speaker embedding of audio files.
     Embed(EmbedArgs),
+    /// Print the OpenAPI 3 document of the HTTP API (also served at /openapi.json).
+    Openapi,
     /// Manage teams, users and tokens on the storage (with or without a running server).
     Admin {
         #[command(flatten)]

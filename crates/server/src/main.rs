@@ -11,6 +11,7 @@ mod embedder;
 mod http;
 mod ids;
 mod metrics;
+mod openapi;
 mod ratelimit;
 mod signing;
 mod speakers;
@@ -30,6 +31,10 @@ async fn main() -> std::process::ExitCode {
         Command::Admin { storage, command } => admin::run(&storage, command).await,
         Command::Model { command } => embed_cli::model(command),
         Command::Embed(args) => embed_cli::embed(args),
+        Command::Openapi => {
+            println!("{:#}", openapi::document());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

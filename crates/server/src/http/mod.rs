@@ -88,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(operations::healthz))
         .route("/readyz", get(operations::readyz))
         .route("/metrics", get(operations::metrics))
+        .route("/openapi.json", get(operations::openapi))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         // Inner to outer: the time limit, the metrics (which see the matched route), the logid.

@@ -26,6 +26,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// The OpenAPI document (see `openapi.rs`).
+pub async fn openapi() -> impl IntoResponse {
+    axum::Json(crate::openapi::document())
+}
+
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }

@@ -1,0 +1,276 @@
+//! The OpenAPI 3 document of the voiceprint API, built from the same permissions, limits and
+//! error codes the server enforces. Served at `/openapi.json`, printed by `voxprint openapi`.
+//!
+//! Each endpoint is one row of `ENDPOINTS`; a test checks every row against the router (each
+//! path and method is served) and against Coze's own specs (same paths, methods, parameters
+//! and response fields).
+
+use serde_json::{json, Map, Value};
+
+use crate::domain::{Permission, DEFAULT_PAGE_SIZE, MAX_DESC_CHARS, MAX_NAME_CHARS, MAX_PAGE_SIZE};
+
+/// A query, path or form parameter.
+#[derive(Clone, Copy)]
+struct Param {
+    name: &'static str,
+    kind: Kind,
+    required: bool,
+    description: &'static str,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A decimal ID or free text.
+    Text,
+    Integer,
+    /// An uploaded audio file.
+    File,
+    Name,
+    Description,
+    PageNum,
+    PageSize,
+}
+
+enum Body {
+    None,
+    Json(&'static [Param]),
+    Multipart(&'static [Param]),
+}
+
+struct Endpoint {
+    method: &'static str,
+    path: &'static str,
+    operation_id: &'static str,
+    summary: &'static str,
+    permission: Permission,
+    query: &'static [Param],
+    body: Body,
+    /// The schema of `data` in a successful response, if there is one.
+    data: Option<&'static str>,
+}
+
+const fn param(name: &'static str, kind: Kind, required: bool, description: &'static str) -> Param {
+    Param { name, kind, required, description }
+}
+
+const PAGE: [Param; 2] = [
+    param("page_num", Kind::PageNum, false, "Page number, from 1."),
+    param("page_size", Kind::PageSize, false, "Items per page."),
+];
+const GROUP_FIELDS: [Param; 2] = [
+    param("name", Kind::Name, true, "Group name."),
+    param("desc", Kind::Description, false, "Description."),
+];
+const GROUP_UPDATE_FIELDS: [Param; 2] = [
+    param("name", Kind::Name, false, "New group name."),
+    param("desc", Kind::Description, false, "New description."),
+];
+const PCM_FIELDS_NOTE: &str = "Sample rate of raw 16-bit PCM uploads, 8000–48000 (default 16000); other formats carry their own.";
+const FEATURE_FIELDS: [Param; 5] = [
+    param("file", Kind::File, true, "The recording: WAV, raw 16-bit little-endian PCM, MP3, FLAC, OGG Vorbis or M4A/AAC; at most 4 MiB by default; one speaker, at least 1 s of speech."),
+    param("name", Kind::Name, true, "Voiceprint name."),
+    param("desc", Kind::Description, false, "Description."),
+    param("sample_rate", Kind::Integer, false, PCM_FIELDS_NOTE),
+    param("channel", Kind::Integer, false, "Channels of raw PCM uploads, 1 or 2 (default 1)."),
+];
+const FEATURE_UPDATE_FIELDS: [Param; 5] = [
+    param("file", Kind::File, false, "A new recording; replaces audio and embedding at once."),
+    param("name", Kind::Name, false, "New voiceprint name."),
+    param("desc", Kind::Description, false, "New description."),
+    param("sample_rate", Kind::Integer, false, PCM_FIELDS_NOTE),
+    param("channel", Kind::Integer, false, "Channels of raw PCM uploads, 1 or 2 (default 1)."),
+];
+const IDENTIFY_FIELDS: [Param; 4] = [
+    param("file", Kind::File, true, "The recording to identify (same formats as enrollment)."),
+    param("top_k", Kind::Integer, false, "Keep the k best voiceprints (default: all)."),
+    param("sample_rate", Kind::Integer, false, PCM_FIELDS_NOTE),
+    param("channel", Kind::Integer, false, "Channels of raw PCM uploads, 1 or 2 (default 1)."),
+];
+const LIST_GROUPS_QUERY: [Param; 5] = [
+    PAGE[0],
+    PAGE[1],
+    param("name", Kind::Text, false, "Literal prefix of the group name (`%`, `_` and `\\` are plain characters)."),
+    param("user_id", Kind::Text, false, "Only groups created by this user; may only be the caller's own ID."),
+    param("group_id", Kind::Text, false, "Only this group."),
+];
+
+const GROUPS: &str = "/v1/audio/voiceprint_groups";
+const GROUP: &str = "/v1/audio/voiceprint_groups/{group_id}";
+const FEATURES: &str = "/v1/audio/voiceprint_groups/{group_id}/features";
+const FEATURE: &str = "/v1/audio/voiceprint_groups/{group_id}/features/{feature_id}";
+const IDENTIFY: &str = "/v1/audio/voiceprint_groups/{group_id}/speaker_identify";
+
+const ENDPOINTS: [Endpoint; 9] = [
+    Endpoint { method: "post", path: GROUPS, operation_id: "createVoiceprintGroup", summary: "Create a voiceprint group", permission: Permission::CreateVoiceprintGroup, query: &[], body: Body::Json(&GROUP_FIELDS), data: Some("CreatedId") },
+    Endpoint { method: "get", path: GROUPS, operation_id: "listVoiceprintGroup", summary: "List the voiceprint groups of the caller's team, newest first", permission: Permission::ListVoiceprintGroup, query: &LIST_GROUPS_QUERY, body: Body::None, data: Some("VoicePrintGroupList") },
+    Endpoint { method: "put", path: GROUP, operation_id: "updateVoiceprintGroup", summary: "Update a voiceprint group (creator only)", permission: Permission::UpdateVoiceprintGroup, query: &[], body: Body::Json(&GROUP_UPDATE_FIELDS), data: None },
+    Endpoint { method: "delete", path: GROUP, operation_id: "deleteVoiceprintGroup", summary: "Delete a voiceprint group and its voiceprints (creator only)", permission: Permission::DeleteVoiceprintGroup, query: &[], body: Body::None, data: None },
+    Endpoint { method: "post", path: FEATURES, operation_id: "createVoiceprintFeature", summary: "Enroll a voiceprint from a recording", permission: Permission::CreateVoiceprintFeature, query: &[], body: Body::Multipart(&FEATURE_FIELDS), data: Some("CreatedId") },
+    Endpoint { method: "put", path: FEATURE, operation_id: "updateVoiceprintFeature", summary: "Update a voiceprint (creator only)", permission: Permission::UpdateVoiceprintFeature, query: &[], body: Body::Multipart(&FEATURE_UPDATE_FIELDS), data: None },
+    Endpoint { method: "get", path: FEATURES, operation_id: "listVoiceprintFeature", summary: "List a group's voiceprints, newest first", permission: Permission::ListVoiceprintFeature, query: &PAGE, body: Body::None, data: Some("VoicePrintGroupFeatureList") },
+    Endpoint { method: "delete", path: FEATURE, operation_id: "deleteVoiceprintFeature", summary: "Delete a voiceprint (creator only)", permission: Permission::DeleteVoiceprintFeature, query: &[], body: Body::None, data: None },
+    Endpoint { method: "post", path: IDENTIFY, operation_id: "identifyInVoiceprintGroup", summary: "Score a recording against every voiceprint of the group, best first", permission: Permission::IdentifyInVoiceprintGroup, query: &[], body: Body::Multipart(&IDENTIFY_FIELDS), data: Some("SpeakerIdentifyData") },
+];
+
+/// Every error code the API answers with, its HTTP status and meaning.
+pub const ERROR_CODES: [(u32, u16, &str); 12] = [
+    (4000, 400, "invalid request parameter (format, range, missing field, quota reached); HTTP 405 for a method the path does not serve"),
+    (4008, 429, "this token is rate-limited; retry after `Retry-After` seconds"),
+    (4009, 503, "server overloaded or request over its time limit; retry after `Retry-After` seconds"),
+    (4100, 401, "authentication invalid: no, unknown, revoked or expired token"),
+    (4101, 403, "the token lacks the permission, or the caller may not act on the resource"),
+    (4200, 404, "resource not found (also for resources of another team)"),
+    (4300, 400, "uploaded file is empty or missing"),
+    (4301, 400, "more than one file uploaded"),
+    (4302, 413, "file larger than the limit"),
+    (4303, 415, "file type not supported"),
+    (4304, 400, "file invalid: corrupt, truncated, or too little speech"),
+    (5000, 500, "internal server error (quote the logid)"),
+];
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for endpoint in &ENDPOINTS {
+        let item = paths.entry(endpoint.path).or_insert_with(|| json!({}));
+        item[endpoint.method] = operation(endpoint);
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Voxprint voiceprint API (Coze-compatible)",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Voiceprint groups, voiceprints and speaker identification, compatible with the Coze voiceprint API. Every response is the envelope {code, msg, data?, detail: {logid}}; the logid is also in the X-Tt-Logid header. IDs are decimal strings, times Unix seconds.",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "A personal access token, `pat_…`." } },
+            "schemas": schemas(),
+        },
+        "security": [{ "bearer": [] }],
+    })
+}
+
+fn operation(endpoint: &Endpoint) -> Value {
+    let mut parameters: Vec<Value> = path_params(endpoint.path)
+        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[0-9]+$" } }))
+        .collect();
+    parameters.extend(endpoint.query.iter().map(|p| {
+        json!({ "name": p.name, "in": "query", "required": p.required, "description": p.description, "schema": schema_of(p.kind) })
+    }));
+    let mut success = json!({
+        "type": "object",
+        "required": ["code", "msg", "detail"],
+        "properties": {
+            "code": { "type": "integer", "enum": [0] },
+            "msg": { "type": "string" },
+            "detail": { "$ref": "#/components/schemas/ResponseDetail" },
+        },
+    });
+    if let Some(data) = endpoint.data {
+        success["properties"]["data"] = json!({ "$ref": format!("#/components/schemas/{data}") });
+        success["required"].as_array_mut().expect("array").push(json!("data"));
+    }
+    let mut operation = json!({
+        "operationId": endpoint.operation_id,
+        "summary": endpoint.summary,
+        "description": format!("Needs the token permission `{}`.", endpoint.permission.name()),
+        "x-coze-permission": endpoint.permission.name(),
+        "parameters": parameters,
+        "responses": {
+            "200": { "description": "Success", "content": { "application/json": { "schema": success } } },
+            "default": { "description": "A failure: see the error codes in components.schemas.Error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+        },
+    });
+    let body = match &endpoint.body {
+        Body::None => None,
+        Body::Json(fields) => Some(("application/json", *fields)),
+        Body::Multipart(fields) => Some(("multipart/form-data", *fields)),
+    };
+    if let Some((content_type, fields)) = body {
+        let properties: Map<String, Value> = fields
+            .iter()
+            .map(|f| {
+                let mut schema = schema_of(f.kind);
+                schema["description"] = json!(f.description);
+                (f.name.to_owned(), schema)
+            })
+            .collect();
+        let required: Vec<&str> = fields.iter().filter(|f| f.required).map(|f| f.name).collect();
+        operation["requestBody"] = json!({
+            "required": true,
+            "content": { content_type: { "schema": { "type": "object", "properties": properties, "required": required } } },
+        });
+    }
+    operation
+}
+
+fn path_params(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+}
+
+fn schema_of(kind: Kind) -> Value {
+    match kind {
+        Kind::Text => json!({ "type": "string" }),
+        Kind::Integer => json!({ "type": "integer" }),
+        Kind::File => json!({ "type": "string", "format": "binary" }),
+        Kind::Name => json!({ "type": "string", "minLength": 1, "maxLength": MAX_NAME_CHARS }),
+        Kind::Description => json!({ "type": "string", "maxLength": MAX_DESC_CHARS }),
+        Kind::PageNum => json!({ "type": "integer", "minimum": 1, "default": 1 }),
+        Kind::PageSize => json!({ "type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE }),
+    }
+}
+
+fn schemas() -> Value {
+    let id = json!({ "type": "string", "pattern": "^[0-9]+$" });
+    let time = json!({ "type": "integer", "description": "Unix seconds" });
+    let codes: Vec<u32> = ERROR_CODES.iter().map(|(code, _, _)| *code).collect();
+    let code_table: Vec<String> =
+        ERROR_CODES.iter().map(|(code, status, meaning)| format!("{code} (HTTP {status}): {meaning}")).collect();
+    json!({
+        "ResponseDetail": { "type": "object", "properties": { "logid": { "type": "string" } } },
+        "Error": {
+            "type": "object",
+            "description": code_table.join("; "),
+            "required": ["code", "msg", "detail"],
+            "properties": {
+                "code": { "type": "integer", "enum": codes },
+                "msg": { "type": "string", "description": "What was wrong and how to fix it." },
+                "detail": { "$ref": "#/components/schemas/ResponseDetail" },
+            },
+        },
+        "CreatedId": { "type": "object", "properties": { "id": id } },
+        "UserInfo": { "type": "object", "properties": {
+            "id": id, "name": { "type": "string" }, "nickname": { "type": "string" }, "avatar_url": { "type": "string", "format": "uri" },
+        } },
+        "VoicePrintGroup": { "type": "object", "properties": {
+            "id": id, "name": { "type": "string" }, "desc": { "type": "string" },
+            "icon_url": { "type": "string", "format": "uri" },
+            "user_info": { "$ref": "#/components/schemas/UserInfo" },
+            "created_at": time, "updated_at": time,
+            "feature_count": { "type": "integer", "description": "Voiceprints in the group now." },
+        } },
+        "VoicePrintGroupList": { "type": "object", "properties": {
+            "items": { "type": "array", "items": { "$ref": "#/components/schemas/VoicePrintGroup" } },
+            "total": { "type": "integer", "description": "All matching groups, not only this page." },
+        } },
+        "VoicePrintGroupFeature": { "type": "object", "properties": {
+            "id": id, "group_id": id, "name": { "type": "string" }, "desc": { "type": "string" },
+            "icon_url": { "type": "string", "format": "uri" },
+            "audio_url": { "type": "string", "format": "uri", "description": "Signed link to the uploaded recording; needs no token; expires." },
+            "user_info": { "$ref": "#/components/schemas/UserInfo" },
+            "created_at": time, "updated_at": time,
+        } },
+        "VoicePrintGroupFeatureList": { "type": "object", "properties": {
+            "items": { "type": "array", "items": { "$ref": "#/components/schemas/VoicePrintGroupFeature" } },
+            "total": { "type": "integer" },
+        } },
+        "FeatureScore": { "type": "object", "properties": {
+            "feature_id": id, "feature_name": { "type": "string" }, "feature_desc": { "type": "string" },
+            "score": { "type": "number", "minimum": 0, "maximum": 100, "description": "100 × max(0, cosine similarity); higher = more alike." },
+        } },
+        "SpeakerIdentifyData": { "type": "object", "properties": {
+            "feature_score_list": { "type": "array", "items": { "$ref": "#/components/schemas/FeatureScore" } },
+        } },
+    })
+}
