@@ -8,19 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-15}
 
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release --locked -p voxprint >&2
-bin=target/release/voxprint
-"$bin" model fetch >&2
-
-work=$(mktemp -d)
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
-VOXPRINT_LOG=warn "$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" >"$work/out" &
-server=$!
-for _ in $(seq 300); do grep -q "listening on" "$work/out" && break; sleep 0.1; done
-base=$(sed -n 's/^voxprint listening on //p' "$work/out")
-token=$(cat "$work/data/admin-token")
-auth="Authorization: Bearer $token"
+source scripts/bench-server.sh
 
 group=$(curl -sf -X POST "$base/v1/audio/voiceprint_groups" -H "$auth" -H 'Content-Type: application/json' \
   -d '{"name":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["id"])')

@@ -9,30 +9,19 @@ cd "$(dirname "$0")/.."
 duration=${1:-10}
 connections=${2:-16}
 
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release --locked -p voxprint >&2
-bin=target/release/voxprint
-
-data_dir=$(mktemp -d)
-out=$(mktemp)
-trap 'kill $server 2>/dev/null || true; rm -rf "$data_dir" "$out"' EXIT
-VOXPRINT_LOG=warn "$bin" serve --listen 127.0.0.1:0 --data-dir "$data_dir" >"$out" &
-server=$!
-for _ in $(seq 100); do grep -q "listening on" "$out" && break; sleep 0.1; done
-base=$(sed -n 's/^voxprint listening on //p' "$out")
-token=$(cat "$data_dir/admin-token")
+source scripts/bench-server.sh
 
 echo "creating 1000 groups…" >&2
 for i in $(seq 1000); do
   printf '{"name":"group %04d","desc":"benchmark group %d"}\n' "$i" "$i"
 done | while read -r body; do
   curl -sf -o /dev/null -X POST "$base/v1/audio/voiceprint_groups" \
-    -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$body"
+    -H "$auth" -H 'Content-Type: application/json' -d "$body"
 done
 
 run() { # label path
   local result
-  result=$(wrk -t1 -c"$connections" -d"${duration}s" --latency -H "Authorization: Bearer $token" "$base$2")
+  result=$(wrk -t1 -c"$connections" -d"${duration}s" --latency -H "$auth" "$base$2")
   local rps p50 p99
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$result")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$result")
