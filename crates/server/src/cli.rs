@@ -43,6 +43,8 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Use a running server's voiceprint API: groups, voiceprints, identification.
+    Client(crate::client::ClientArgs),
 }
 
 /// Where Voxprint keeps its data.

@@ -5,6 +5,7 @@ mod admin;
 mod app;
 mod blobs;
 mod cli;
+mod client;
 mod domain;
 mod embed_cli;
 mod embedder;
@@ -28,6 +29,7 @@ async fn main() -> std::process::ExitCode {
     init_logging(cli.log_format);
     let result = match cli.command {
         Command::Serve(args) => app::serve(args).await,
+        Command::Client(args) => return client::run(args).await,
         Command::Admin { storage, command } => admin::run(&storage, command).await,
         Command::Model { command } => embed_cli::model(command),
         Command::Embed(args) => embed_cli::embed(args),

@@ -1,0 +1,390 @@
+//! `voxprint client`: the voiceprint API from the command line, against any running server.
+//!
+//! Output is a table for people or, with `--json`, the API's `data` (lists: the array of all
+//! items, every page fetched). An API error is printed to stderr as
+//! `error <code>: <msg> (logid <logid>)` and the exit status is 1.
+
+mod api;
+mod output;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use api::{Audio, Client, Error};
+
+#[derive(Args, Debug)]
+pub struct ClientArgs {
+    /// Base URL of the Voxprint server.
+    #[arg(long, env = "VOXPRINT_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    url: String,
+    /// API token (`pat_…`), e.g. the one in `voxprint-data/admin-token`.
+    #[arg(long, env = "VOXPRINT_TOKEN", hide_env_values = true, global = true)]
+    token: Option<String>,
+    /// Machine-readable output: the API's `data` as JSON (lists: the array of all items).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: ClientCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum ClientCommand {
+    /// Voiceprint groups.
+    Groups {
+        #[command(subcommand)]
+        command: GroupsCommand,
+    },
+    /// Voiceprints (features) of a group.
+    Features {
+        #[command(subcommand)]
+        command: FeaturesCommand,
+    },
+    /// Who in the group is speaking in FILE? Prints the voiceprints' scores, best first.
+    Identify {
+        #[arg(long)]
+        group: String,
+        file: PathBuf,
+        /// Keep only the best K scores.
+        #[arg(long)]
+        top_k: Option<u32>,
+        #[command(flatten)]
+        pcm: PcmArgs,
+    },
+    /// Enroll one voiceprint per file of DIR (not recursive, by file name order; hidden files
+    /// skipped), named after the file without its extension (cut to 20 characters).
+    /// Exits non-zero if any file failed.
+    EnrollDir {
+        dir: PathBuf,
+        #[arg(long)]
+        group: String,
+        /// Description given to every voiceprint.
+        #[arg(long)]
+        desc: Option<String>,
+        #[command(flatten)]
+        pcm: PcmArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum GroupsCommand {
+    /// List every group of your team (all pages).
+    List {
+        /// Only groups whose name starts with this text.
+        #[arg(long)]
+        name: Option<String>,
+        /// Only the groups you created.
+        #[arg(long)]
+        mine: bool,
+        /// Groups fetched per request.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=api::MAX_PAGE_SIZE as i64))]
+        page_size: u32,
+    },
+    /// Create a group; prints its ID.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        desc: Option<String>,
+    },
+    /// Rename a group or change its description.
+    Update {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        desc: Option<String>,
+    },
+    /// Delete a group and all its voiceprints.
+    Delete { id: String },
+}
+
+#[derive(Subcommand, Debug)]
+enum FeaturesCommand {
+    /// List the voiceprints of a group.
+    List {
+        #[arg(long)]
+        group: String,
+    },
+    /// Enroll a voiceprint from a recording; prints its ID.
+    Create {
+        #[arg(long)]
+        group: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        desc: Option<String>,
+        file: PathBuf,
+        #[command(flatten)]
+        pcm: PcmArgs,
+    },
+    /// Change a voiceprint's name or description, or replace its recording.
+    Update {
+        #[arg(long)]
+        group: String,
+        feature_id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        desc: Option<String>,
+        /// A new recording (replaces audio and embedding).
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        pcm: PcmArgs,
+    },
+    /// Delete a voiceprint.
+    Delete {
+        #[arg(long)]
+        group: String,
+        feature_id: String,
+    },
+}
+
+/// Parameters of raw 16-bit PCM uploads (other formats carry their own).
+#[derive(Args, Debug, Clone, Copy)]
+struct PcmArgs {
+    /// Sample rate of a raw PCM file (server default 16000).
+    #[arg(long)]
+    sample_rate: Option<u32>,
+    /// Channel count of a raw PCM file (server default 1).
+    #[arg(long)]
+    channel: Option<u16>,
+}
+
+/// Runs the client command; errors are printed here, so the caller only returns the status.
+pub async fn run(args: ClientArgs) -> ExitCode {
+    match execute(args).await {
+        Ok(status) => status,
+        Err(err) => {
+            eprintln!("{err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(args: ClientArgs) -> Result<ExitCode, Error> {
+    let token = args.token.as_deref().filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+        Error::Local("no API token: pass --token or set VOXPRINT_TOKEN (e.g. from voxprint-data/admin-token)".into())
+    })?;
+    let client = Client::new(&args.url, token.trim())?;
+    let json = args.json;
+    match args.command {
+        ClientCommand::Groups { command } => groups(&client, json, command).await?,
+        ClientCommand::Features { command } => features(&client, json, command).await?,
+        ClientCommand::Identify { group, file, top_k, pcm } => {
+            let audio = Audio::read(&file, pcm.sample_rate, pcm.channel)?;
+            let result = client.identify(&group, &audio, top_k).await?;
+            if json {
+                output::json(&result);
+            } else if result.feature_score_list.is_empty() {
+                println!("no voiceprints in group {group}");
+            } else {
+                output::scores(&result.feature_score_list);
+            }
+        }
+        ClientCommand::EnrollDir { dir, group, desc, pcm } => {
+            return enroll_dir(&client, json, &dir, &group, desc.as_deref(), pcm).await;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn groups(client: &Client, json: bool, command: GroupsCommand) -> Result<(), Error> {
+    match command {
+        GroupsCommand::List { name, mine, page_size } => {
+            let me = if mine { Some(client.my_user_id().await?) } else { None };
+            let groups = client.list_groups(name.as_deref(), me.as_deref(), page_size).await?;
+            if json {
+                output::json(&groups);
+            } else {
+                output::groups(&groups);
+            }
+        }
+        GroupsCommand::Create { name, desc } => {
+            let created = client.create_group(&name, desc.as_deref()).await?;
+            print_created(json, &created);
+        }
+        GroupsCommand::Update { id, name, desc } => {
+            if name.is_none() && desc.is_none() {
+                return Err(Error::Local("nothing to update: give --name and/or --desc".into()));
+            }
+            client.update_group(&id, name.as_deref(), desc.as_deref()).await?;
+            print_done(json, &format!("updated group {id}"));
+        }
+        GroupsCommand::Delete { id } => {
+            client.delete_group(&id).await?;
+            print_done(json, &format!("deleted group {id}"));
+        }
+    }
+    Ok(())
+}
+
+async fn features(client: &Client, json: bool, command: FeaturesCommand) -> Result<(), Error> {
+    match command {
+        FeaturesCommand::List { group } => {
+            let features = client.list_features(&group).await?;
+            if json {
+                output::json(&features);
+            } else {
+                output::features(&features);
+            }
+        }
+        FeaturesCommand::Create { group, name, desc, file, pcm } => {
+            let audio = Audio::read(&file, pcm.sample_rate, pcm.channel)?;
+            let created = client.create_feature(&group, &name, desc.as_deref(), &audio).await?;
+            print_created(json, &created);
+        }
+        FeaturesCommand::Update { group, feature_id, name, desc, file, pcm } => {
+            if name.is_none() && desc.is_none() && file.is_none() {
+                return Err(Error::Local("nothing to update: give --name, --desc and/or --file".into()));
+            }
+            let audio = file.map(|f| Audio::read(&f, pcm.sample_rate, pcm.channel)).transpose()?;
+            client.update_feature(&group, &feature_id, name.as_deref(), desc.as_deref(), audio.as_ref()).await?;
+            print_done(json, &format!("updated voiceprint {feature_id}"));
+        }
+        FeaturesCommand::Delete { group, feature_id } => {
+            client.delete_feature(&group, &feature_id).await?;
+            print_done(json, &format!("deleted voiceprint {feature_id}"));
+        }
+    }
+    Ok(())
+}
+
+fn print_created(json: bool, created: &api::Created) {
+    if json {
+        output::json(created);
+    } else {
+        println!("{}", created.id);
+    }
+}
+
+/// Update and delete have no `data`: JSON `null`, or a sentence for people.
+fn print_done(json: bool, text: &str) {
+    if json {
+        output::json(&serde_json::Value::Null);
+    } else {
+        println!("{text}");
+    }
+}
+
+/// One file's outcome in `enroll-dir`.
+#[derive(Serialize)]
+struct Enrolled {
+    file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    msg: Option<String>,
+}
+
+async fn enroll_dir(
+    client: &Client,
+    json: bool,
+    dir: &Path,
+    group: &str,
+    desc: Option<&str>,
+    pcm: PcmArgs,
+) -> Result<ExitCode, Error> {
+    let files = audio_files(dir)?;
+    if files.is_empty() {
+        return Err(Error::Local(format!("{}: no files to enroll", dir.display())));
+    }
+    let bar = progress_bar(files.len() as u64);
+    let mut results = Vec::with_capacity(files.len());
+    for path in &files {
+        let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        bar.set_message(file.clone());
+        let name = voiceprint_name(path);
+        let outcome = match Audio::read(path, pcm.sample_rate, pcm.channel) {
+            Ok(audio) => client.create_feature(group, &name, desc, &audio).await,
+            Err(err) => Err(err),
+        };
+        let entry = match outcome {
+            Ok(created) => Enrolled { file, id: Some(created.id), code: None, msg: None },
+            // Unreachable server or bad credentials: every other file would fail the same way.
+            Err(err @ Error::Transport(_)) | Err(err @ Error::Api { code: 4100, .. }) => {
+                bar.finish_and_clear();
+                return Err(err);
+            }
+            Err(Error::Api { code, msg, .. }) => Enrolled { file, id: None, code: Some(code), msg: Some(msg) },
+            Err(Error::Local(msg)) => Enrolled { file, id: None, code: None, msg: Some(msg) },
+        };
+        results.push(entry);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let failed = results.iter().filter(|r| r.id.is_none()).count();
+    if json {
+        output::json(&results);
+    } else {
+        let mut table = output::Table::new(&["FILE", "RESULT"]);
+        for r in &results {
+            let result = match (&r.id, r.code) {
+                (Some(id), _) => id.clone(),
+                (None, Some(code)) => format!("error {code}: {}", r.msg.as_deref().unwrap_or("")),
+                (None, None) => format!("error: {}", r.msg.as_deref().unwrap_or("")),
+            };
+            table.row(vec![r.file.clone(), result]);
+        }
+        table.print();
+    }
+    if failed > 0 {
+        eprintln!("{failed} of {} files failed", results.len());
+        Ok(ExitCode::FAILURE)
+    } else {
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// The regular, non-hidden files directly in `dir`, sorted by name.
+fn audio_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let entries = std::fs::read_dir(dir).map_err(|err| Error::Local(format!("cannot read {}: {err}", dir.display())))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|err| Error::Local(format!("cannot read {}: {err}", dir.display())))?;
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        // Follows symlinks: a link to an audio file is enrolled like the file.
+        if !hidden && entry.path().is_file() {
+            files.push(entry.path());
+        }
+    }
+    files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    Ok(files)
+}
+
+/// The file name without its extension, cut to the API's 20-character limit.
+fn voiceprint_name(path: &Path) -> String {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    stem.chars().take(20).collect()
+}
+
+/// A progress bar on stderr, or a hidden one when stderr is not a terminal.
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
+    let style = indicatif::ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} {elapsed_precise} {wide_msg}")
+        .expect("valid template")
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_stems_cut_to_twenty_characters() {
+        assert_eq!(voiceprint_name(Path::new("/x/alice.wav")), "alice");
+        assert_eq!(voiceprint_name(Path::new("a-very-long-speaker-name-here.flac")), "a-very-long-speaker-");
+        assert_eq!(voiceprint_name(Path::new("Zoë.Ünïcödé.wav")), "Zoë.Ünïcödé");
+    }
+}

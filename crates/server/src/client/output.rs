@@ -1,0 +1,161 @@
+//! What the client prints: JSON for scripts, aligned tables for people.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::api::{Feature, FeatureScore, Group};
+
+/// Prints `value` as pretty JSON on standard output.
+pub fn json<T: Serialize + ?Sized>(value: &T) {
+    let text = serde_json::to_string_pretty(value).expect("JSON of plain data");
+    println!("{text}");
+}
+
+/// A table with a header row; columns are separated by two spaces and padded to the widest cell
+/// (in characters; tabs and newlines inside cells become spaces).
+pub struct Table {
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new(header: &[&str]) -> Table {
+        Table { rows: vec![header.iter().map(|h| h.to_string()).collect()] }
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells.into_iter().map(|c| c.replace(['\t', '\n', '\r'], " ")).collect());
+    }
+
+    pub fn render(&self) -> String {
+        let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
+        let widths: Vec<usize> = (0..columns)
+            .map(|i| self.rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0))
+            .collect();
+        let mut out = String::new();
+        for row in &self.rows {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                if i + 1 == row.len() {
+                    line.push_str(cell);
+                } else {
+                    line.push_str(cell);
+                    line.extend(std::iter::repeat_n(' ', widths[i] - cell.chars().count() + 2));
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+
+    pub fn print(&self) {
+        let _ = std::io::stdout().write_all(self.render().as_bytes());
+    }
+}
+
+/// At most `max` characters of `text`, with an ellipsis if cut.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM` (UTC).
+pub fn time(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", secs / 3600, secs % 3600 / 60)
+}
+
+fn creator(info: &Option<super::api::UserInfo>) -> String {
+    match info {
+        Some(user) if !user.name.is_empty() => user.name.clone(),
+        Some(user) => user.id.clone(),
+        None => String::new(),
+    }
+}
+
+pub fn groups(groups: &[Group]) {
+    let mut table = Table::new(&["ID", "NAME", "VOICEPRINTS", "CREATOR", "CREATED (UTC)", "DESC"]);
+    for g in groups {
+        table.row(vec![
+            g.id.clone(),
+            g.name.clone(),
+            g.feature_count.to_string(),
+            creator(&g.user_info),
+            time(g.created_at),
+            clip(&g.desc, 40),
+        ]);
+    }
+    table.print();
+}
+
+pub fn features(features: &[Feature]) {
+    let mut table = Table::new(&["ID", "NAME", "CREATOR", "CREATED (UTC)", "UPDATED (UTC)", "DESC"]);
+    for f in features {
+        table.row(vec![
+            f.id.clone(),
+            f.name.clone(),
+            creator(&f.user_info),
+            time(f.created_at),
+            time(f.updated_at),
+            clip(&f.desc, 40),
+        ]);
+    }
+    table.print();
+}
+
+pub fn scores(scores: &[FeatureScore]) {
+    let mut table = Table::new(&["RANK", "SCORE", "FEATURE ID", "NAME", "DESC"]);
+    for (rank, s) in scores.iter().enumerate() {
+        table.row(vec![
+            (rank + 1).to_string(),
+            format!("{:.2}", s.score),
+            s.feature_id.clone(),
+            s.feature_name.clone(),
+            clip(&s.feature_desc, 40),
+        ]);
+    }
+    table.print();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_are_aligned_by_characters() {
+        let mut table = Table::new(&["ID", "NAME", "X"]);
+        table.row(vec!["1".into(), "Zoë\tA".into(), "y".into()]);
+        table.row(vec!["12345".into(), "b".into(), "".into()]);
+        assert_eq!(table.render(), "ID     NAME   X\n1      Zoë A  y\n12345  b\n");
+    }
+
+    #[test]
+    fn times_are_utc_dates() {
+        assert_eq!(time(0), "1970-01-01 00:00");
+        assert_eq!(time(951_827_696), "2000-02-29 12:34");
+        assert_eq!(time(1_735_689_599), "2024-12-31 23:59");
+    }
+
+    #[test]
+    fn long_text_is_clipped() {
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip("abc", 4), "abc");
+    }
+}

@@ -1,0 +1,252 @@
+//! `voxprint client …` against a real server, black-box: output, errors and exit statuses.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{TestServer, BIN};
+use serde_json::Value;
+
+fn corpus(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/corpus").join(file)
+}
+
+/// `voxprint client --url … --token … ARGS`, without the environment variables of the caller.
+fn client(server: &TestServer, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("client")
+        .args(["--url", &server.base_url, "--token", &server.admin_token])
+        .args(args)
+        .env_remove("VOXPRINT_URL")
+        .env_remove("VOXPRINT_TOKEN")
+        .output()
+        .expect("run voxprint client")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs the client with `--json`, asserts success and parses standard output.
+fn json(server: &TestServer, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let output = client(server, &all);
+    assert!(output.status.success(), "{args:?} failed: {}", text(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("not JSON: {}", text(&output.stdout)))
+}
+
+fn id_of(created: &Value) -> String {
+    created["id"].as_str().expect("string id").to_owned()
+}
+
+fn names(items: &Value) -> Vec<&str> {
+    items.as_array().expect("array").iter().map(|item| item["name"].as_str().unwrap()).collect()
+}
+
+#[test]
+fn groups_are_created_listed_updated_and_deleted() {
+    let server = TestServer::start(&[]);
+    let a = id_of(&json(&server, &["groups", "create", "--name", "Front door", "--desc", "device 7"]));
+    let b = id_of(&json(&server, &["groups", "create", "--name", "Front hall"]));
+    let c = id_of(&json(&server, &["groups", "create", "--name", "Back door"]));
+    // A teammate's group: listed by default, not with --mine.
+    let (_, mate_token) = server.new_user(&server.default_team(), "mate", "all");
+    let mate = Command::new(BIN)
+        .args(["client", "--url", &server.base_url, "--token", &mate_token, "groups", "create", "--name", "Mate's"])
+        .output()
+        .unwrap();
+    assert!(mate.status.success(), "{}", text(&mate.stderr));
+
+    // Every page is fetched: 4 groups one per page.
+    let all = json(&server, &["groups", "list", "--page-size", "1"]);
+    assert_eq!(all.as_array().unwrap().len(), 4, "{all}");
+    let mine = json(&server, &["groups", "list", "--mine", "--page-size", "2"]);
+    assert_eq!(names(&mine), ["Back door", "Front hall", "Front door"], "newest first: {mine}");
+    let front = json(&server, &["groups", "list", "--name", "Front"]);
+    assert_eq!(names(&front), ["Front hall", "Front door"]);
+    let door = &front[1];
+    assert_eq!(door["id"], a.as_str());
+    assert_eq!(door["desc"], "device 7");
+    assert_eq!(door["feature_count"], 0);
+
+    // Human output: a header and aligned columns.
+    let table = client(&server, &["groups", "list", "--name", "Front"]);
+    assert!(table.status.success());
+    let table = text(&table.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(lines[0].starts_with("ID") && lines[0].contains("NAME"), "{table}");
+    let name_column = lines[0].find("NAME").unwrap();
+    assert_eq!(lines[1].find("Front hall"), Some(name_column), "{table}");
+    assert_eq!(lines[2].find("Front door"), Some(name_column), "{table}");
+
+    assert_eq!(json(&server, &["groups", "update", &a, "--name", "Side door", "--desc", ""]), Value::Null);
+    let updated = json(&server, &["groups", "list", "--name", "Side"]);
+    assert_eq!(updated[0]["id"], a.as_str());
+    assert_eq!(updated[0]["desc"], "");
+
+    let deleted = client(&server, &["groups", "delete", &b]);
+    assert!(deleted.status.success(), "{}", text(&deleted.stderr));
+    assert_eq!(text(&deleted.stdout).trim(), format!("deleted group {b}"));
+    let left = json(&server, &["groups", "list", "--mine"]);
+    let ids: Vec<&str> = left.as_array().unwrap().iter().map(|g| g["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [c.as_str(), a.as_str()]);
+
+    // Plain create prints the ID alone.
+    let plain = client(&server, &["groups", "create", "--name", "Plain"]);
+    let id = text(&plain.stdout);
+    assert!(!id.trim().is_empty() && id.trim().bytes().all(|b| b.is_ascii_digit()), "{id}");
+}
+
+#[test]
+fn voiceprints_are_enrolled_listed_identified_and_deleted() {
+    let server = TestServer::start(&[]);
+    let group = id_of(&json(&server, &["groups", "create", "--name", "Voices"]));
+    let voices = ["flite-awb", "festival-ked", "flite-rms"];
+    let mut ids = Vec::new();
+    for voice in voices {
+        let file = corpus(&format!("{voice}/01.wav"));
+        let created = json(&server, &["features", "create", "--group", &group, "--name", voice, file.to_str().unwrap()]);
+        ids.push(id_of(&created));
+    }
+    let listed = json(&server, &["features", "list", "--group", &group]);
+    let mut listed_names = names(&listed);
+    listed_names.sort();
+    assert_eq!(listed_names, ["festival-ked", "flite-awb", "flite-rms"]);
+    assert!(listed.as_array().unwrap().iter().all(|f| f["group_id"] == group.as_str()));
+
+    let probe = corpus("festival-ked/03.wav");
+    let identified = json(&server, &["identify", "--group", &group, probe.to_str().unwrap()]);
+    let scores = identified["feature_score_list"].as_array().expect("feature_score_list");
+    assert_eq!(scores.len(), 3);
+    assert_eq!(scores[0]["feature_id"], ids[1].as_str(), "{identified}");
+    assert_eq!(scores[0]["feature_name"], "festival-ked");
+    let top1 = json(&server, &["identify", "--group", &group, probe.to_str().unwrap(), "--top-k", "1"]);
+    assert_eq!(top1["feature_score_list"].as_array().unwrap().len(), 1);
+    let table = client(&server, &["identify", "--group", &group, probe.to_str().unwrap()]);
+    let table = text(&table.stdout);
+    assert!(table.lines().nth(1).unwrap().contains("festival-ked"), "{table}");
+
+    // Update: rename and replace the recording.
+    let new_audio = corpus("flite-awb/02.wav");
+    let args = ["features", "update", "--group", &group, &ids[0], "--name", "awb", "--file", new_audio.to_str().unwrap()];
+    assert_eq!(json(&server, &args), Value::Null);
+    let listed = json(&server, &["features", "list", "--group", &group]);
+    assert!(names(&listed).contains(&"awb"), "{listed}");
+
+    let deleted = client(&server, &["features", "delete", "--group", &group, &ids[2]]);
+    assert!(deleted.status.success(), "{}", text(&deleted.stderr));
+    let listed = json(&server, &["features", "list", "--group", &group]);
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let table = text(&client(&server, &["features", "list", "--group", &group]).stdout);
+    assert_eq!(table.lines().count(), 3, "{table}");
+}
+
+#[test]
+fn enroll_dir_enrolls_each_file_and_reports_failures() {
+    let server = TestServer::start(&[]);
+    let group = id_of(&json(&server, &["groups", "create", "--name", "Batch"]));
+    let dir = tempfile::tempdir().unwrap();
+    let long_name = "a-speaker-with-a-very-long-name.wav";
+    std::fs::copy(corpus("flite-awb/01.wav"), dir.path().join("b-awb.wav")).unwrap();
+    std::fs::copy(corpus("festival-ked/01.wav"), dir.path().join("a-ked.wav")).unwrap();
+    std::fs::copy(corpus("flite-rms/01.wav"), dir.path().join(long_name)).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "these are not audio: speaker list\n".repeat(50)).unwrap();
+    std::fs::create_dir(dir.path().join("subdir")).unwrap();
+    std::fs::copy(corpus("flite-slt/01.wav"), dir.path().join("subdir/skipped.wav")).unwrap();
+
+    let output = client(&server, &["enroll-dir", dir.path().to_str().unwrap(), "--group", &group, "--json"]);
+    assert!(!output.status.success(), "one file failed, so the status is non-zero");
+    let results: Value = serde_json::from_slice(&output.stdout).expect("JSON results");
+    let results = results.as_array().unwrap();
+    let files: Vec<&str> = results.iter().map(|r| r["file"].as_str().unwrap()).collect();
+    assert_eq!(files, ["a-ked.wav", long_name, "b-awb.wav", "notes.txt"], "sorted by name, not recursive");
+    assert!(results[..3].iter().all(|r| r["id"].is_string() && r.get("code").is_none()), "{results:?}");
+    assert_eq!(results[3]["code"], 4303, "{results:?}");
+    assert!(results[3].get("id").is_none());
+    assert!(!results[3]["msg"].as_str().unwrap().is_empty());
+
+    let listed = json(&server, &["features", "list", "--group", &group]);
+    let mut enrolled = names(&listed);
+    enrolled.sort();
+    assert_eq!(enrolled, ["a-ked", "a-speaker-with-a-ver", "b-awb"], "stems, cut to 20 characters");
+
+    // The human summary: one row per file, the error with its code; no progress bar off a terminal.
+    let again = tempfile::tempdir().unwrap();
+    std::fs::write(again.path().join("junk.bin"), [0u8, 1, 2, 3].repeat(100)).unwrap();
+    std::fs::copy(corpus("flite-slt/01.wav"), again.path().join("slt.wav")).unwrap();
+    let output = client(&server, &["enroll-dir", again.path().to_str().unwrap(), "--group", &group]);
+    assert!(!output.status.success());
+    let table = text(&output.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(lines[0].starts_with("FILE") && lines[0].contains("RESULT"), "{table}");
+    assert!(lines[1].starts_with("junk.bin") && lines[1].contains("error 43"), "{table}");
+    assert!(lines[2].starts_with("slt.wav"), "{table}");
+    let id = lines[2].split_whitespace().nth(1).unwrap();
+    assert!(id.bytes().all(|b| b.is_ascii_digit()), "{table}");
+    assert_eq!(text(&output.stderr).trim(), "1 of 2 files failed");
+}
+
+#[test]
+fn api_errors_print_code_message_and_logid_and_fail() {
+    let server = TestServer::start(&[]);
+    let output = client(&server, &["groups", "delete", "123456789"]);
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+    let stderr = text(&output.stderr);
+    assert!(stderr.starts_with("error 4200: "), "{stderr}");
+    let logid = stderr.trim().rsplit_once("(logid ").map(|(_, rest)| rest.trim_end_matches(')')).unwrap_or("");
+    assert!(!logid.is_empty(), "{stderr}");
+
+    let output = client(&server, &["groups", "create", "--name", &"x".repeat(21), "--json"]);
+    assert!(!output.status.success());
+    assert!(text(&output.stderr).starts_with("error 4000: "), "{}", text(&output.stderr));
+
+    let bad_token = Command::new(BIN)
+        .args(["client", "--url", &server.base_url, "--token", "pat_nope", "groups", "list"])
+        .output()
+        .unwrap();
+    assert!(!bad_token.status.success());
+    assert!(text(&bad_token.stderr).starts_with("error 4100: "), "{}", text(&bad_token.stderr));
+
+    let no_token = Command::new(BIN)
+        .args(["client", "--url", &server.base_url, "groups", "list"])
+        .env_remove("VOXPRINT_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!no_token.status.success());
+    assert!(text(&no_token.stderr).contains("VOXPRINT_TOKEN"), "{}", text(&no_token.stderr));
+
+    // A server that is not there: the message names the URL.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}");
+    let unreachable = Command::new(BIN).args(["client", "--url", &url, "--token", "pat_x", "groups", "list"]).output().unwrap();
+    assert!(!unreachable.status.success());
+    let stderr = text(&unreachable.stderr);
+    assert!(stderr.contains(&format!("could not reach {url}")), "{stderr}");
+}
+
+#[test]
+fn url_and_token_come_from_the_environment() {
+    let server = TestServer::start(&[]);
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("client")
+            .args(args)
+            .env("VOXPRINT_URL", &server.base_url)
+            .env("VOXPRINT_TOKEN", &server.admin_token)
+            .output()
+            .unwrap()
+    };
+    let created = run(&["--json", "groups", "create", "--name", "From env"]);
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let id = serde_json::from_slice::<Value>(&created.stdout).unwrap()["id"].as_str().unwrap().to_owned();
+    let listed = run(&["groups", "list", "--json"]);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed[0]["id"], id.as_str());
+    assert_eq!(listed[0]["name"], "From env");
+}
