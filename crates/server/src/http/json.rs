@@ -1,7 +1,9 @@
 //! A JSON body extractor whose every failure is a 4000 that says what to fix: wrong content
 //! type, body too large, malformed JSON, or a field of the wrong type (named by its path).
 
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
+use http_body_util::BodyExt;
 use axum::http::header::CONTENT_TYPE;
 use serde::de::DeserializeOwned;
 
@@ -25,12 +27,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 content_type
             )));
         }
-        let bytes = axum::body::to_bytes(request.into_body(), MAX_JSON_BODY_BYTES).await.map_err(|_| {
-            ApiError::InvalidParameter(format!(
-                "the request body is larger than {} KiB, or could not be read",
-                MAX_JSON_BODY_BYTES / 1024
-            ))
-        })?;
+        let bytes = read_limited(request.into_body(), MAX_JSON_BODY_BYTES).await?;
         let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(deserializer).map_err(|err| {
             let path = err.path().to_string();
@@ -43,4 +40,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         })?;
         Ok(JsonBody(value))
     }
+}
+
+/// Reads a body of at most `limit` bytes. A larger one is refused with 4000, but only after it
+/// was read to its end (as far as the route's body limit lets it): a client still sending when
+/// the answer comes would otherwise see a reset connection instead of the answer.
+pub async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    let mut body = body;
+    let mut collected = Vec::new();
+    let mut too_large = false;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { break };
+        if let Some(data) = frame.data_ref() {
+            too_large |= collected.len() + data.len() > limit;
+            if !too_large {
+                collected.extend_from_slice(data);
+            }
+        }
+    }
+    if too_large {
+        return Err(ApiError::InvalidParameter(format!(
+            "the request body is larger than {} KiB",
+            limit / 1024
+        )));
+    }
+    Ok(Bytes::from(collected))
 }

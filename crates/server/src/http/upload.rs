@@ -13,7 +13,7 @@ use bytes::{Bytes, BytesMut};
 use voxprint_audio::RawPcm;
 
 use super::error::ApiError;
-use super::json::{JsonBody, MAX_JSON_BODY_BYTES};
+use super::json::{read_limited, JsonBody, MAX_JSON_BODY_BYTES};
 use super::AppState;
 use crate::domain::InvalidInput;
 
@@ -89,9 +89,7 @@ impl FromRequest<AppState> for UploadForm {
                 Ok(UploadForm { file: None, fields })
             }
             "application/x-www-form-urlencoded" => {
-                let bytes = axum::body::to_bytes(request.into_body(), MAX_JSON_BODY_BYTES)
-                    .await
-                    .map_err(|_| ApiError::InvalidParameter("the form body is too large or unreadable".into()))?;
+                let bytes = read_limited(request.into_body(), MAX_JSON_BODY_BYTES).await?;
                 let mut fields = HashMap::new();
                 for (key, value) in form_urlencoded::parse(&bytes) {
                     fields.entry(key.into_owned()).or_insert_with(|| value.into_owned());
@@ -106,6 +104,18 @@ impl FromRequest<AppState> for UploadForm {
 }
 
 async fn read_multipart(mut multipart: Multipart, max_file_bytes: usize) -> Result<UploadForm, ApiError> {
+    let result = read_fields(&mut multipart, max_file_bytes).await;
+    if result.is_err() {
+        // Read what the client is still sending (up to the route's body limit) before answering,
+        // so that it receives the error instead of a reset connection.
+        while let Ok(Some(mut field)) = multipart.next_field().await {
+            while let Ok(Some(_)) = field.chunk().await {}
+        }
+    }
+    result
+}
+
+async fn read_fields(multipart: &mut Multipart, max_file_bytes: usize) -> Result<UploadForm, ApiError> {
     let too_large = || {
         ApiError::FileTooLarge(format!(
             "the file is larger than the limit of {} bytes ({:.1} MB)",
