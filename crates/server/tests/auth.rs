@@ -27,6 +27,18 @@ async fn missing_malformed_and_unknown_tokens_get_4100() {
 }
 
 #[tokio::test]
+async fn users_me_names_the_tokens_user() {
+    let server = TestServer::start(&[]);
+    let (user, token) = server.new_user(&server.default_team(), "ada", "listVoiceprintGroup");
+    let me = Api::new(&server, &token).get("/v1/users/me").await;
+    let data = me.ok();
+    assert_eq!(data["user_id"], user.as_str());
+    assert_eq!(data["user_name"], "ada");
+    assert!(data["avatar_url"].as_str().unwrap().starts_with("http"));
+    Api::new(&server, "pat_nope").get("/v1/users/me").await.err(4100, 401);
+}
+
+#[tokio::test]
 async fn a_token_needs_the_endpoints_permission() {
     let server = TestServer::start(&[]);
     let team = server.default_team();

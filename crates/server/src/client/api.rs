@@ -214,20 +214,10 @@ impl Client {
         self.call(|| self.request(Method::DELETE, &path)).await.map(drop)
     }
 
-    /// The caller's own user ID. The API has no "who am I" endpoint; listing groups with a
-    /// `user_id` that is not the caller's is refused with 4101 and a message naming the caller's
-    /// ID, so that is asked and read.
+    /// The caller's own user ID (Coze's `GET /v1/users/me`).
     pub async fn my_user_id(&self) -> Result<String> {
-        let probe = self
-            .call(|| self.request(Method::GET, "/v1/audio/voiceprint_groups?page_size=1&user_id=0"))
-            .await;
-        match probe {
-            Err(Error::Api { code: 4101, msg, logid }) => {
-                own_id_in(&msg).ok_or(Error::Api { code: 4101, msg, logid })
-            }
-            Err(err) => Err(err),
-            Ok(_) => Ok("0".into()),
-        }
+        let data = self.call(|| self.request(Method::GET, "/v1/users/me")).await?;
+        data["user_id"].as_str().map(str::to_owned).ok_or_else(|| Error::Transport("unexpected response data: no user_id".into()))
     }
 
     // Endpoints 5-8: voiceprints.
@@ -387,25 +377,9 @@ fn segment(id: &str) -> String {
     form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
-/// The first parenthesised run of digits in `msg`: the caller's ID in the server's 4101 answer
-/// to a foreign `user_id`.
-fn own_id_in(msg: &str) -> Option<String> {
-    msg.split('(').skip(1).find_map(|rest| {
-        let inner = rest.split(')').next()?;
-        (!inner.is_empty() && inner.bytes().all(|b| b.is_ascii_digit())).then(|| inner.to_owned())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn own_id_is_read_from_the_refusal() {
-        let msg = "user_id may only be your own user ID (383676245423951872); omit it to list every group";
-        assert_eq!(own_id_in(msg).as_deref(), Some("383676245423951872"));
-        assert_eq!(own_id_in("token lacks permission (listVoiceprintGroup)"), None);
-    }
 
     #[test]
     fn path_segments_are_escaped() {

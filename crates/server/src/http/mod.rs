@@ -15,6 +15,7 @@ mod identify;
 mod json;
 mod operations;
 mod upload;
+mod users;
 mod views;
 
 use std::sync::Arc;
@@ -81,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audio/voiceprint_groups", get(groups::list).post(groups::create))
         .route("/v1/audio/voiceprint_groups/{group_id}", put(groups::update).delete(groups::delete))
         .merge(uploads)
+        .route("/v1/users/me", get(users::me))
         .route(&format!("{}/{{feature_id}}", audio::AUDIO_PATH), get(audio::download))
         .route(assets::VOICEPRINT_ICON_PATH, get(assets::voiceprint_icon))
         .route(assets::GROUP_ICON_PATH, get(assets::group_icon))

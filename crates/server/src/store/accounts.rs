@@ -130,6 +130,14 @@ impl Store {
         Ok(id)
     }
 
+    pub async fn user(&self, user_id: i64) -> Result<UserRow> {
+        sqlx::query_as("SELECT id, team_id, name, nickname, avatar_url, created_at FROM users WHERE id = ?1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("user"))
+    }
+
     pub async fn list_users(&self, team_id: Option<i64>) -> Result<Vec<UserRow>> {
         Ok(sqlx::query_as(
             "SELECT id, team_id, name, nickname, avatar_url, created_at FROM users
