@@ -1,7 +1,9 @@
 # Sourced by the HTTP benchmarks: builds the release binary, fetches the model, and starts a
 # server on a free loopback port with a throwaway data directory. Sets $bin, $work, $base,
-# $token, $auth and $server; the server and $work are removed on exit.
+# $token, $auth and $server; the server and $work are removed on exit. Extra `serve` flags may
+# be given in the array $serve_flags.
 
+serve_flags=("${serve_flags[@]+"${serve_flags[@]}"}")
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 cargo build --release --locked -p voxprint >&2
 bin=target/release/voxprint
@@ -9,7 +11,7 @@ bin=target/release/voxprint
 
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
-VOXPRINT_LOG=warn "$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" "$@" >"$work/out" &
+VOXPRINT_LOG=warn "$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" "${serve_flags[@]}" >"$work/out" &
 server=$!
 for _ in $(seq 300); do grep -q "listening on" "$work/out" && break; sleep 0.1; done
 base=$(sed -n 's/^voxprint listening on //p' "$work/out")
