@@ -108,22 +108,29 @@ fn work(encoder: &Encoder, jobs: &Mutex<Receiver<Job>>) {
     }
 }
 
+/// A decoded and preprocessed recording, ready for the encoder.
+struct Prepared {
+    speech: Vec<f32>,
+    format: Format,
+    audio_seconds: f32,
+}
+
 /// Decodes and preprocesses each job, then embeds every usable utterance in one encoder pass.
 fn embed_batch(encoder: &Encoder, batch: &[Job]) -> Vec<Result<Embedded, EmbedFailure>> {
-    let prepared: Vec<Result<(Vec<f32>, Format, f32), EmbedFailure>> = batch
+    let prepared: Vec<Result<Prepared, EmbedFailure>> = batch
         .iter()
         .map(|job| {
             let decoded = voxprint_audio::decode(&job.audio, job.raw).map_err(EmbedFailure::Decode)?;
-            let samples = voxprint_engine::preprocess(&decoded.samples, decoded.channels as usize, decoded.sample_rate);
-            Ok((samples, decoded.format, voxprint_audio::duration_seconds(&decoded)))
+            let speech = voxprint_engine::preprocess(&decoded.samples, decoded.channels as usize, decoded.sample_rate);
+            Ok(Prepared { speech, format: decoded.format, audio_seconds: voxprint_audio::duration_seconds(&decoded) })
         })
         .collect();
-    let usable: Vec<&[f32]> = prepared.iter().filter_map(|p| p.as_ref().ok()).map(|(s, _, _)| s.as_slice()).collect();
+    let usable: Vec<&[f32]> = prepared.iter().filter_map(|p| p.as_ref().ok()).map(|p| p.speech.as_slice()).collect();
     let mut embeddings = encoder.embed_batch(&usable).into_iter();
     prepared
         .into_iter()
         .map(|prepared| {
-            let (_, format, audio_seconds) = prepared?;
+            let Prepared { format, audio_seconds, .. } = prepared?;
             match embeddings.next() {
                 Some(Ok(embedding)) => Ok(Embedded { embedding: embedding.as_slice().to_vec(), format, audio_seconds }),
                 Some(Err(EngineError::NotEnoughSpeech { seconds })) => Err(EmbedFailure::NotEnoughSpeech { seconds }),
