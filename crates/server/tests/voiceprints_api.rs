@@ -269,3 +269,16 @@ fn wav_of(samples: &[i16], rate: u32) -> Vec<u8> {
     }
     out
 }
+
+#[tokio::test]
+async fn audio_links_expire() {
+    let server = TestServer::start(&["--audio-url-ttl", "1"]);
+    let api = Api::new(&server, &server.admin_token);
+    let group = api.create_group("ttl").await;
+    api.enroll(&group, "awb", clip("flite-awb", 1)).await;
+    let url = api.get(&features_path(&group)).await.ok()["items"][0]["audio_url"].as_str().unwrap().to_owned();
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let expired = Api::new(&server, "").send(reqwest::Client::new().get(&url)).await;
+    assert!(expired.err(4101, 403).contains("expired"));
+}
