@@ -38,6 +38,19 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("Admin token with every permission (shown once; also saved to {}):", token_path.display());
         println!("{}", admin.token);
     }
+    let blobs = BlobStore::directory(data_dir.join("blobs"));
+    let grace = std::time::Duration::from_secs(args.orphan_audio_grace);
+    // In the background: a large store should not delay the start.
+    tokio::spawn({
+        let (store, blobs) = (store.clone(), blobs.clone());
+        async move {
+            match crate::sweep::remove_orphan_audio(&store, &blobs, grace).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "deleted audio files no voiceprint refers to"),
+                Err(err) => tracing::warn!(%err, "could not sweep orphan audio files"),
+            }
+        }
+    });
     let signing_key = store.shared_secret("audio_url_signing_key", random_key).await?;
     let metrics = Arc::new(Metrics::new());
     let workers = args.embed_workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -52,7 +65,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             audio_url_ttl_seconds: args.audio_url_ttl,
             request_timeout: std::time::Duration::from_secs(args.request_timeout),
         }),
-        blobs: BlobStore::directory(data_dir.join("blobs")),
+        blobs,
         embedder: Embedder::start(encoder, workers, args.embed_queue.max(1), metrics.clone()),
         speakers: Arc::new(EmbeddingCache::new(metrics.clone())),
         limiter: Arc::new(RateLimiter::new(args.rate_limit, args.rate_limit_burst)),

@@ -117,6 +117,10 @@ pub struct ServeArgs {
     /// How long an `audio_url` download link stays valid, in seconds.
     #[arg(long, env = "VOXPRINT_AUDIO_URL_TTL", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
     pub audio_url_ttl: i64,
+    /// Audio files no voiceprint refers to (left by a crash) are deleted at start once they are
+    /// this many seconds old.
+    #[arg(long, env = "VOXPRINT_ORPHAN_AUDIO_GRACE", default_value_t = 3600)]
+    pub orphan_audio_grace: u64,
     /// Threads computing embeddings (default: one per CPU core).
     #[arg(long, env = "VOXPRINT_EMBED_WORKERS")]
     pub embed_workers: Option<usize>,

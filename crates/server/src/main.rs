@@ -17,6 +17,7 @@ mod ratelimit;
 mod signing;
 mod speakers;
 mod store;
+mod sweep;
 mod tokens;
 
 use clap::Parser;

@@ -190,6 +190,12 @@ impl Store {
         Ok((items, total))
     }
 
+    /// Every blob key a voiceprint points at.
+    pub async fn audio_keys(&self) -> Result<std::collections::HashSet<String>> {
+        let keys: Vec<(String,)> = sqlx::query_as("SELECT audio_key FROM voiceprints").fetch_all(&self.pool).await?;
+        Ok(keys.into_iter().map(|(key,)| key).collect())
+    }
+
     /// The group's change counter (see the module doc); `None` if the group is gone.
     pub async fn group_version(&self, group_id: i64) -> Result<Option<i64>> {
         let row: Option<(i64,)> = sqlx::query_as("SELECT voiceprints_version FROM voiceprint_groups WHERE id = ?1")

@@ -208,6 +208,11 @@ impl Api {
         Api { http: reqwest::Client::new(), base_url: server.base_url.clone(), token: token.to_owned() }
     }
 
+    /// Sends without asserting that a response arrives (the server may be killed meanwhile).
+    pub async fn send_fallible(&self, request: reqwest::RequestBuilder) -> Option<u16> {
+        request.send().await.ok().map(|response| response.status().as_u16())
+    }
+
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
         let response = request.send().await.expect("HTTP request");
         let status = response.status().as_u16();
