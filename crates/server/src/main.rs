@@ -5,6 +5,7 @@ mod admin;
 mod app;
 mod blobs;
 mod cli;
+mod clock;
 mod client;
 mod domain;
 mod embed_cli;

@@ -14,6 +14,8 @@ use serde::Serialize;
 use serde_json::json;
 use tracing::Instrument;
 
+use crate::clock::{now_seconds, Utc};
+
 tokio::task_local! {
     static LOGID: String;
 }
@@ -46,29 +48,17 @@ pub fn current_logid() -> String {
 fn new_logid() -> String {
     let mut random = [0u8; 8];
     let _ = getrandom::fill(&mut random);
-    let secs = crate::store::now_seconds();
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (year, month, day) = civil_from_days(days);
+    let t = Utc::from_unix(now_seconds());
     format!(
-        "{year:04}{month:02}{day:02}{:02}{:02}{:02}{}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
+        "{:04}{:02}{:02}{:02}{:02}{:02}{}",
+        t.year,
+        t.month,
+        t.day,
+        t.hour,
+        t.minute,
+        t.second,
         hex::encode_upper(random)
     )
-}
-
-/// Days since 1970-01-01 to a Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 /// A successful response with `data`.
@@ -97,13 +87,6 @@ pub fn failure(status: StatusCode, code: u32, msg: String) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_454), (2026, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-    }
 
     #[test]
     fn logid_shape() {

@@ -34,6 +34,8 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
+pub use crate::clock::now_seconds;
+
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 #[derive(Clone)]
@@ -101,12 +103,4 @@ impl Store {
         Ok(lease)
     }
 
-}
-
-/// Current time in Unix seconds, the unit of every timestamp in the API.
-pub fn now_seconds() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_secs() as i64)
-        .unwrap_or(0)
 }

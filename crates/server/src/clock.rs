@@ -1,0 +1,61 @@
+//! Wall-clock time: Unix seconds (the unit of every timestamp in the API) and their UTC
+//! calendar form for logids and tables, without a date library.
+
+/// Current time in Unix seconds.
+pub fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// A moment in UTC, broken into calendar fields.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Utc {
+    pub year: i64,
+    pub month: i64,
+    pub day: i64,
+    pub hour: i64,
+    pub minute: i64,
+    pub second: i64,
+}
+
+impl Utc {
+    /// Unix seconds to the Gregorian calendar (Howard Hinnant's days-to-civil algorithm).
+    pub fn from_unix(unix: i64) -> Utc {
+        let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        Utc {
+            year: yoe + era * 400 + i64::from(month <= 2),
+            month,
+            day,
+            hour: secs / 3600,
+            minute: secs % 3600 / 60,
+            second: secs % 60,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_dates() {
+        let date = |unix| {
+            let t = Utc::from_unix(unix);
+            (t.year, t.month, t.day)
+        };
+        assert_eq!(date(0), (1970, 1, 1));
+        assert_eq!(date(20_454 * 86_400), (2026, 1, 1));
+        assert_eq!(date(11_016 * 86_400), (2000, 2, 29));
+        assert_eq!(Utc::from_unix(1_795_542_745), Utc { year: 2026, month: 11, day: 24, hour: 17, minute: 52, second: 25 });
+    }
+}
