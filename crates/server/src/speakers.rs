@@ -10,6 +10,10 @@ use std::sync::{Arc, Mutex};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
+/// The decision threshold on `score` that README.md recommends: a best score below it means
+/// "none of the enrolled speakers". Measured in tests/identification_accuracy.rs (keep in step).
+pub const RECOMMENDED_THRESHOLD: f64 = 79.0;
+
 /// Dimension of the speaker embeddings.
 pub const EMBEDDING_DIM: usize = 256;
 

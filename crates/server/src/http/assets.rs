@@ -1,4 +1,4 @@
-//! Static assets the API links to: default icons and avatars.
+//! Static assets: the default icons and avatars the API links to, and the web console.
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::IntoResponse;
@@ -13,6 +13,18 @@ const AVATAR: &str = include_str!("../../assets/avatar.svg");
 
 fn svg(body: &'static str) -> impl IntoResponse {
     ([(CONTENT_TYPE, "image/svg+xml"), (CACHE_CONTROL, "public, max-age=86400")], body)
+}
+
+/// The web console, one self-contained page, with the recommended threshold filled in.
+pub async fn console() -> impl IntoResponse {
+    static PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        include_str!("../../console/index.html").replace("__THRESHOLD__", &crate::speakers::RECOMMENDED_THRESHOLD.to_string())
+    });
+    (
+        [(CONTENT_TYPE, "text/html; charset=utf-8"), (CACHE_CONTROL, "no-cache")],
+        [("content-security-policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; media-src 'self' blob:")],
+        PAGE.as_str(),
+    )
 }
 
 pub async fn group_icon() -> impl IntoResponse {

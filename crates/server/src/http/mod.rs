@@ -85,6 +85,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/users/me", get(users::me))
         .route(&format!("{}/{{feature_id}}", audio::AUDIO_PATH), get(audio::download))
         .route(assets::VOICEPRINT_ICON_PATH, get(assets::voiceprint_icon))
+        .route("/console", get(assets::console))
+        .route("/console/", get(assets::console))
         .route(assets::GROUP_ICON_PATH, get(assets::group_icon))
         .route(assets::AVATAR_PATH, get(assets::avatar))
         .route("/healthz", get(operations::healthz))

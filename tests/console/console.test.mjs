@@ -1,0 +1,91 @@
+// The web console end to end in headless Chromium: sign in, create a group, enroll two voices
+// from WAV files, identify a third clip and read the best match off the page. Screenshots go to
+// screenshots/ at the repository root (ignored by git).
+//
+// VOXPRINT_BIN names the server binary (default: target/debug/voxprint); CHROMIUM the browser
+// (default: /usr/bin/chromium, Debian's package).
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+const repo = resolve(import.meta.dirname, "../..");
+const bin = process.env.VOXPRINT_BIN ?? join(repo, "target/debug/voxprint");
+const screenshots = join(repo, "screenshots");
+const corpus = (voice, n) => join(repo, "testdata/corpus", voice, `${String(n).padStart(2, "0")}.wav`);
+
+async function startServer() {
+  const dataDir = mkdtempSync(join(tmpdir(), "voxprint-console-"));
+  const server = spawn(bin, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir], {
+    env: { ...process.env, VOXPRINT_LOG: "warn" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: server.stdout });
+  const baseUrl = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("voxprint did not start")), 60_000);
+    server.on("exit", (code) => reject(new Error(`voxprint exited with ${code}`)));
+    lines.on("line", (line) => {
+      if (line.startsWith("voxprint listening on ")) { clearTimeout(timer); resolve(line.split(" ").pop()); }
+    });
+  });
+  const token = readFileSync(join(dataDir, "admin-token"), "utf8").trim();
+  const stop = () => { server.kill("SIGKILL"); rmSync(dataDir, { recursive: true, force: true }); };
+  return { baseUrl, token, stop };
+}
+
+test("sign in, create a group, enroll two voices, identify a third clip", async () => {
+  const server = await startServer();
+  mkdirSync(screenshots, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } }); // a phone-sized screen
+    await page.goto(`${server.baseUrl}/console`);
+    await page.getByTestId("token").fill(server.token);
+    await page.getByTestId("sign-in").click();
+    await page.getByTestId("new-group-name").waitFor();
+
+    await page.getByTestId("new-group-name").fill("Front door");
+    await page.getByTestId("create-group").click();
+    await page.getByRole("link", { name: "Front door" }).click();
+    await page.getByTestId("group-title").filter({ hasText: "Front door" }).waitFor();
+
+    for (const [name, voice] of [["Alan", "flite-awb"], ["Sally", "flite-slt"]]) {
+      await page.getByTestId("enroll-name").fill(name);
+      await page.getByTestId("enroll-file").setInputFiles(corpus(voice, 1));
+      await page.getByTestId("enroll").click();
+      await page.getByTestId("features").getByText(name, { exact: true }).waitFor();
+    }
+    assert.equal(await page.getByTestId("features").locator("tr").count(), 2);
+    assert.equal(await page.getByTestId("features").locator("audio").count(), 2);
+    await page.screenshot({ path: join(screenshots, "console-group.png"), fullPage: true });
+
+    await page.getByTestId("identify-file").setInputFiles(corpus("flite-slt", 4));
+    await page.getByTestId("identify").click();
+    const verdict = page.getByTestId("verdict");
+    await verdict.filter({ hasText: /./ }).waitFor();
+    assert.match(await verdict.textContent(), /^Best match: Sally \(\d+\.\d\)$/);
+    assert.equal(await page.getByTestId("chart").locator(".bar-row").count(), 2);
+    await page.screenshot({ path: join(screenshots, "console-identify.png"), fullPage: true });
+
+    // An API error is shown to the user: enrolling without a name.
+    await page.getByTestId("enroll-file").setInputFiles(corpus("flite-awb", 2));
+    await page.getByTestId("enroll").click();
+    await page.getByTestId("error").filter({ hasText: "Error 4000" }).waitFor();
+
+    await page.getByTestId("sign-out").click();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("voxprint-token")), null);
+    await page.getByTestId("sign-in").waitFor();
+  } finally {
+    await browser.close();
+    server.stop();
+  }
+});
