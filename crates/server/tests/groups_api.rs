@@ -245,16 +245,7 @@ async fn group_quota_holds_under_concurrency() {
             tokio::spawn(async move { api.post_json(GROUPS, json!({ "name": format!("g{i}") })).await })
         })
         .collect();
-    let mut successes = 0;
-    for attempt in attempts {
-        let reply = attempt.await.unwrap();
-        if reply.code() == 0 {
-            successes += 1;
-        } else {
-            assert!(reply.err(4000, 400).contains("quota"), "{:?}", reply);
-        }
-    }
-    assert_eq!(successes, 5);
+    assert_eq!(common::count_quota_race(attempts).await, 5);
     assert_eq!(api.list_groups("").await.ok()["total"], 5);
     let team = server.default_team();
     let (_, other_token) = server.new_user(&team, "other", "all");

@@ -197,16 +197,7 @@ async fn voiceprint_quota_holds_under_concurrency() {
             })
         })
         .collect();
-    let mut successes = 0;
-    for attempt in attempts {
-        let reply = attempt.await.unwrap();
-        if reply.code() == 0 {
-            successes += 1;
-        } else {
-            assert!(reply.err(4000, 400).contains("quota"), "{:?}", reply.body);
-        }
-    }
-    assert_eq!(successes, 3);
+    assert_eq!(common::count_quota_race(attempts).await, 3);
     assert_eq!(api.get(&features_path(&group)).await.ok()["total"], 3);
     assert_eq!(blob_count(&server), 3, "refused uploads leave no audio behind");
 }

@@ -275,6 +275,20 @@ impl Api {
     }
 }
 
+/// Awaits racing requests; each must succeed or be refused for the quota. Returns the successes.
+pub async fn count_quota_race(attempts: Vec<tokio::task::JoinHandle<Reply>>) -> usize {
+    let mut successes = 0;
+    for attempt in attempts {
+        let reply = attempt.await.unwrap();
+        if reply.code() == 0 {
+            successes += 1;
+        } else {
+            assert!(reply.err(4000, 400).contains("quota"), "{:?}", reply.body);
+        }
+    }
+    successes
+}
+
 pub fn features_path(group: &str) -> String {
     format!("/v1/audio/voiceprint_groups/{group}/features")
 }
