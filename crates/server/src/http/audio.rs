@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use voxprint_audio::{Format, RawPcm};
 
 use super::error::ApiError;
-use super::AppState;
+use super::{query_values, AppState};
 use crate::domain::Id;
 use crate::store::now_seconds;
 
@@ -28,15 +28,10 @@ pub async fn download(
 ) -> Result<Response, ApiError> {
     let refused = || ApiError::Forbidden("this audio link is invalid or has expired; list the voiceprints again for a fresh one".into());
     let id = Id::parse(&raw_id, "voiceprint ID").map_err(|_| refused())?;
-    let (mut expires, mut signature) = (None, None);
-    for (key, value) in form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
-        match key.as_ref() {
-            "expires" => expires = value.parse::<i64>().ok(),
-            "signature" => signature = Some(value.into_owned()),
-            _ => {}
-        }
-    }
-    let (Some(expires), Some(signature)) = (expires, signature) else { return Err(refused()) };
+    let [expires, signature] = query_values(query.as_deref(), ["expires", "signature"]);
+    let (Some(expires), Some(signature)) = (expires.and_then(|e| e.parse::<i64>().ok()), signature) else {
+        return Err(refused());
+    };
     let owner = state.store.voiceprint_owner(id.0).await?.ok_or_else(refused)?;
     if expires < now_seconds() || !state.signer.verify(id.0, &owner.audio_key, expires, &signature) {
         return Err(refused());

@@ -16,7 +16,7 @@ use super::error::ApiError;
 use super::groups::{visible_group, GroupPath};
 use super::upload::{UploadForm, UploadedFile};
 use super::views::{Created, UserInfo};
-use super::{audio, AppState, BaseUrl};
+use super::{audio, query_values, AppState, BaseUrl};
 use crate::domain::{Description, Id, Name, Page, Permission};
 use crate::speakers::embedding_to_bytes;
 use crate::store::{NewVoiceprint, StoredAudio, VoiceprintOwner, VoiceprintView};
@@ -122,14 +122,7 @@ pub async fn list(
     RawQuery(raw): RawQuery,
 ) -> Result<Success<FeatureList>, ApiError> {
     caller.require(Permission::ListVoiceprintFeature)?;
-    let (mut page_num, mut page_size) = (None, None);
-    for (key, value) in form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
-        match key.as_ref() {
-            "page_num" if !value.is_empty() => page_num = Some(value.into_owned()),
-            "page_size" if !value.is_empty() => page_size = Some(value.into_owned()),
-            _ => {}
-        }
-    }
+    let [page_num, page_size] = query_values(raw.as_deref(), ["page_num", "page_size"]);
     let page = Page::parse(page_num.as_deref(), page_size.as_deref())?;
     visible_group(&state, &caller, group_id).await?;
     let (rows, total) = state.store.list_voiceprints(group_id.0, page.size, page.offset()).await?;

@@ -10,7 +10,7 @@ use super::envelope::{Done, Success};
 use super::error::ApiError;
 use super::json::JsonBody;
 use super::views::{Created, UserInfo};
-use super::{AppState, BaseUrl};
+use super::{query_values, AppState, BaseUrl};
 use crate::domain::{Description, Name, Id, Page, Permission};
 use crate::store::{GroupFilter, GroupOwner, GroupView, NewGroup};
 
@@ -84,21 +84,8 @@ struct ListQuery {
 
 impl ListQuery {
     fn parse(raw: Option<&str>) -> Result<ListQuery, ApiError> {
-        let (mut page_num, mut page_size, mut name, mut user_id, mut group_id) = (None, None, None, None, None);
-        for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
-            if value.is_empty() {
-                continue;
-            }
-            let slot = match key.as_ref() {
-                "page_num" => &mut page_num,
-                "page_size" => &mut page_size,
-                "name" => &mut name,
-                "user_id" => &mut user_id,
-                "group_id" => &mut group_id,
-                _ => continue,
-            };
-            *slot = Some(value.into_owned());
-        }
+        let [page_num, page_size, name, user_id, group_id] =
+            query_values(raw, ["page_num", "page_size", "name", "user_id", "group_id"]);
         let page = Page::parse(page_num.as_deref(), page_size.as_deref())?;
         Ok(ListQuery { page, name, user_id, group_id })
     }

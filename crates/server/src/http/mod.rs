@@ -110,6 +110,22 @@ async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> Ap
     ApiError::MethodNotAllowed(format!("method {method} is not allowed on {}", uri.path()))
 }
 
+/// The values of the named query parameters, in the order asked: the last non-empty occurrence
+/// wins (an empty value counts as absent), and other parameters are ignored (the Node SDK adds
+/// its own).
+pub fn query_values<const N: usize>(raw: Option<&str>, names: [&str; N]) -> [Option<String>; N] {
+    let mut values = [const { None }; N];
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        if value.is_empty() {
+            continue;
+        }
+        if let Some(index) = names.iter().position(|name| *name == key) {
+            values[index] = Some(value.into_owned());
+        }
+    }
+    values
+}
+
 /// The absolute base URL for links in responses (icons, avatars, audio).
 pub struct BaseUrl(pub String);
 
