@@ -1,39 +1,90 @@
-//! Where uploaded audio lives, byte-exact: a directory (the default, under the data dir).
+//! Where uploaded audio lives, byte-exact: a directory (the default, under the data dir) or a
+//! bucket of any S3-compatible service (AWS S3, Garage, MinIO…), chosen by [`BlobStore::open`].
 //!
-//! A blob is written to a temporary file, flushed to disk and renamed into place, so a reader
-//! (or a restart after a crash) sees either the whole blob or none. Keys are never reused: a
-//! replaced recording gets a new key, and the old blob is deleted only after the database row
-//! points at the new one.
+//! Both backends write a blob whole or not at all: the directory writes a temporary file, flushes
+//! it to disk and renames it into place; S3 stores an object with one PUT, which S3 makes
+//! visible atomically. So a reader (or a restart after a crash) sees either the whole blob or
+//! none. Keys are never reused: a replaced recording gets a new key, and the old blob is deleted
+//! only after the database row points at the new one.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
+use anyhow::Context;
 use bytes::Bytes;
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::list::{PaginatedListOptions, PaginatedListResult, PaginatedListStore};
+use object_store::{ObjectStoreExt, PutPayload};
+
+/// The forms [`BlobStore::open`] accepts, for its error messages.
+const ACCEPTED_SPECS: &str = "a directory path, s3://BUCKET or s3://BUCKET/PREFIX";
 
 #[derive(Debug, Clone)]
 pub struct BlobStore {
-    root: PathBuf,
+    backend: Backend,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Directory(PathBuf),
+    S3(S3Bucket),
 }
 
 impl BlobStore {
     pub fn directory(root: PathBuf) -> BlobStore {
-        BlobStore { root }
+        BlobStore { backend: Backend::Directory(root) }
     }
 
-    /// Stores `bytes` under `key` durably (see the module doc). Runs blocking file I/O on a
-    /// blocking thread.
+    /// Opens the audio store named by `spec`: none for `data_dir/blobs`, a directory path, or
+    /// `s3://BUCKET[/PREFIX]` with the connection settings in the usual AWS_* environment
+    /// variables (see [`S3Bucket::open`]). An S3 bucket is checked at once, so a misconfigured
+    /// server refuses to start instead of failing on the first upload.
+    pub async fn open(spec: Option<&str>, data_dir: &Path) -> anyhow::Result<BlobStore> {
+        let Some(spec) = spec else {
+            return Ok(BlobStore::directory(data_dir.join("blobs")));
+        };
+        if let Some(location) = spec.strip_prefix("s3://") {
+            let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+            let bucket = S3Bucket::open(AmazonS3Builder::from_env(), bucket, prefix.trim_end_matches('/')).await?;
+            return Ok(BlobStore { backend: Backend::S3(bucket) });
+        }
+        anyhow::ensure!(
+            !spec.is_empty() && !spec.contains("://"),
+            "unsupported audio storage {spec:?}: expected {ACCEPTED_SPECS}"
+        );
+        Ok(BlobStore::directory(PathBuf::from(spec)))
+    }
+
+    /// Stores `bytes` under `key` whole or not at all (see the module doc). The directory runs
+    /// its blocking file I/O on a blocking thread.
     pub async fn put(&self, key: &str, bytes: Bytes) -> std::io::Result<()> {
-        let path = self.path_of(key)?;
-        tokio::task::spawn_blocking(move || write_atomically(&path, &bytes)).await.map_err(std::io::Error::other)?
+        match &self.backend {
+            Backend::Directory(root) => {
+                let path = path_in(root, key)?;
+                tokio::task::spawn_blocking(move || write_atomically(&path, &bytes))
+                    .await
+                    .map_err(std::io::Error::other)?
+            }
+            Backend::S3(bucket) => bucket.put(key, bytes).await,
+        }
     }
 
+    /// The blob's bytes; a missing blob is an error of kind `NotFound` on either backend.
     pub async fn get(&self, key: &str) -> std::io::Result<Bytes> {
-        Ok(Bytes::from(tokio::fs::read(self.path_of(key)?).await?))
+        match &self.backend {
+            Backend::Directory(root) => Ok(Bytes::from(tokio::fs::read(path_in(root, key)?).await?)),
+            Backend::S3(bucket) => bucket.get(key).await,
+        }
     }
 
     /// Deletes the blob; a missing one is not an error (deletion is retried by sweeps).
     pub async fn delete(&self, key: &str) -> std::io::Result<()> {
-        match tokio::fs::remove_file(self.path_of(key)?).await {
+        let deleted = match &self.backend {
+            Backend::Directory(root) => tokio::fs::remove_file(path_in(root, key)?).await,
+            Backend::S3(bucket) => bucket.delete(key).await,
+        };
+        match deleted {
             Err(err) if err.kind() != std::io::ErrorKind::NotFound => Err(err),
             _ => Ok(()),
         }
@@ -49,46 +100,167 @@ impl BlobStore {
         }
     }
 
-    /// Every stored blob (and leftover temporary file) with its last modification time: what
-    /// the orphan sweep compares with the database.
-    pub async fn list(&self) -> std::io::Result<Vec<(String, std::time::SystemTime)>> {
-        let root = self.root.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut found = Vec::new();
-            let mut pending = vec![root.clone()];
-            while let Some(dir) = pending.pop() {
-                let entries = match std::fs::read_dir(&dir) {
-                    Ok(entries) => entries,
-                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(err) => return Err(err),
-                };
-                for entry in entries {
-                    let entry = entry?;
-                    let metadata = entry.metadata()?;
-                    if metadata.is_dir() {
-                        pending.push(entry.path());
-                    } else if let Ok(relative) = entry.path().strip_prefix(&root) {
-                        found.push((relative.to_string_lossy().into_owned(), metadata.modified()?));
-                    }
-                }
+    /// Every stored blob (and, in a directory, leftover temporary file) with its last
+    /// modification time: what the orphan sweep compares with the database.
+    pub async fn list(&self) -> std::io::Result<Vec<(String, SystemTime)>> {
+        match &self.backend {
+            Backend::Directory(root) => {
+                let root = root.clone();
+                tokio::task::spawn_blocking(move || list_directory(&root)).await.map_err(std::io::Error::other)?
             }
-            Ok(found)
-        })
-        .await
-        .map_err(std::io::Error::other)?
+            Backend::S3(bucket) => bucket.list().await,
+        }
+    }
+}
+
+/// A bucket of an S3-compatible service and the key prefix under which this server's blobs live
+/// (empty: the whole bucket), so one bucket can serve several servers or other data.
+#[derive(Debug, Clone)]
+struct S3Bucket {
+    client: AmazonS3,
+    prefix: String,
+}
+
+impl S3Bucket {
+    /// Connects with `settings` (in production `AmazonS3Builder::from_env()`, which reads
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION or
+    /// AWS_DEFAULT_REGION, AWS_ENDPOINT_URL or AWS_ENDPOINT, AWS_ENDPOINT_URL_S3 and
+    /// AWS_ALLOW_HTTP), then lists one key to prove the endpoint, the credentials and the bucket.
+    async fn open(settings: AmazonS3Builder, bucket: &str, prefix: &str) -> anyhow::Result<S3Bucket> {
+        anyhow::ensure!(!bucket.is_empty(), "the audio storage s3:// names no bucket: expected {ACCEPTED_SPECS}");
+        if !prefix.is_empty() {
+            check_key(prefix).with_context(|| format!("invalid key prefix in s3://{bucket}/{prefix}"))?;
+        }
+        let endpoint = settings
+            .get_config_value(&AmazonS3ConfigKey::S3Endpoint)
+            .or_else(|| settings.get_config_value(&AmazonS3ConfigKey::Endpoint));
+        // Path-style requests (ENDPOINT/BUCKET/KEY): Garage and MinIO on a plain endpoint need
+        // them, and AWS still accepts them.
+        let mut settings = settings.with_bucket_name(bucket).with_virtual_hosted_style_request(false);
+        // An endpoint written as http:// is a deliberate choice (a service on the same host or
+        // network), so it needs no second switch in AWS_ALLOW_HTTP.
+        if endpoint.as_deref().is_some_and(|url| url.starts_with("http://")) {
+            settings = settings.with_allow_http(true);
+        }
+        let endpoint = endpoint.unwrap_or_else(|| "the AWS endpoint of the region".to_owned());
+        let client =
+            settings.build().with_context(|| format!("invalid S3 settings for bucket {bucket:?} at {endpoint}"))?;
+        let bucket_store = S3Bucket { client, prefix: prefix.to_owned() };
+        bucket_store
+            .list_page(Some(1), None)
+            .await
+            .map_err(|err| {
+                let cause = with_new_causes(&err);
+                let hint = "check the AWS_* settings";
+                anyhow::anyhow!("cannot list S3 bucket {bucket:?} at {endpoint} ({hint}): {cause}")
+            })?;
+        Ok(bucket_store)
     }
 
-    /// Keys are generated by the server (`voiceprints/<group>/<id>-<random>.<ext>`); refuse
-    /// anything that could leave the root all the same.
-    fn path_of(&self, key: &str) -> std::io::Result<PathBuf> {
-        let safe = !key.is_empty() && !key.starts_with('/')
-            && key.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
-            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b));
-        if !safe {
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("invalid blob key {key:?}")));
-        }
-        Ok(self.root.join(key))
+    async fn put(&self, key: &str, bytes: Bytes) -> std::io::Result<()> {
+        self.client.put(&self.location_of(key)?, PutPayload::from(bytes)).await?;
+        Ok(())
     }
+
+    async fn get(&self, key: &str) -> std::io::Result<Bytes> {
+        Ok(self.client.get(&self.location_of(key)?).await?.bytes().await?)
+    }
+
+    async fn delete(&self, key: &str) -> std::io::Result<()> {
+        Ok(self.client.delete(&self.location_of(key)?).await?)
+    }
+
+    /// Every object under the prefix, keyed relative to it like the database's keys.
+    async fn list(&self) -> std::io::Result<Vec<(String, SystemTime)>> {
+        let under_prefix = format!("{}/", self.prefix);
+        let mut found = Vec::new();
+        let mut page_token = None;
+        loop {
+            let page = self.list_page(None, page_token).await?;
+            for object in page.result.objects {
+                let key = object.location.as_ref();
+                let relative = if self.prefix.is_empty() { Some(key) } else { key.strip_prefix(&under_prefix) };
+                if let Some(relative) = relative {
+                    found.push((relative.to_owned(), object.last_modified.into()));
+                }
+            }
+            page_token = page.page_token;
+            if page_token.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// One ListObjectsV2 request under the prefix (with no delimiter, so keys at every depth).
+    async fn list_page(
+        &self,
+        max_keys: Option<usize>,
+        page_token: Option<String>,
+    ) -> object_store::Result<PaginatedListResult> {
+        let prefix = (!self.prefix.is_empty()).then(|| format!("{}/", self.prefix));
+        let options = PaginatedListOptions { max_keys, page_token, ..Default::default() };
+        self.client.list_paginated(prefix.as_deref(), options).await
+    }
+
+    fn location_of(&self, key: &str) -> std::io::Result<object_store::path::Path> {
+        check_key(key)?;
+        Ok(if self.prefix.is_empty() { key.into() } else { format!("{}/{key}", self.prefix).into() })
+    }
+}
+
+/// `err` and its causes on one line. An object_store message already repeats some of its causes
+/// (and a plain chain would print them twice) but not the deepest, such as "Connection refused".
+fn with_new_causes(err: &object_store::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        source = cause.source();
+    }
+    message
+}
+
+/// Keys are generated by the server (`voiceprints/<group>/<id>-<random>.<ext>`); refuse
+/// anything that could leave the directory root or the bucket prefix all the same.
+fn check_key(key: &str) -> std::io::Result<()> {
+    let safe = !key.is_empty()
+        && !key.starts_with('/')
+        && key.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b));
+    if !safe {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("invalid blob key {key:?}")));
+    }
+    Ok(())
+}
+
+fn path_in(root: &Path, key: &str) -> std::io::Result<PathBuf> {
+    check_key(key)?;
+    Ok(root.join(key))
+}
+
+fn list_directory(root: &Path) -> std::io::Result<Vec<(String, SystemTime)>> {
+    let mut found = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(err) => return Err(err),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let metadata = entry.metadata()?;
+            if metadata.is_dir() {
+                pending.push(entry.path());
+            } else if let Ok(relative) = entry.path().strip_prefix(root) {
+                found.push((relative.to_string_lossy().into_owned(), metadata.modified()?));
+            }
+        }
+    }
+    Ok(found)
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -132,5 +304,66 @@ mod tests {
         for key in ["../x", "a/../../x", "/etc/passwd", "", "a//b", "a b"] {
             assert!(blobs.get(key).await.is_err(), "{key}");
         }
+    }
+
+    #[tokio::test]
+    async fn open_defaults_to_the_data_dir_and_takes_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let default = BlobStore::open(None, dir.path()).await.unwrap();
+        default.put("a/b.wav", Bytes::from_static(b"x")).await.unwrap();
+        assert!(dir.path().join("blobs/a/b.wav").is_file());
+        let elsewhere = dir.path().join("audio");
+        let explicit = BlobStore::open(elsewhere.to_str(), dir.path()).await.unwrap();
+        explicit.put("a/b.wav", Bytes::from_static(b"x")).await.unwrap();
+        assert!(elsewhere.join("a/b.wav").is_file());
+    }
+
+    #[tokio::test]
+    async fn open_names_the_accepted_forms() {
+        for spec in ["", "ftp://host/x", "s3://", "s3:///prefix", "s3://bucket/a/../b"] {
+            let err = BlobStore::open(Some(spec), Path::new(".")).await.unwrap_err();
+            assert!(format!("{err:#}").contains("s3://"), "{spec}: {err:#}");
+        }
+    }
+
+    /// The bucket named by VOXPRINT_TEST_S3_BUCKET, with the AWS_* settings that
+    /// `scripts/garage.sh start` prints; `None` (the test is skipped) when it is unset.
+    fn test_bucket() -> Option<String> {
+        std::env::var("VOXPRINT_TEST_S3_BUCKET").ok()
+    }
+
+    #[tokio::test]
+    async fn s3_round_trip_list_and_delete() {
+        let Some(bucket) = test_bucket() else { return };
+        let mut random = [0u8; 8];
+        getrandom::fill(&mut random).unwrap();
+        let spec = format!("s3://{bucket}/test-{}", hex::encode(random));
+        let blobs = BlobStore::open(Some(&spec), Path::new("unused"))
+            .await
+            .unwrap_or_else(|err| panic!("VOXPRINT_TEST_S3_BUCKET is set but {spec} is unusable: {err:#}"));
+        let key = "voiceprints/1/2-ab.wav";
+        blobs.put(key, Bytes::from_static(b"RIFF")).await.unwrap();
+        assert_eq!(blobs.get(key).await.unwrap(), Bytes::from_static(b"RIFF"));
+        let listed = blobs.list().await.unwrap();
+        assert_eq!(listed.iter().map(|(key, _)| key.as_str()).collect::<Vec<_>>(), [key]);
+        let age = SystemTime::now().duration_since(listed[0].1).unwrap_or_default();
+        assert!(age < std::time::Duration::from_secs(300), "last modified {age:?} ago");
+        blobs.delete(key).await.unwrap();
+        blobs.delete(key).await.unwrap();
+        assert_eq!(blobs.get(key).await.unwrap_err().kind(), std::io::ErrorKind::NotFound);
+        assert!(blobs.list().await.unwrap().is_empty());
+        assert_eq!(blobs.get("../x").await.unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+    }
+
+    #[tokio::test]
+    async fn s3_open_refuses_a_wrong_secret() {
+        let Some(bucket) = test_bucket() else { return };
+        let settings = AmazonS3Builder::from_env().with_secret_access_key("wrong");
+        let err = S3Bucket::open(settings, &bucket, "").await.expect_err("opened with a wrong secret key");
+        let message = format!("{err:#}");
+        let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+        assert!(message.contains(&bucket) && message.contains(&endpoint), "{message}");
+        // Refused by the service itself (not unreachable): 403, whatever its error code.
+        assert!(message.contains("403 Forbidden"), "{message}");
     }
 }
