@@ -2,17 +2,13 @@
 //! new ID (or token) as the last line of standard output; list commands print one
 //! tab-separated row per line, ID first — scripts and tests rely on both.
 
-use anyhow::Context;
-
 use crate::cli::{AdminCommand, StorageArgs};
 use crate::domain::PermissionSet;
 use crate::ids::IdGenerator;
-use crate::store::{now_seconds, Store};
+use crate::store::now_seconds;
 
 pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result<()> {
-    let store = Store::open_sqlite(&storage.data_dir)
-        .await
-        .with_context(|| format!("cannot open the storage in {}", storage.data_dir.display()))?;
+    let store = crate::storage::open_store(storage).await?;
     let ids = IdGenerator::new(store.lease_id_node().await?);
     match command {
         AdminCommand::CreateTeam { name } => {
@@ -55,6 +51,21 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
         AdminCommand::RevokeToken { token_id } => {
             store.revoke_token(token_id).await?;
             println!("revoked {token_id}");
+        }
+        AdminCommand::Check => {
+            let blobs = crate::storage::open_blobs(storage).await?;
+            let report = crate::audit::check(&store, &blobs).await?;
+            for problem in &report.damaged {
+                eprintln!("damaged: {problem}");
+            }
+            for key in &report.orphans {
+                eprintln!("orphan audio: {key}");
+            }
+            println!("voiceprints\t{}", report.voiceprints);
+            println!("audio files\t{}", report.audio_files);
+            println!("damaged voiceprints\t{}", report.damaged.len());
+            println!("orphan audio files\t{}", report.orphans.len());
+            anyhow::ensure!(report.is_clean(), "the storage check found problems (listed above)");
         }
     }
     Ok(())

@@ -9,7 +9,6 @@ use tokio::net::TcpListener;
 
 use voxprint_engine::Encoder;
 
-use crate::blobs::BlobStore;
 use crate::cli::ServeArgs;
 use crate::embedder::Embedder;
 use crate::signing::UrlSigner;
@@ -18,7 +17,7 @@ use crate::http::{self, ApiSettings, AppState};
 use crate::ids::IdGenerator;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
-use crate::store::Store;
+use crate::storage;
 
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 
@@ -27,9 +26,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // The model first: without it nothing can be enrolled, so refuse to start at all.
     let encoder = Arc::new(Encoder::load(&args.model.resolve())?);
     let data_dir = &args.storage.data_dir;
-    let store = Store::open_sqlite(data_dir)
-        .await
-        .with_context(|| format!("cannot open the storage in {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let store = storage::open_store(&args.storage).await?;
+    let blobs = storage::open_blobs(&args.storage).await?;
     let ids = Arc::new(IdGenerator::new(store.lease_id_node().await?));
     if let Some(admin) = store.bootstrap(&ids).await? {
         let token_path = data_dir.join(ADMIN_TOKEN_FILE);
@@ -38,7 +37,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("Admin token with every permission (shown once; also saved to {}):", token_path.display());
         println!("{}", admin.token);
     }
-    let blobs = BlobStore::directory(data_dir.join("blobs"));
     let grace = std::time::Duration::from_secs(args.orphan_audio_grace);
     // In the background: a large store should not delay the start.
     tokio::spawn({

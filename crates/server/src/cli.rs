@@ -45,14 +45,45 @@ pub enum Command {
     },
     /// Use a running server's voiceprint API: groups, voiceprints, identification.
     Client(crate::client::ClientArgs),
+    /// Copy an embedded deployment (SQLite data directory) into PostgreSQL, keeping every ID,
+    /// and verify the copy. Safe to run again; stop the source's servers first.
+    MigrateData(MigrateDataArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct MigrateDataArgs {
+    /// Data directory of the embedded deployment to copy from.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// PostgreSQL database to copy into (postgres://user:password@host:port/database).
+    #[arg(long, env = "VOXPRINT_DATABASE_URL", hide_env_values = true)]
+    pub to: String,
+    /// Blob store to copy the audio into (a directory or s3://bucket/prefix). Without it the
+    /// audio is verified where it is, in the source's `blobs` directory, and not copied.
+    #[arg(long, env = "VOXPRINT_BLOB_STORE")]
+    pub blob_store: Option<String>,
 }
 
 /// Where Voxprint keeps its data.
 #[derive(Args, Clone, Debug)]
 pub struct StorageArgs {
-    /// Directory of the embedded database, audio files and the admin token.
+    /// Directory of the embedded database, audio files (unless --blob-store says otherwise) and
+    /// the admin token.
     #[arg(long, env = "VOXPRINT_DATA_DIR", default_value = "./voxprint-data", global = true)]
     pub data_dir: PathBuf,
+    /// PostgreSQL instead of the embedded database: `postgres://user:password@host:port/db`.
+    /// Every instance serving the same users must use the same database and blob store.
+    #[arg(long, env = "VOXPRINT_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Connections each process keeps to PostgreSQL at most.
+    #[arg(long, env = "VOXPRINT_DATABASE_CONNECTIONS", default_value_t = crate::store::DEFAULT_POSTGRES_CONNECTIONS, global = true)]
+    pub database_connections: u32,
+    /// Where audio lives: a directory (default: `blobs` in the data directory) or
+    /// `s3://bucket/prefix` on any S3-compatible service, configured by the usual AWS_*
+    /// variables (AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    /// AWS_ALLOW_HTTP for a plain-http endpoint).
+    #[arg(long, env = "VOXPRINT_BLOB_STORE", global = true)]
+    pub blob_store: Option<String>,
 }
 
 /// Where the speaker model file is.
@@ -189,4 +220,8 @@ pub enum AdminCommand {
         #[arg(long)]
         token_id: i64,
     },
+    /// Check that every voiceprint's audio is stored whole (its checksum matches) with a full
+    /// embedding, and that every stored audio file belongs to a voiceprint. Prints the counts;
+    /// exits non-zero on any problem. Uploads in flight show as orphan audio for a moment.
+    Check,
 }

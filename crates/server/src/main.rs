@@ -3,6 +3,7 @@
 
 mod admin;
 mod app;
+mod audit;
 mod blobs;
 mod cli;
 mod clock;
@@ -12,11 +13,13 @@ mod embed_cli;
 mod embedder;
 mod http;
 mod ids;
+mod migrate_data;
 mod metrics;
 mod openapi;
 mod ratelimit;
 mod signing;
 mod speakers;
+mod storage;
 mod store;
 mod sweep;
 mod tokens;
@@ -35,6 +38,7 @@ async fn main() -> std::process::ExitCode {
         Command::Admin { storage, command } => admin::run(&storage, command).await,
         Command::Model { command } => embed_cli::model(command),
         Command::Embed(args) => embed_cli::embed(args),
+        Command::MigrateData(args) => migrate_data::run(&args).await,
         Command::Openapi => {
             println!("{:#}", openapi::document());
             Ok(())

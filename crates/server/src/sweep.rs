@@ -13,7 +13,8 @@ use crate::store::Store;
 pub async fn remove_orphan_audio(store: &Store, blobs: &BlobStore, grace: Duration) -> anyhow::Result<usize> {
     // Blobs first, rows second: a row committed in between is then seen, never its blob missed.
     let stored = blobs.list().await?;
-    let referenced = store.audio_keys().await?;
+    let referenced: std::collections::HashSet<String> =
+        store.audio_records().await?.into_iter().map(|record| record.audio_key).collect();
     let cutoff = SystemTime::now() - grace;
     let orphans: Vec<String> = stored
         .into_iter()

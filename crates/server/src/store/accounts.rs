@@ -1,6 +1,6 @@
 //! Teams, users and tokens, and the first-start bootstrap.
 
-use super::{now_seconds, Result, Store, StoreError};
+use super::{now_seconds, with_pool, with_tx, Result, Store, StoreError};
 use crate::domain::PermissionSet;
 use crate::ids::IdGenerator;
 use crate::tokens;
@@ -57,49 +57,66 @@ impl Store {
         let now = now_seconds();
         let (team_id, user_id, token_id) = (ids.next(), ids.next(), ids.next());
         let token = tokens::generate().map_err(|err| StoreError::Io(std::io::Error::other(err.to_string())))?;
-        let mut tx = self.write_tx().await?;
-        let claimed = sqlx::query(
-            "INSERT INTO bootstrap (singleton, team_id, admin_id, created_at) VALUES (1, ?1, ?2, ?3)
-             ON CONFLICT (singleton) DO NOTHING",
-        )
-        .bind(team_id)
-        .bind(user_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if claimed == 0 {
+        let created = with_tx!(self, write, |tx| {
+            let claimed = sqlx::query(
+                "INSERT INTO bootstrap (singleton, team_id, admin_id, created_at) VALUES (1, $1, $2, $3)
+                 ON CONFLICT (singleton) DO NOTHING",
+            )
+            .bind(team_id)
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if claimed == 1 {
+                sqlx::query("INSERT INTO teams (id, name, created_at) VALUES ($1, 'Default team', $2)")
+                    .bind(team_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO users (id, team_id, name, nickname, avatar_url, created_at)
+                     VALUES ($1, $2, 'admin', 'Administrator', '', $3)",
+                )
+                .bind(user_id)
+                .bind(team_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(INSERT_TOKEN)
+                    .bind(token_id)
+                    .bind(user_id)
+                    .bind(&token.hash[..])
+                    .bind(PermissionSet::all().to_names())
+                    .bind(now)
+                    .bind(None::<i64>)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+            claimed == 1
+        });
+        if !created {
             return Ok(None);
         }
-        sqlx::query("INSERT INTO teams (id, name, created_at) VALUES (?1, 'Default team', ?2)")
-            .bind(team_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO users (id, team_id, name, nickname, avatar_url, created_at) VALUES (?1, ?2, 'admin', 'Administrator', '', ?3)")
-            .bind(user_id)
-            .bind(team_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        insert_token(&mut tx, token_id, user_id, &token.hash, PermissionSet::all(), None).await?;
-        tx.commit().await?;
         Ok(Some(BootstrapAdmin { team_id, user_id, token: token.secret }))
     }
 
     pub async fn create_team(&self, ids: &IdGenerator, name: &str) -> Result<i64> {
         let id = ids.next();
-        sqlx::query("INSERT INTO teams (id, name, created_at) VALUES (?1, ?2, ?3)")
-            .bind(id)
-            .bind(name)
-            .bind(now_seconds())
-            .execute(&self.pool)
-            .await?;
+        with_pool!(self, |pool| {
+            sqlx::query("INSERT INTO teams (id, name, created_at) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(name)
+                .bind(now_seconds())
+                .execute(pool)
+                .await?;
+        });
         Ok(id)
     }
 
     pub async fn list_teams(&self) -> Result<Vec<TeamRow>> {
-        Ok(sqlx::query_as("SELECT id, name, created_at FROM teams ORDER BY id").fetch_all(&self.pool).await?)
+        Ok(with_pool!(self, |pool| sqlx::query_as("SELECT id, name, created_at FROM teams ORDER BY id").fetch_all(pool).await?))
     }
 
     pub async fn create_user(
@@ -111,19 +128,21 @@ impl Store {
         avatar_url: &str,
     ) -> Result<i64> {
         let id = ids.next();
-        let inserted = sqlx::query(
-            "INSERT INTO users (id, team_id, name, nickname, avatar_url, created_at)
-             SELECT ?1, id, ?3, ?4, ?5, ?6 FROM teams WHERE id = ?2",
-        )
-        .bind(id)
-        .bind(team_id)
-        .bind(name)
-        .bind(nickname)
-        .bind(avatar_url)
-        .bind(now_seconds())
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+        let inserted = with_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO users (id, team_id, name, nickname, avatar_url, created_at)
+                 SELECT $1, id, $3, $4, $5, $6 FROM teams WHERE id = $2",
+            )
+            .bind(id)
+            .bind(team_id)
+            .bind(name)
+            .bind(nickname)
+            .bind(avatar_url)
+            .bind(now_seconds())
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
         if inserted == 0 {
             return Err(StoreError::NotFound("team"));
         }
@@ -131,21 +150,25 @@ impl Store {
     }
 
     pub async fn user(&self, user_id: i64) -> Result<UserRow> {
-        sqlx::query_as("SELECT id, team_id, name, nickname, avatar_url, created_at FROM users WHERE id = ?1")
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound("user"))
+        with_pool!(self, |pool| {
+            sqlx::query_as("SELECT id, team_id, name, nickname, avatar_url, created_at FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(pool)
+                .await?
+        })
+        .ok_or(StoreError::NotFound("user"))
     }
 
     pub async fn list_users(&self, team_id: Option<i64>) -> Result<Vec<UserRow>> {
-        Ok(sqlx::query_as(
-            "SELECT id, team_id, name, nickname, avatar_url, created_at FROM users
-             WHERE ?1 IS NULL OR team_id = ?1 ORDER BY id",
-        )
-        .bind(team_id)
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT id, team_id, name, nickname, avatar_url, created_at FROM users
+                 WHERE $1 IS NULL OR team_id = $1 ORDER BY id",
+            )
+            .bind(team_id)
+            .fetch_all(pool)
+            .await?
+        }))
     }
 
     /// Stores a new token for `user_id`; returns its ID and the secret (shown once).
@@ -158,35 +181,46 @@ impl Store {
     ) -> Result<(i64, String)> {
         let token = tokens::generate().map_err(|err| StoreError::Io(std::io::Error::other(err.to_string())))?;
         let id = ids.next();
-        let mut tx = self.write_tx().await?;
-        let user_exists: Option<(i64,)> =
-            sqlx::query_as("SELECT id FROM users WHERE id = ?1").bind(user_id).fetch_optional(&mut *tx).await?;
-        if user_exists.is_none() {
+        let inserted = with_pool!(self, |pool| {
+            sqlx::query(INSERT_TOKEN_OF_EXISTING_USER)
+                .bind(id)
+                .bind(user_id)
+                .bind(&token.hash[..])
+                .bind(permissions.to_names())
+                .bind(now_seconds())
+                .bind(expires_at)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if inserted == 0 {
             return Err(StoreError::NotFound("user"));
         }
-        insert_token(&mut tx, id, user_id, &token.hash, permissions, expires_at).await?;
-        tx.commit().await?;
         Ok((id, token.secret))
     }
 
     pub async fn list_tokens(&self, user_id: i64) -> Result<Vec<TokenRow>> {
-        Ok(sqlx::query_as(
-            "SELECT id, permissions, created_at, expires_at, revoked_at FROM tokens
-             WHERE user_id = ?1 ORDER BY id",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT id, permissions, created_at, expires_at, revoked_at FROM tokens
+                 WHERE user_id = $1 ORDER BY id",
+            )
+            .bind(user_id)
+            .fetch_all(pool)
+            .await?
+        }))
     }
 
     /// Marks a token revoked; every later request with it is refused. Revoking twice is fine.
     pub async fn revoke_token(&self, token_id: i64) -> Result<()> {
-        let updated = sqlx::query("UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1")
-            .bind(token_id)
-            .bind(now_seconds())
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
+        let updated = with_pool!(self, |pool| {
+            sqlx::query("UPDATE tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1")
+                .bind(token_id)
+                .bind(now_seconds())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
         if updated == 0 {
             return Err(StoreError::NotFound("token"));
         }
@@ -194,34 +228,22 @@ impl Store {
     }
 
     pub async fn find_token(&self, hash: &[u8]) -> Result<Option<TokenRecord>> {
-        Ok(sqlx::query_as(
-            "SELECT t.token_hash, t.user_id, u.team_id, t.permissions, t.expires_at, t.revoked_at
-             FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?1",
-        )
-        .bind(hash)
-        .fetch_optional(&self.pool)
-        .await?)
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT t.token_hash, t.user_id, u.team_id, t.permissions, t.expires_at, t.revoked_at
+                 FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+            )
+            .bind(hash)
+            .fetch_optional(pool)
+            .await?
+        }))
     }
 }
 
-async fn insert_token(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    id: i64,
-    user_id: i64,
-    hash: &[u8],
-    permissions: PermissionSet,
-    expires_at: Option<i64>,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO tokens (id, user_id, token_hash, permissions, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )
-    .bind(id)
-    .bind(user_id)
-    .bind(hash)
-    .bind(permissions.to_names())
-    .bind(now_seconds())
-    .bind(expires_at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
+const INSERT_TOKEN: &str = "INSERT INTO tokens (id, user_id, token_hash, permissions, created_at, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// Inserts nothing when the user does not exist, so the caller can answer "not found" without a
+/// separate (racy) lookup.
+const INSERT_TOKEN_OF_EXISTING_USER: &str = "INSERT INTO tokens (id, user_id, token_hash, permissions, created_at, expires_at)
+     SELECT $1, id, $3, $4, $5, $6 FROM users WHERE id = $2";

@@ -4,15 +4,22 @@
 //! nodes) is enforced here by the database inside one statement or transaction — never by a
 //! check in process memory — so it holds with many `voxprint` processes on one database.
 //! Backend differences stay inside this module.
+//!
+//! Two backends: SQLite (embedded, the default) and PostgreSQL (many instances). Queries are
+//! written once, with `$N` parameters that both understand, and compiled once per backend by
+//! the `with_pool!`/`with_tx!` macros below, so each runs with native types and no
+//! runtime translation layer.
 
 mod accounts;
 mod groups;
+pub mod transfer;
 mod voiceprints;
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use groups::{GroupFilter, GroupOwner, GroupView, NewGroup};
@@ -28,6 +35,8 @@ pub enum StoreError {
     NotFound(&'static str),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Config(String),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
@@ -38,15 +47,107 @@ pub use crate::clock::now_seconds;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// The open connection pool of one of the two backends.
+#[derive(Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: Pool,
+}
+
+/// Evaluates `$body` with `$pool` bound to the concrete pool; the body is compiled once for
+/// each backend.
+macro_rules! with_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Evaluates `$body` with `$tx` an open transaction of the kind `$kind`:
+/// - `write`: may write. SQLite takes its write lock at `BEGIN IMMEDIATE` (it cannot upgrade a
+///   read transaction once another process committed); PostgreSQL runs READ COMMITTED and
+///   relies on row locks (see `Dialect::FOR_NO_KEY_UPDATE`).
+/// - `snapshot`: reads several statements from one consistent snapshot.
+///
+/// The body must commit; dropping the transaction rolls it back.
+macro_rules! with_tx {
+    ($store:expr, $kind:ident, |$tx:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite(pool) => {
+                #[allow(unused_mut)]
+                let mut $tx = pool.begin_with(<sqlx::Sqlite as $crate::store::Dialect>::$kind).await?;
+                $body
+            }
+            $crate::store::Pool::Postgres(pool) => {
+                #[allow(unused_mut)]
+                let mut $tx = pool.begin_with(<sqlx::Postgres as $crate::store::Dialect>::$kind).await?;
+                $body
+            }
+        }
+    };
+}
+
+use {with_pool, with_tx};
+
+/// The little SQL that differs between the backends.
+trait Dialect: sqlx::Database {
+    /// Opens a transaction that may write.
+    #[allow(non_upper_case_globals)]
+    const write: &'static str;
+    /// Opens a read-only transaction whose statements all see one snapshot.
+    #[allow(non_upper_case_globals)]
+    const snapshot: &'static str;
+    /// Appended to a SELECT to hold the rows until commit, so that concurrent transactions
+    /// counting the same rows take turns. Empty on SQLite, where `write` already serialises
+    /// every writer. (NO KEY UPDATE: foreign-key checks of other inserts need not wait.)
+    const FOR_NO_KEY_UPDATE: &'static str;
+}
+
+impl Dialect for sqlx::Sqlite {
+    const write: &'static str = "BEGIN IMMEDIATE";
+    const snapshot: &'static str = "BEGIN";
+    const FOR_NO_KEY_UPDATE: &'static str = "";
+}
+
+impl Dialect for sqlx::Postgres {
+    const write: &'static str = "BEGIN";
+    const snapshot: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+    const FOR_NO_KEY_UPDATE: &'static str = "FOR NO KEY UPDATE";
+}
+
+/// The row-lock clause for the backend of `tx` (see `Dialect::FOR_NO_KEY_UPDATE`).
+fn for_no_key_update<DB: Dialect>(_tx: &sqlx::Transaction<'_, DB>) -> &'static str {
+    DB::FOR_NO_KEY_UPDATE
 }
 
 /// The file name of the embedded database inside the data directory.
 pub const SQLITE_FILE: &str = "voxprint.db";
 
+/// How many connections one process keeps to PostgreSQL at most.
+pub const DEFAULT_POSTGRES_CONNECTIONS: u32 = 16;
+
 impl Store {
+    /// Opens the database — PostgreSQL when `database_url` is given, else the embedded SQLite
+    /// file under `data_dir` — and applies pending migrations.
+    pub async fn open(data_dir: &Path, database_url: Option<&str>, max_connections: u32) -> Result<Store> {
+        match database_url {
+            None => Store::open_sqlite(data_dir).await,
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Store::open_postgres(url, max_connections).await
+            }
+            Some(_) => Err(StoreError::Config(
+                "the database URL must start with postgres:// or postgresql:// (leave it out for the embedded SQLite database)".into(),
+            )),
+        }
+    }
+
     /// Opens (creating if needed) the embedded database under `data_dir` and applies pending
     /// migrations. Safe while other processes use the same file (WAL, busy timeout).
     pub async fn open_sqlite(data_dir: &Path) -> Result<Store> {
@@ -62,45 +163,59 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        // sqlx's migrator takes no lock on SQLite: without this file lock, two processes starting
+        // together on a new file could both try to apply the first migration.
+        let lock = std::fs::File::create(data_dir.join(format!("{SQLITE_FILE}.migrate-lock")))?;
+        let lock = tokio::task::spawn_blocking(move || lock.lock().map(|()| lock)).await.map_err(std::io::Error::other)??;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Store { pool })
+        drop(lock);
+        Ok(Store { pool: Pool::Sqlite(pool) })
     }
 
-    /// A transaction that takes the write lock at its start. SQLite cannot upgrade a read
-    /// transaction to a write one after another process committed (it fails at once, without
-    /// waiting), so every transaction that writes must start this way.
-    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    /// Connects to PostgreSQL and applies pending migrations. sqlx's migrator holds an advisory
+    /// lock while it works, so instances starting together apply each migration once.
+    pub async fn open_postgres(url: &str, max_connections: u32) -> Result<Store> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Store { pool: Pool::Postgres(pool) })
     }
 
     /// The named secret shared by every process on this database, created with `generate` by
     /// whichever process asks first.
     pub async fn shared_secret(&self, name: &str, generate: impl FnOnce() -> Vec<u8>) -> Result<Vec<u8>> {
-        sqlx::query("INSERT INTO server_secrets (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(generate())
-            .execute(&self.pool)
-            .await?;
-        let (value,): (Vec<u8>,) = sqlx::query_as("SELECT value FROM server_secrets WHERE name = ?1")
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await?;
+        let generated = generate();
+        let (value,): (Vec<u8>,) = with_pool!(self, |pool| {
+            sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                .bind(name)
+                .bind(&generated)
+                .execute(pool)
+                .await?;
+            sqlx::query_as("SELECT value FROM server_secrets WHERE name = $1").bind(name).fetch_one(pool).await?
+        });
         Ok(value)
     }
 
     /// A cheap round trip, for readiness checks.
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        with_pool!(self, |pool| {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
         Ok(())
     }
 
     /// Leases an ID-generator node number for this process (see `ids.rs`).
     pub async fn lease_id_node(&self) -> Result<i64> {
-        let (lease,): (i64,) = sqlx::query_as("INSERT INTO id_nodes (started_at) VALUES (?1) RETURNING id")
-            .bind(now_seconds())
-            .fetch_one(&self.pool)
-            .await?;
+        let (lease,): (i64,) = with_pool!(self, |pool| {
+            sqlx::query_as("INSERT INTO id_nodes (started_at) VALUES ($1) RETURNING id")
+                .bind(now_seconds())
+                .fetch_one(pool)
+                .await?
+        });
         Ok(lease)
     }
-
 }

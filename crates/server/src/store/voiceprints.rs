@@ -2,7 +2,7 @@
 //! per-group quota. Every change moves the group's `voiceprints_version` in the same
 //! transaction, which is how every process's embedding cache learns it is stale.
 
-use super::{now_seconds, Result, Store, StoreError};
+use super::{now_seconds, with_pool, with_tx, Result, Store, StoreError};
 
 pub struct NewVoiceprint<'a> {
     pub id: i64,
@@ -47,6 +47,15 @@ pub struct VoiceprintOwner {
     pub audio_content_type: String,
 }
 
+/// A voiceprint's stored audio and the size of its embedding, for consistency checks.
+#[derive(Debug, sqlx::FromRow)]
+pub struct AudioRecord {
+    pub id: i64,
+    pub audio_key: String,
+    pub audio_sha256: Vec<u8>,
+    pub embedding_bytes: i64,
+}
+
 /// One voiceprint's embedding, for scoring.
 #[derive(Debug, sqlx::FromRow)]
 pub struct EnrolledEmbedding {
@@ -58,55 +67,54 @@ pub struct EnrolledEmbedding {
 
 impl Store {
     /// Inserts the voiceprint unless its group is gone or already holds `max_per_group`
-    /// voiceprints. The count and the insert are one statement under SQLite's write lock, so
-    /// racing requests from any number of processes cannot exceed the quota.
+    /// voiceprints. The group's version is moved first: that takes the group row's lock, so
+    /// concurrent creations in the group (from any number of processes) count one after another
+    /// and cannot exceed the quota. A refused insert rolls the version back with the rest.
     pub async fn create_voiceprint(&self, voiceprint: NewVoiceprint<'_>, max_per_group: i64) -> Result<()> {
         let now = now_seconds();
-        let mut tx = self.write_tx().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO voiceprints (id, group_id, creator_id, name, description, audio_key, audio_content_type,
-                                      audio_sha256, embedding, created_at, updated_at)
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10
-             WHERE EXISTS (SELECT 1 FROM voiceprint_groups WHERE id = ?2)
-               AND (SELECT COUNT(*) FROM voiceprints WHERE group_id = ?2) < ?11",
-        )
-        .bind(voiceprint.id)
-        .bind(voiceprint.group_id)
-        .bind(voiceprint.creator_id)
-        .bind(voiceprint.name)
-        .bind(voiceprint.description)
-        .bind(voiceprint.audio.key)
-        .bind(voiceprint.audio.content_type)
-        .bind(voiceprint.audio.sha256)
-        .bind(voiceprint.audio.embedding)
-        .bind(now)
-        .bind(max_per_group)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            let group_exists: Option<(i64,)> = sqlx::query_as("SELECT id FROM voiceprint_groups WHERE id = ?1")
-                .bind(voiceprint.group_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            return Err(match group_exists {
-                Some(_) => StoreError::VoiceprintQuota { limit: max_per_group },
-                None => StoreError::NotFound("voiceprint group"),
-            });
-        }
-        bump_group_version(&mut tx, voiceprint.group_id).await?;
-        tx.commit().await?;
-        Ok(())
+        with_tx!(self, write, |tx| {
+            let group_exists = sqlx::query(BUMP_GROUP_VERSION).bind(voiceprint.group_id).execute(&mut *tx).await?.rows_affected();
+            if group_exists == 0 {
+                return Err(StoreError::NotFound("voiceprint group"));
+            }
+            let inserted = sqlx::query(
+                "INSERT INTO voiceprints (id, group_id, creator_id, name, description, audio_key, audio_content_type,
+                                          audio_sha256, embedding, created_at, updated_at)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10
+                 WHERE (SELECT COUNT(*) FROM voiceprints WHERE group_id = $2) < $11",
+            )
+            .bind(voiceprint.id)
+            .bind(voiceprint.group_id)
+            .bind(voiceprint.creator_id)
+            .bind(voiceprint.name)
+            .bind(voiceprint.description)
+            .bind(voiceprint.audio.key)
+            .bind(voiceprint.audio.content_type)
+            .bind(voiceprint.audio.sha256)
+            .bind(voiceprint.audio.embedding)
+            .bind(now)
+            .bind(max_per_group)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Err(StoreError::VoiceprintQuota { limit: max_per_group });
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     pub async fn voiceprint_owner(&self, voiceprint_id: i64) -> Result<Option<VoiceprintOwner>> {
-        Ok(sqlx::query_as(
-            "SELECT v.group_id, v.creator_id, g.team_id, v.audio_key, v.audio_content_type
-             FROM voiceprints v JOIN voiceprint_groups g ON g.id = v.group_id WHERE v.id = ?1",
-        )
-        .bind(voiceprint_id)
-        .fetch_optional(&self.pool)
-        .await?)
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT v.group_id, v.creator_id, g.team_id, v.audio_key, v.audio_content_type
+                 FROM voiceprints v JOIN voiceprint_groups g ON g.id = v.group_id WHERE v.id = $1",
+            )
+            .bind(voiceprint_id)
+            .fetch_optional(pool)
+            .await?
+        }))
     }
 
     /// Changes the given fields; with `audio`, the recording and its embedding are replaced in
@@ -118,116 +126,125 @@ impl Store {
         description: Option<&str>,
         audio: Option<StoredAudio<'_>>,
     ) -> Result<String> {
-        let mut tx = self.write_tx().await?;
-        let previous: Option<(String, i64)> =
-            sqlx::query_as("SELECT audio_key, group_id FROM voiceprints WHERE id = ?1")
-                .bind(voiceprint_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let (previous_key, group_id) = previous.ok_or(StoreError::NotFound("voiceprint"))?;
-        sqlx::query(
-            "UPDATE voiceprints SET
-                name = COALESCE(?2, name),
-                description = COALESCE(?3, description),
-                audio_key = COALESCE(?4, audio_key),
-                audio_content_type = COALESCE(?5, audio_content_type),
-                audio_sha256 = COALESCE(?6, audio_sha256),
-                embedding = COALESCE(?7, embedding),
-                updated_at = ?8
-             WHERE id = ?1",
-        )
-        .bind(voiceprint_id)
-        .bind(name)
-        .bind(description)
-        .bind(audio.as_ref().map(|a| a.key))
-        .bind(audio.as_ref().map(|a| a.content_type))
-        .bind(audio.as_ref().map(|a| a.sha256))
-        .bind(audio.as_ref().map(|a| a.embedding))
-        .bind(now_seconds())
-        .execute(&mut *tx)
-        .await?;
-        bump_group_version(&mut tx, group_id).await?;
-        tx.commit().await?;
-        Ok(previous_key)
+        with_tx!(self, write, |tx| {
+            let previous: Option<(String, i64)> =
+                sqlx::query_as("SELECT audio_key, group_id FROM voiceprints WHERE id = $1")
+                    .bind(voiceprint_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let (previous_key, group_id) = previous.ok_or(StoreError::NotFound("voiceprint"))?;
+            sqlx::query(
+                "UPDATE voiceprints SET
+                    name = COALESCE($2, name),
+                    description = COALESCE($3, description),
+                    audio_key = COALESCE($4, audio_key),
+                    audio_content_type = COALESCE($5, audio_content_type),
+                    audio_sha256 = COALESCE($6, audio_sha256),
+                    embedding = COALESCE($7, embedding),
+                    updated_at = $8
+                 WHERE id = $1",
+            )
+            .bind(voiceprint_id)
+            .bind(name)
+            .bind(description)
+            .bind(audio.as_ref().map(|a| a.key))
+            .bind(audio.as_ref().map(|a| a.content_type))
+            .bind(audio.as_ref().map(|a| a.sha256))
+            .bind(audio.as_ref().map(|a| a.embedding))
+            .bind(now_seconds())
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(BUMP_GROUP_VERSION).bind(group_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(previous_key)
+        })
     }
 
     /// Deletes the voiceprint; returns its blob key so the caller can delete the audio.
     pub async fn delete_voiceprint(&self, voiceprint_id: i64) -> Result<String> {
-        let mut tx = self.write_tx().await?;
-        let deleted: Option<(String, i64)> =
-            sqlx::query_as("DELETE FROM voiceprints WHERE id = ?1 RETURNING audio_key, group_id")
-                .bind(voiceprint_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let (audio_key, group_id) = deleted.ok_or(StoreError::NotFound("voiceprint"))?;
-        bump_group_version(&mut tx, group_id).await?;
-        tx.commit().await?;
-        Ok(audio_key)
+        with_tx!(self, write, |tx| {
+            let deleted: Option<(String, i64)> =
+                sqlx::query_as("DELETE FROM voiceprints WHERE id = $1 RETURNING audio_key, group_id")
+                    .bind(voiceprint_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let (audio_key, group_id) = deleted.ok_or(StoreError::NotFound("voiceprint"))?;
+            sqlx::query(BUMP_GROUP_VERSION).bind(group_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(audio_key)
+        })
     }
 
     /// One page of a group's voiceprints, newest first, and the number of all of them.
     pub async fn list_voiceprints(&self, group_id: i64, limit: i64, offset: i64) -> Result<(Vec<VoiceprintView>, i64)> {
-        let mut tx = self.pool.begin().await?;
-        let items = sqlx::query_as(
-            "SELECT v.id, v.group_id, v.name, v.description, v.audio_key, v.created_at, v.updated_at,
-                    u.id AS creator_id, u.name AS creator_name, u.nickname AS creator_nickname,
-                    u.avatar_url AS creator_avatar_url
-             FROM voiceprints v JOIN users u ON u.id = v.creator_id
-             WHERE v.group_id = ?1
-             ORDER BY v.created_at DESC, v.id DESC
-             LIMIT ?2 OFFSET ?3",
-        )
-        .bind(group_id)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *tx)
-        .await?;
-        let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM voiceprints WHERE group_id = ?1")
+        with_tx!(self, snapshot, |tx| {
+            let items = sqlx::query_as(
+                "SELECT v.id, v.group_id, v.name, v.description, v.audio_key, v.created_at, v.updated_at,
+                        u.id AS creator_id, u.name AS creator_name, u.nickname AS creator_nickname,
+                        u.avatar_url AS creator_avatar_url
+                 FROM voiceprints v JOIN users u ON u.id = v.creator_id
+                 WHERE v.group_id = $1
+                 ORDER BY v.created_at DESC, v.id DESC
+                 LIMIT $2 OFFSET $3",
+            )
             .bind(group_id)
-            .fetch_one(&mut *tx)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok((items, total))
+            let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM voiceprints WHERE group_id = $1")
+                .bind(group_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok((items, total))
+        })
     }
 
-    /// Every blob key a voiceprint points at.
-    pub async fn audio_keys(&self) -> Result<std::collections::HashSet<String>> {
-        let keys: Vec<(String,)> = sqlx::query_as("SELECT audio_key FROM voiceprints").fetch_all(&self.pool).await?;
-        Ok(keys.into_iter().map(|(key,)| key).collect())
+    /// Where every voiceprint's audio is and what it must hash to, for the orphan sweep and the
+    /// storage check.
+    pub async fn audio_records(&self) -> Result<Vec<AudioRecord>> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT id, audio_key, audio_sha256, CAST(length(embedding) AS BIGINT) AS embedding_bytes
+                 FROM voiceprints ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?
+        }))
     }
 
     /// The group's change counter (see the module doc); `None` if the group is gone.
     pub async fn group_version(&self, group_id: i64) -> Result<Option<i64>> {
-        let row: Option<(i64,)> = sqlx::query_as("SELECT voiceprints_version FROM voiceprint_groups WHERE id = ?1")
-            .bind(group_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row: Option<(i64,)> = with_pool!(self, |pool| {
+            sqlx::query_as("SELECT voiceprints_version FROM voiceprint_groups WHERE id = $1")
+                .bind(group_id)
+                .fetch_optional(pool)
+                .await?
+        });
         Ok(row.map(|(version,)| version))
     }
 
     /// Every embedding of the group with the version they belong to, read in one snapshot.
     pub async fn group_embeddings(&self, group_id: i64) -> Result<(i64, Vec<EnrolledEmbedding>)> {
-        let mut tx = self.pool.begin().await?;
-        let (version,): (i64,) = sqlx::query_as("SELECT voiceprints_version FROM voiceprint_groups WHERE id = ?1")
+        with_tx!(self, snapshot, |tx| {
+            let (version,): (i64,) = sqlx::query_as("SELECT voiceprints_version FROM voiceprint_groups WHERE id = $1")
+                .bind(group_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound("voiceprint group"))?;
+            let embeddings = sqlx::query_as(
+                "SELECT id, name, description, embedding FROM voiceprints WHERE group_id = $1 ORDER BY id",
+            )
             .bind(group_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound("voiceprint group"))?;
-        let embeddings = sqlx::query_as(
-            "SELECT id, name, description, embedding FROM voiceprints WHERE group_id = ?1 ORDER BY id",
-        )
-        .bind(group_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok((version, embeddings))
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok((version, embeddings))
+        })
     }
 }
 
-async fn bump_group_version(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, group_id: i64) -> Result<()> {
-    sqlx::query("UPDATE voiceprint_groups SET voiceprints_version = voiceprints_version + 1 WHERE id = ?1")
-        .bind(group_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
+/// Moves the group's change counter (see the module doc). Being an UPDATE, it also holds the
+/// group row's lock until commit.
+const BUMP_GROUP_VERSION: &str = "UPDATE voiceprint_groups SET voiceprints_version = voiceprints_version + 1 WHERE id = $1";

@@ -1,0 +1,160 @@
+//! Whole-table reads and idempotent inserts, the database half of `voxprint migrate-data`.
+//! Rows travel as plain values so one copier serves every table, in both directions.
+
+use sqlx::Row as _;
+
+use super::{with_pool, with_tx, Result, Store};
+
+/// What a column holds, as both backends store it.
+#[derive(Clone, Copy)]
+pub enum Kind {
+    Int,
+    NullableInt,
+    Text,
+    Blob,
+}
+
+/// A table to copy: its name and columns, the first being its primary key.
+pub struct Table {
+    pub name: &'static str,
+    pub columns: &'static [(&'static str, Kind)],
+}
+
+/// Every table that holds data, parents before children (the order the foreign keys need).
+/// `id_nodes` is left out: its leases belong to the processes of one database, and IDs made
+/// later on the target cannot collide with copied ones because they carry their creation time.
+pub const TABLES: &[Table] = &[
+    Table { name: "server_secrets", columns: &[("name", Kind::Text), ("value", Kind::Blob)] },
+    Table { name: "teams", columns: &[("id", Kind::Int), ("name", Kind::Text), ("created_at", Kind::Int)] },
+    Table {
+        name: "users",
+        columns: &[
+            ("id", Kind::Int),
+            ("team_id", Kind::Int),
+            ("name", Kind::Text),
+            ("nickname", Kind::Text),
+            ("avatar_url", Kind::Text),
+            ("created_at", Kind::Int),
+        ],
+    },
+    Table {
+        name: "bootstrap",
+        columns: &[("singleton", Kind::Int), ("team_id", Kind::Int), ("admin_id", Kind::Int), ("created_at", Kind::Int)],
+    },
+    Table {
+        name: "tokens",
+        columns: &[
+            ("id", Kind::Int),
+            ("user_id", Kind::Int),
+            ("token_hash", Kind::Blob),
+            ("permissions", Kind::Text),
+            ("created_at", Kind::Int),
+            ("expires_at", Kind::NullableInt),
+            ("revoked_at", Kind::NullableInt),
+        ],
+    },
+    Table {
+        name: "voiceprint_groups",
+        columns: &[
+            ("id", Kind::Int),
+            ("team_id", Kind::Int),
+            ("creator_id", Kind::Int),
+            ("name", Kind::Text),
+            ("description", Kind::Text),
+            ("created_at", Kind::Int),
+            ("updated_at", Kind::Int),
+            ("voiceprints_version", Kind::Int),
+        ],
+    },
+    Table {
+        name: "voiceprints",
+        columns: &[
+            ("id", Kind::Int),
+            ("group_id", Kind::Int),
+            ("creator_id", Kind::Int),
+            ("name", Kind::Text),
+            ("description", Kind::Text),
+            ("audio_key", Kind::Text),
+            ("audio_content_type", Kind::Text),
+            ("audio_sha256", Kind::Blob),
+            ("embedding", Kind::Blob),
+            ("created_at", Kind::Int),
+            ("updated_at", Kind::Int),
+        ],
+    },
+];
+
+/// One column's value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Value {
+    Int(Option<i64>),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+pub type Row = Vec<Value>;
+
+impl Table {
+    pub fn column(&self, name: &str) -> usize {
+        self.columns.iter().position(|(column, _)| *column == name).expect("known column")
+    }
+
+    fn column_list(&self) -> String {
+        self.columns.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
+    }
+}
+
+impl Store {
+    /// Every row of `table`, ordered by its key.
+    pub async fn read_table(&self, table: &Table) -> Result<Vec<Row>> {
+        let sql = format!("SELECT {} FROM {} ORDER BY {}", table.column_list(), table.name, table.columns[0].0);
+        with_pool!(self, |pool| {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
+            rows.iter()
+                .map(|row| {
+                    table
+                        .columns
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (_, kind))| {
+                            Ok(match kind {
+                                Kind::Int | Kind::NullableInt => Value::Int(row.try_get(i)?),
+                                Kind::Text => Value::Text(row.try_get(i)?),
+                                Kind::Blob => Value::Blob(row.try_get(i)?),
+                            })
+                        })
+                        .collect::<Result<Row>>()
+                })
+                .collect()
+        })
+    }
+
+    /// Inserts the rows whose key is not in `table` yet, in one transaction; rows already there
+    /// are left alone, so copying twice changes nothing. Returns how many were inserted.
+    pub async fn insert_missing_rows(&self, table: &Table, rows: &[Row]) -> Result<u64> {
+        let placeholders: Vec<String> = (1..=table.columns.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO NOTHING",
+            table.name,
+            table.column_list(),
+            placeholders.join(", "),
+            table.columns[0].0
+        );
+        with_tx!(self, write, |tx| {
+            let mut inserted = 0;
+            for row in rows {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+                for value in row {
+                    query = match value {
+                        Value::Int(int) => query.bind(*int),
+                        Value::Text(text) => query.bind(text.as_str()),
+                        Value::Blob(blob) => query.bind(blob.as_slice()),
+                    };
+                }
+                inserted += query.execute(&mut *tx).await?.rows_affected();
+            }
+            tx.commit().await?;
+            Ok(inserted)
+        })
+    }
+}
