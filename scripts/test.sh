@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Runs the whole test suite from a fresh clone: unit tests, engine parity and black-box HTTP
-# tests of the real binary (cargo), then the compatibility tests with the official Coze Python
-# SDK from PyPI. Installs what it needs on first use: the speaker model (`voxprint model fetch`,
-# from PyPI with pip), a virtual environment for the SDK, Debian's chromium and playwright-core
-# (npm) for the console test.
+# Runs the whole test suite from a fresh clone, on both deployments:
+#   embedded  — SQLite and an audio directory (the default);
+#   scale-out — PostgreSQL and S3-compatible storage: a throwaway PostgreSQL cluster on loopback
+#               (Debian's postgresql) and a one-node Garage (built from crates.io), both started
+#               here and removed at the end.
+# Unit tests, engine parity and the black-box HTTP tests of the real binary run with cargo; the
+# compatibility tests use the official Coze Python SDK from PyPI; the web console runs in headless
+# Chromium. Installs what it needs on first use: the speaker model (`voxprint model fetch`),
+# PostgreSQL and Chromium (apt, as root), Garage (cargo install), a virtual environment for the SDK
+# and playwright-core (npm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,8 +18,29 @@ cargo build --locked --workspace --bins
 echo "== speaker model" >&2
 target/debug/voxprint model fetch
 
-echo "== cargo test" >&2
-cargo test --locked --workspace
+echo "== PostgreSQL and Garage (S3) for the scale-out deployment" >&2
+scripts/postgres.sh install
+scripts/garage.sh install
+services=$(mktemp -d -t voxprint-services.XXXXXX)
+stop_services() {
+  scripts/garage.sh stop "$services/garage" || true
+  scripts/postgres.sh stop "$services/postgres" || true
+  rm -rf "$services"
+}
+trap stop_services EXIT
+# Assignments first: a failing start then stops the script (`eval "$(…)"` would not).
+postgres_env=$(scripts/postgres.sh start "$services/postgres")
+garage_env=$(scripts/garage.sh start "$services/garage")
+eval "$postgres_env"
+eval "$garage_env"
+export VOXPRINT_TEST_POSTGRES AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION AWS_ENDPOINT_URL AWS_ALLOW_HTTP VOXPRINT_TEST_S3_BUCKET
+
+echo "== cargo test, embedded deployment (SQLite + directory)" >&2
+VOXPRINT_TEST_DEPLOYMENT=embedded cargo test --locked --workspace
+
+echo "== cargo test, scale-out deployment (PostgreSQL + S3)" >&2
+# The server crate's tests: the engine and audio crates do not touch storage.
+VOXPRINT_TEST_DEPLOYMENT=scale-out cargo test --locked -p voxprint
 
 echo "== web console in headless Chromium (tests/console)" >&2
 if ! command -v chromium >/dev/null; then
@@ -28,10 +54,13 @@ fi
 (cd tests/console && npm ci --no-audit --no-fund --silent)
 VOXPRINT_BIN="$PWD/target/debug/voxprint" node --test tests/console/
 
-echo "== Coze SDK compatibility (cozepy, tests/compat)" >&2
 venv=.venv-compat
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/compat/requirements.txt
-VOXPRINT_BIN="$PWD/target/debug/voxprint" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/compat
+for deployment in embedded scale-out; do
+  echo "== Coze SDK compatibility (cozepy, tests/compat), $deployment deployment" >&2
+  VOXPRINT_TEST_DEPLOYMENT=$deployment VOXPRINT_BIN="$PWD/target/debug/voxprint" \
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/compat
+done

@@ -67,21 +67,21 @@ async fn revocation_and_expiry_take_effect_on_the_next_request() {
     let api = Api::new(&server, &token);
     api.list_groups("").await.ok();
 
-    let tokens = common::admin_output(&server.data_dir, &["list-tokens", "--user", &user]);
+    let tokens = common::admin_output(&server.storage, &["list-tokens", "--user", &user]);
     let row: Vec<&str> = tokens.lines().next().unwrap().split('\t').collect();
     let token_id = row[0];
     assert!(row[3].parse::<i64>().is_ok(), "expiry listed: {row:?}");
     assert_eq!(row[4], "active");
 
     // Move the expiry into the past straight in the database: the server must refuse at once.
-    let db = sqlx::SqlitePool::connect(&format!("sqlite:{}", server.data_dir.join("voxprint.db").display())).await.unwrap();
-    sqlx::query("UPDATE tokens SET expires_at = 1 WHERE id = ?1").bind(token_id.parse::<i64>().unwrap()).execute(&db).await.unwrap();
+    let token_id: i64 = token_id.parse().unwrap();
+    assert_eq!(server.storage.execute_sql(&format!("UPDATE tokens SET expires_at = 1 WHERE id = {token_id}")), 1);
     api.list_groups("").await.err(4100, 401);
 
     let second = server.admin(&["create-token", "--user", &user]);
     let api = Api::new(&server, &second);
     api.list_groups("").await.ok();
-    let second_id = common::admin_output(&server.data_dir, &["list-tokens", "--user", &user])
+    let second_id = common::admin_output(&server.storage, &["list-tokens", "--user", &user])
         .lines()
         .last()
         .unwrap()
@@ -91,14 +91,15 @@ async fn revocation_and_expiry_take_effect_on_the_next_request() {
         .to_owned();
     server.admin(&["revoke-token", "--token-id", &second_id]);
     api.list_groups("").await.err(4100, 401);
-    let listing = common::admin_output(&server.data_dir, &["list-tokens", "--user", &user]);
+    let listing = common::admin_output(&server.storage, &["list-tokens", "--user", &user]);
     assert!(listing.lines().last().unwrap().contains("revoked"), "{listing}");
 }
 
 #[tokio::test]
 async fn first_start_bootstraps_once_and_later_starts_reuse_everything() {
     let temp = tempfile::tempdir().unwrap();
-    let first = TestServer::start_on(temp.path(), &[]);
+    let storage = common::Storage::fresh(temp.path());
+    let first = TestServer::start_on(&storage, &[]);
     let token = first.admin_token.clone();
     assert!(token.starts_with("pat_") && token.len() == 68, "{token}");
     assert!(first.first_start_stdout.iter().any(|line| line.trim() == token), "token printed once at first start");
@@ -108,18 +109,18 @@ async fn first_start_bootstraps_once_and_later_starts_reuse_everything() {
     let group = Api::new(&first, &token).create_group("kept").await;
     first.stop();
 
-    let second = TestServer::start_on(temp.path(), &[]);
+    let second = TestServer::start_on(&storage, &[]);
     assert!(second.first_start_stdout.iter().all(|line| !line.contains("pat_")), "no new token: {:?}", second.first_start_stdout);
     assert_eq!(second.admin_token, token);
     let reply = Api::new(&second, &token).list_groups("").await;
     assert_eq!(reply.ok()["items"][0]["id"], group.as_str());
-    assert_eq!(common::admin_output(temp.path(), &["list-teams"]).lines().count(), 1);
+    assert_eq!(common::admin_output(&storage, &["list-teams"]).lines().count(), 1);
 }
 
 #[tokio::test]
 async fn admin_commands_print_ids_and_rows() {
     let temp = tempfile::tempdir().unwrap();
-    let dir = temp.path();
+    let dir = &common::Storage::fresh(temp.path());
     let team = common::admin(dir, &["create-team", "--name", "Research"]);
     assert!(team.parse::<i64>().is_ok(), "{team}");
     let teams = common::admin_output(dir, &["list-teams"]);
@@ -130,15 +131,15 @@ async fn admin_commands_print_ids_and_rows() {
     let token = common::admin(dir, &["create-token", "--user", &user, "--permissions", "listVoiceprintGroup"]);
     assert!(token.starts_with("pat_"), "{token}");
     let bad = std::process::Command::new(common::BIN)
-        .args(["admin", "create-token", "--user", &user, "--permissions", "listVoiceprintGroups", "--data-dir"])
-        .arg(dir)
+        .args(["admin", "create-token", "--user", &user, "--permissions", "listVoiceprintGroups"])
+        .args(dir.args())
         .output()
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown permission"));
     let orphan = std::process::Command::new(common::BIN)
-        .args(["admin", "create-user", "--team", "42", "--name", "x", "--data-dir"])
-        .arg(dir)
+        .args(["admin", "create-user", "--team", "42", "--name", "x"])
+        .args(dir.args())
         .output()
         .unwrap();
     assert!(!orphan.status.success());

@@ -1,33 +1,21 @@
 //! Killing the server with SIGKILL during enrollments loses nothing and leaves nothing
 //! half-written: after a restart every voiceprint has its audio and every audio file a voiceprint.
+//! SIGTERM, in contrast, finishes what is in flight. Both run on whichever deployment the harness
+//! is set to (SQLite + directory, PostgreSQL + S3).
 
 mod common;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::{audio_form, features_path, testdata, Api, TestServer};
-
-fn blob_files(data_dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![data_dir.join("blobs")];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            if entry.path().is_dir() {
-                pending.push(entry.path());
-            } else {
-                found.push(entry.path());
-            }
-        }
-    }
-    found
-}
+use common::{audio_form, features_path, testdata, Api, Storage, TestServer};
 
 #[tokio::test]
 async fn sigkill_during_enrollments_leaves_no_half_written_voiceprint() {
     let temp = tempfile::tempdir().unwrap();
+    let storage = Storage::fresh(temp.path());
     let clips: Vec<Vec<u8>> = (1..=7).map(|n| testdata(&format!("corpus/flite-rms/{n:02}.wav"))).collect();
-    let server = TestServer::start_on(temp.path(), &[]);
+    let server = TestServer::start_on(&storage, &[]);
     let token = server.admin_token.clone();
     let api = std::sync::Arc::new(Api::new(&server, &token));
     let group = api.create_group("crash").await;
@@ -46,20 +34,22 @@ async fn sigkill_during_enrollments_leaves_no_half_written_voiceprint() {
         let _ = attempt.await.unwrap();
     }
     // An audio file without a voiceprint, as a crash between the two writes would leave.
-    let planted = temp.path().join(format!("blobs/voiceprints/{group}/1-0123456789ab.wav"));
-    std::fs::create_dir_all(planted.parent().unwrap()).unwrap();
-    std::fs::write(&planted, &clips[0]).unwrap();
+    let planted = format!("voiceprints/{group}/1-0123456789ab.wav");
+    storage.plant_blob(&planted, clips[0].clone());
+    assert!(storage.has_blob(&planted));
 
-    let server = TestServer::start_on(temp.path(), &["--orphan-audio-grace", "0"]);
+    let server = TestServer::start_on(&storage, &["--orphan-audio-grace", "0"]);
     let api = Api::new(&server, &token);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while planted.exists() {
+    while storage.has_blob(&planted) {
         assert!(Instant::now() < deadline, "the orphan audio file was not removed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let listed = api.get(&format!("{}?page_size=200", features_path(&group))).await;
     let items = listed.ok()["items"].as_array().unwrap().clone();
-    assert_eq!(blob_files(temp.path()).len(), items.len(), "one audio file per voiceprint, no more");
+    let check = common::admin_output(&storage, &["check"]);
+    let expected = format!("voiceprints\t{n}\naudio files\t{n}\ndamaged voiceprints\t0\norphan audio files\t0\n", n = items.len());
+    assert_eq!(check, expected, "one whole audio file per voiceprint, no more");
     let uploaded: HashSet<&[u8]> = clips.iter().map(Vec::as_slice).collect();
     for item in &items {
         let audio = reqwest::get(item["audio_url"].as_str().unwrap()).await.unwrap();
@@ -67,4 +57,36 @@ async fn sigkill_during_enrollments_leaves_no_half_written_voiceprint() {
         assert!(uploaded.contains(audio.bytes().await.unwrap().as_ref()), "whole, byte-exact audio");
     }
     eprintln!("{} of 10 enrollments were committed before the kill", items.len());
+}
+
+#[tokio::test]
+async fn sigterm_finishes_requests_in_flight_then_exits() {
+    let mut server = TestServer::start(&["--embed-workers", "1"]);
+    let api = std::sync::Arc::new(Api::new(&server, &server.admin_token));
+    let group = api.create_group("draining").await;
+    let clips: Vec<Vec<u8>> = (1..=6).map(|n| testdata(&format!("corpus/flite-slt/{n:02}.wav"))).collect();
+    let enrollments: Vec<_> = clips
+        .into_iter()
+        .enumerate()
+        .map(|(i, clip)| {
+            let (api, group) = (api.clone(), group.clone());
+            tokio::spawn(async move {
+                let reply = api.post_form(&features_path(&group), audio_form(clip, &[("name", &format!("v{i}"))])).await;
+                (reply, Instant::now())
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    server.terminate();
+    let signalled = Instant::now();
+    let mut finished_after_signal = 0;
+    for enrollment in enrollments {
+        let (reply, finished) = enrollment.await.unwrap();
+        reply.ok();
+        finished_after_signal += usize::from(finished > signalled);
+    }
+    assert!(finished_after_signal > 0, "some enrollments were still in flight at SIGTERM");
+    assert!(server.wait_for_exit(Duration::from_secs(30)).success(), "clean exit");
+    assert!(reqwest::get(server.url("/healthz")).await.is_err(), "no longer accepting");
+    eprintln!("{finished_after_signal} of 6 enrollments finished after SIGTERM");
 }

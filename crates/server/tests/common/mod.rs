@@ -1,56 +1,251 @@
 //! Black-box test harness: starts the real `voxprint` binary on a free port with a temporary
 //! data directory and talks HTTP to it.
+//!
+//! The deployment under test comes from the environment (see `scripts/test.sh`): by default
+//! the embedded one, SQLite and a blob directory; with `VOXPRINT_TEST_DEPLOYMENT=scale-out`,
+//! PostgreSQL and S3 — every storage then gets a new database on the server that
+//! `VOXPRINT_TEST_POSTGRES` (an admin URL) names and a new prefix in the bucket that
+//! `VOXPRINT_TEST_S3_BUCKET` names (reached through the usual AWS_* variables).
 #![allow(dead_code)] // each test file uses a different part of the harness
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_voxprint");
 
+/// Where a server keeps its data: a data directory, and in the scale-out deployment a database
+/// and a blob prefix of its own. Clones share them; the database is dropped with the last clone.
+#[derive(Clone)]
+pub struct Storage {
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub blob_store: Option<String>,
+    _database: Option<Arc<ScratchDatabase>>,
+}
+
+impl Storage {
+    /// An empty storage of the deployment under test, with its data directory at `data_dir`.
+    pub fn fresh(data_dir: &Path) -> Storage {
+        match std::env::var("VOXPRINT_TEST_DEPLOYMENT").as_deref() {
+            Err(_) | Ok("embedded") => Storage::embedded(data_dir),
+            Ok("scale-out") => Storage::scale_out(data_dir),
+            Ok(other) => panic!("VOXPRINT_TEST_DEPLOYMENT must be embedded or scale-out, not {other:?}"),
+        }
+    }
+
+    /// SQLite and a blob directory, both in `data_dir`.
+    pub fn embedded(data_dir: &Path) -> Storage {
+        Storage { data_dir: data_dir.to_path_buf(), database_url: None, blob_store: None, _database: None }
+    }
+
+    /// A new database on the test PostgreSQL server and a new prefix in the test S3 bucket.
+    pub fn scale_out(data_dir: &Path) -> Storage {
+        let name = unique_name();
+        let database = ScratchDatabase::create(&name);
+        Storage {
+            data_dir: data_dir.to_path_buf(),
+            database_url: Some(database.url.clone()),
+            blob_store: Some(s3_blob_store(&name)),
+            _database: Some(Arc::new(database)),
+        }
+    }
+
+    /// The storage flags of `voxprint serve` and `voxprint admin`.
+    pub fn args(&self) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec!["--data-dir".into(), self.data_dir.clone().into()];
+        if let Some(url) = &self.database_url {
+            args.extend(["--database-url".into(), url.into()]);
+        }
+        if let Some(blobs) = &self.blob_store {
+            args.extend(["--blob-store".into(), blobs.into()]);
+        }
+        args
+    }
+
+    /// Runs one SQL statement on the database, bypassing the server (to set up states the API
+    /// cannot reach, such as an expired token). Returns the rows affected.
+    pub fn execute_sql(&self, statement: &str) -> u64 {
+        let (statement, url, sqlite) = (sqlx::AssertSqlSafe(statement.to_owned()), self.sqlx_url(), self.database_url.is_none());
+        on_runtime(async move {
+            if sqlite {
+                sqlx::query(statement).execute(&sqlx::SqlitePool::connect(&url).await.unwrap()).await.unwrap().rows_affected()
+            } else {
+                sqlx::query(statement).execute(&sqlx::PgPool::connect(&url).await.unwrap()).await.unwrap().rows_affected()
+            }
+        })
+    }
+
+    /// The one integer a query returns, such as a count.
+    pub fn query_int(&self, query: &str) -> i64 {
+        let (query, url, sqlite) = (sqlx::AssertSqlSafe(query.to_owned()), self.sqlx_url(), self.database_url.is_none());
+        on_runtime(async move {
+            if sqlite {
+                sqlx::query_scalar(query).fetch_one(&sqlx::SqlitePool::connect(&url).await.unwrap()).await.unwrap()
+            } else {
+                sqlx::query_scalar(query).fetch_one(&sqlx::PgPool::connect(&url).await.unwrap()).await.unwrap()
+            }
+        })
+    }
+
+    fn sqlx_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite:{}", self.data_dir.join("voxprint.db").display()),
+        }
+    }
+}
+
+impl Storage {
+    /// Writes an audio blob straight into the blob store, bypassing the server: what a crash
+    /// between storing the audio and committing its row leaves behind.
+    pub fn plant_blob(&self, key: &str, bytes: Vec<u8>) {
+        match self.s3_location(key) {
+            None => {
+                let path = self.data_dir.join("blobs").join(key);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, bytes).unwrap();
+            }
+            Some((bucket, path)) => on_runtime(async move {
+                use object_store::ObjectStoreExt;
+                bucket.put(&path, bytes.into()).await.expect("plant blob in S3");
+            }),
+        }
+    }
+
+    /// Whether the blob store holds `key`.
+    pub fn has_blob(&self, key: &str) -> bool {
+        match self.s3_location(key) {
+            None => self.data_dir.join("blobs").join(key).exists(),
+            Some((bucket, path)) => on_runtime(async move {
+                use object_store::ObjectStoreExt;
+                match bucket.head(&path).await {
+                    Ok(_) => true,
+                    Err(object_store::Error::NotFound { .. }) => false,
+                    Err(err) => panic!("S3 head {path}: {err}"),
+                }
+            }),
+        }
+    }
+
+    /// The S3 bucket (from the AWS_* environment, like the server) and object path of `key`.
+    fn s3_location(&self, key: &str) -> Option<(object_store::aws::AmazonS3, object_store::path::Path)> {
+        let spec = self.blob_store.as_deref()?.strip_prefix("s3://").expect("s3:// blob store");
+        let (bucket, prefix) = spec.split_once('/').unwrap_or((spec, ""));
+        let client = object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .with_virtual_hosted_style_request(false)
+            .with_allow_http(true)
+            .build()
+            .expect("S3 settings from the environment");
+        Some((client, object_store::path::Path::from(format!("{prefix}/{key}"))))
+    }
+}
+
+/// A database of its own on the test PostgreSQL server, dropped when no longer used.
+pub struct ScratchDatabase {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+/// A new prefix in the test S3 bucket.
+pub fn s3_blob_store(name: &str) -> String {
+    let bucket = std::env::var("VOXPRINT_TEST_S3_BUCKET")
+        .expect("VOXPRINT_TEST_S3_BUCKET (and AWS_*) name the test S3 bucket; scripts/test.sh starts one");
+    format!("s3://{bucket}/{name}")
+}
+
+impl ScratchDatabase {
+    /// A new, empty database named `name`.
+    pub fn create(name: &str) -> ScratchDatabase {
+        let admin_url = std::env::var("VOXPRINT_TEST_POSTGRES")
+            .expect("VOXPRINT_TEST_POSTGRES names the test PostgreSQL server; scripts/test.sh starts one");
+        let admin_url = admin_url.as_str();
+        let statement = format!("CREATE DATABASE {name}");
+        let url = admin_url.to_owned();
+        on_runtime(async move {
+            use sqlx::Connection;
+            let mut admin = sqlx::PgConnection::connect(&url).await.expect("VOXPRINT_TEST_POSTGRES reachable");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut admin).await.expect("create database");
+        });
+        let (base, _) = admin_url.rsplit_once('/').expect("VOXPRINT_TEST_POSTGRES ends in /<database>");
+        ScratchDatabase { admin_url: admin_url.to_owned(), name: name.to_owned(), url: format!("{base}/{name}") }
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let url = self.admin_url.clone();
+        on_runtime(async move {
+            use sqlx::Connection;
+            if let Ok(mut admin) = sqlx::PgConnection::connect(&url).await {
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut admin).await;
+            }
+        });
+    }
+}
+
+/// Runs a future to completion on a runtime of its own, on a thread of its own, so that it works
+/// from synchronous code and from inside the tests' own runtime alike.
+fn on_runtime<T: Send + 'static>(future: impl std::future::Future<Output = T> + Send + 'static) -> T {
+    std::thread::spawn(move || tokio::runtime::Runtime::new().unwrap().block_on(future)).join().expect("database helper")
+}
+
+/// A name no other storage of this test run has (lower case, a valid SQL identifier).
+pub fn unique_name() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("vp_{}_{}_{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
 pub struct TestServer {
     child: Child,
     pub base_url: String,
     pub admin_token: String,
-    pub data_dir: PathBuf,
+    pub storage: Storage,
     pub first_start_stdout: Vec<String>,
     _temp: Option<tempfile::TempDir>,
 }
 
 impl TestServer {
-    /// A server on a fresh data directory.
+    /// A server on a fresh storage.
     pub fn start(extra_args: &[&str]) -> TestServer {
         let temp = tempfile::tempdir().expect("temp dir");
-        let data_dir = temp.path().to_path_buf();
-        let mut server = TestServer::start_on(&data_dir, extra_args);
+        let mut server = TestServer::start_on(&Storage::fresh(temp.path()), extra_args);
         server._temp = Some(temp);
         server
     }
 
-    /// A server on a fresh data directory whose log (standard error) goes to the returned file,
-    /// with `VOXPRINT_LOG` at `info`.
+    /// A server on a fresh storage whose log (standard error) goes to the returned file, with
+    /// `VOXPRINT_LOG` at `info`.
     pub fn start_logging(extra_args: &[&str]) -> (TestServer, PathBuf) {
         let temp = tempfile::tempdir().expect("temp dir");
         let log = temp.path().join("server.log");
         let stderr = std::fs::File::create(&log).expect("log file");
-        let mut server = TestServer::spawn(&temp.path().join("data"), extra_args, "info", Stdio::from(stderr));
+        let storage = Storage::fresh(&temp.path().join("data"));
+        let mut server = TestServer::spawn(&storage, extra_args, "info", Stdio::from(stderr));
         server._temp = Some(temp);
         (server, log)
     }
 
-    /// A server on an existing data directory (kept by the caller).
-    pub fn start_on(data_dir: &Path, extra_args: &[&str]) -> TestServer {
-        TestServer::spawn(data_dir, extra_args, "warn", Stdio::inherit())
+    /// A server on an existing storage (kept by the caller).
+    pub fn start_on(storage: &Storage, extra_args: &[&str]) -> TestServer {
+        TestServer::spawn(storage, extra_args, "warn", Stdio::inherit())
     }
 
-    fn spawn(data_dir: &Path, extra_args: &[&str], log_level: &str, stderr: Stdio) -> TestServer {
+    fn spawn(storage: &Storage, extra_args: &[&str], log_level: &str, stderr: Stdio) -> TestServer {
         let mut child = Command::new(BIN)
             .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(storage.args())
             .args(extra_args)
             .env("VOXPRINT_LOG", log_level)
             .stdout(Stdio::piped())
@@ -71,8 +266,17 @@ impl TestServer {
         };
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        let admin_token = std::fs::read_to_string(data_dir.join("admin-token")).expect("admin-token").trim().to_owned();
-        TestServer { child, base_url, admin_token, data_dir: data_dir.to_path_buf(), first_start_stdout: seen, _temp: None }
+        // Of instances starting together, the one that bootstrapped writes the token just after
+        // its commit, which the others may already be listening past.
+        let token_file = storage.data_dir.join("admin-token");
+        let admin_token = loop {
+            match std::fs::read_to_string(&token_file) {
+                Ok(token) if !token.trim().is_empty() => break token.trim().to_owned(),
+                _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                other => panic!("no admin token in {}: {other:?}", token_file.display()),
+            }
+        };
+        TestServer { child, base_url, admin_token, storage: storage.clone(), first_start_stdout: seen, _temp: None }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -81,7 +285,7 @@ impl TestServer {
 
     /// Runs `voxprint admin …` on this server's storage; returns the last line of stdout.
     pub fn admin(&self, args: &[&str]) -> String {
-        admin(&self.data_dir, args)
+        admin(&self.storage, args)
     }
 
     /// A new user in `team` with a token holding `permissions`; returns (user ID, token).
@@ -108,7 +312,7 @@ impl TestServer {
 
     /// The team of the bootstrap admin.
     pub fn default_team(&self) -> String {
-        let users = admin_output(&self.data_dir, &["list-users"]);
+        let users = admin_output(&self.storage, &["list-users"]);
         let admin_row = users.lines().find(|line| line.split('\t').nth(2) == Some("admin")).expect("admin row");
         admin_row.split('\t').nth(1).unwrap().to_owned()
     }
@@ -116,6 +320,24 @@ impl TestServer {
     pub fn stop(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM, as a service manager stopping the server would.
+    pub fn terminate(&self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit by itself; panics after `timeout`.
+    pub fn wait_for_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the server did not exit within {timeout:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -134,12 +356,11 @@ pub struct Cast {
 }
 
 /// Runs `voxprint admin …` and returns its whole stdout; panics with stderr on failure.
-pub fn admin_output(data_dir: &Path, args: &[&str]) -> String {
+pub fn admin_output(storage: &Storage, args: &[&str]) -> String {
     let output = Command::new(BIN)
         .arg("admin")
         .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
+        .args(storage.args())
         .env("VOXPRINT_LOG", "warn")
         .output()
         .expect("run voxprint admin");
@@ -147,8 +368,8 @@ pub fn admin_output(data_dir: &Path, args: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
-pub fn admin(data_dir: &Path, args: &[&str]) -> String {
-    admin_output(data_dir, args).lines().last().unwrap_or("").trim().to_owned()
+pub fn admin(storage: &Storage, args: &[&str]) -> String {
+    admin_output(storage, args).lines().last().unwrap_or("").trim().to_owned()
 }
 
 /// A response: HTTP status, the `X-Tt-Logid` header and the JSON body.

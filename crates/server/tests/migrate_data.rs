@@ -1,0 +1,114 @@
+//! `voxprint migrate-data`: an embedded deployment copied into PostgreSQL and S3 keeps every ID,
+//! token, voiceprint and recording; the copy is verified; running it again changes nothing; a
+//! target that already holds other data is refused.
+
+mod common;
+
+use std::process::Command;
+
+use common::{features_path, testdata, Api, ScratchDatabase, Storage, TestServer, BIN};
+
+fn clip(voice: &str, n: u32) -> Vec<u8> {
+    testdata(&format!("corpus/{voice}/{n:02}.wav"))
+}
+
+fn migrate(from: &std::path::Path, to: &Storage) -> std::process::Output {
+    Command::new(BIN)
+        .args(["migrate-data", "--from"])
+        .arg(from)
+        .args(["--to", to.database_url.as_deref().unwrap(), "--blob-store", to.blob_store.as_deref().unwrap()])
+        .env("VOXPRINT_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_embedded_deployment_moves_to_postgres_and_s3_intact() {
+    // The source: an embedded deployment with two teams, tokens (one revoked) and voiceprints.
+    let source_dir = tempfile::tempdir().unwrap();
+    let source = Storage::embedded(source_dir.path());
+    let server = TestServer::start_on(&source, &[]);
+    let cast = server.cast();
+    let group = cast.admin.create_group("front door").await;
+    let mate_group = cast.mate.create_group("lab").await;
+    let awb = cast.admin.enroll(&group, "awb", clip("flite-awb", 1)).await;
+    let slt = cast.admin.enroll(&group, "slt", clip("flite-slt", 1)).await;
+    cast.mate.enroll(&mate_group, "rms", clip("flite-rms", 1)).await;
+    let (revoked_user, revoked_token) = server.new_user(&server.default_team(), "leaver", "all");
+    let tokens = common::admin_output(&source, &["list-tokens", "--user", &revoked_user]);
+    server.admin(&["revoke-token", "--token-id", tokens.split('\t').next().unwrap()]);
+    let groups_before = cast.admin.list_groups("").await.ok().clone();
+    let voiceprints_before = cast.admin.get(&features_path(&group)).await.ok().clone();
+    let (admin_token, mate_token, outsider_token) = (cast.admin.token.clone(), cast.mate.token.clone(), cast.outsider.token.clone());
+    let source_url = server.base_url.clone();
+    server.stop();
+
+    // The target: a new PostgreSQL database and S3 prefix (or directory).
+    let target_dir = tempfile::tempdir().unwrap();
+    let target = Storage::scale_out(target_dir.path());
+    let first = migrate(source_dir.path(), &target);
+    let report = String::from_utf8_lossy(&first.stdout);
+    assert!(first.status.success(), "{report}{}", String::from_utf8_lossy(&first.stderr));
+    assert!(report.contains("migration verified"), "{report}");
+    assert!(report.lines().any(|l| l.starts_with("voiceprints") && l.contains(" 3 rows,") && l.contains(" 3 copied now")), "{report}");
+    assert!(report.lines().any(|l| l.starts_with("audio") && l.contains(" 3 files,") && l.contains(" 3 copied now")), "{report}");
+
+    // Again: nothing left to copy, everything verified again.
+    let second = migrate(source_dir.path(), &target);
+    let again = String::from_utf8_lossy(&second.stdout);
+    assert!(second.status.success(), "{again}{}", String::from_utf8_lossy(&second.stderr));
+    assert!(again.lines().filter(|l| l.contains("copied now")).all(|l| l.contains(" 0 copied now")), "{again}");
+    // Same rows, same checksums.
+    let checksums = |text: &str| text.lines().filter_map(|l| l.split("sha256 ").nth(1).map(str::to_owned)).collect::<Vec<_>>();
+    assert_eq!(checksums(&report), checksums(&again));
+
+    // Serve the target: the copied bootstrap means no new admin; the old tokens work as before.
+    std::fs::write(target_dir.path().join("admin-token"), &admin_token).unwrap();
+    let server = TestServer::start_on(&target, &[]);
+    assert!(server.first_start_stdout.iter().all(|line| !line.contains("pat_")), "no second bootstrap");
+    let admin = Api::new(&server, &admin_token);
+    // The same listing, but for absolute links, which name the server that answers.
+    let expected_groups = groups_before.to_string().replace(&source_url, &server.base_url);
+    assert_eq!(admin.list_groups("").await.ok().to_string(), expected_groups);
+    let voiceprints_after = admin.get(&features_path(&group)).await.ok().clone();
+    let ids = |listing: &serde_json::Value| {
+        listing["items"].as_array().unwrap().iter().map(|item| item["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&voiceprints_after), ids(&voiceprints_before));
+    for item in voiceprints_after["items"].as_array().unwrap() {
+        let voice = if item["id"] == awb.as_str() { "flite-awb" } else { "flite-slt" };
+        let audio = reqwest::get(item["audio_url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
+        assert_eq!(audio.as_ref(), clip(voice, 1).as_slice(), "byte-exact audio of {voice}");
+    }
+    let scores = admin.identify(&group, clip("flite-slt", 3), &[]).await;
+    assert_eq!(scores[0]["feature_id"], slt.as_str(), "embeddings came along: {scores:?}");
+    Api::new(&server, &mate_token).get(&features_path(&mate_group)).await.ok();
+    Api::new(&server, &outsider_token).get(&features_path(&group)).await.err(4200, 404);
+    Api::new(&server, &revoked_token).list_groups("").await.err(4100, 401);
+    let check = common::admin_output(&target, &["check"]);
+    assert!(check.contains("voiceprints\t3\naudio files\t3\ndamaged voiceprints\t0\norphan audio files\t0"), "{check}");
+}
+
+#[tokio::test]
+async fn a_target_holding_other_data_is_refused() {
+    let source_dir = tempfile::tempdir().unwrap();
+    let source = Storage::embedded(source_dir.path());
+    TestServer::start_on(&source, &[]).stop();
+    // A target whose first start bootstrapped an admin of its own.
+    let target_dir = tempfile::tempdir().unwrap();
+    let target = Storage::scale_out(target_dir.path());
+    TestServer::start_on(&target, &[]).stop();
+    let refused = migrate(source_dir.path(), &target);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("differs on the target") && stderr.contains("empty database"), "{stderr}");
+}
+
+#[test]
+fn bad_sources_and_targets_are_named() {
+    let empty = tempfile::tempdir().unwrap();
+    let database = ScratchDatabase::create(&common::unique_name());
+    let output = Command::new(BIN).args(["migrate-data", "--from"]).arg(empty.path()).args(["--to", &database.url]).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("holds no Voxprint database"));
+}

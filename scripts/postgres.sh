@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL server for the tests and benchmarks: Debian's `postgresql` package, a
+# fresh cluster in a directory of the caller's, listening on loopback only, trust auth.
+#
+#   scripts/postgres.sh install        # apt-get install postgresql when its server is missing
+#   eval "$(scripts/postgres.sh start DIR)"   # exports VOXPRINT_TEST_POSTGRES=postgres://…
+#   scripts/postgres.sh stop DIR
+#
+# initdb refuses to run as root, so as root the cluster belongs to the `postgres` user that the
+# Debian package creates. Only the `export` line goes to standard output.
+set -euo pipefail
+
+pg_bin() {
+  local dir
+  for dir in /usr/lib/postgresql/*/bin; do
+    if [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then
+      echo "$dir"
+      return
+    fi
+  done
+  return 1
+}
+
+# Runs a command as the cluster's owner: ourselves, or `postgres` when we are root.
+as_owner() {
+  if [ "$(id -u)" = 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+case "${1:-}" in
+  install)
+    if pg_bin >/dev/null; then
+      exit 0
+    fi
+    if [ "$(id -u)" != 0 ]; then
+      echo "the PostgreSQL tests need Debian's postgresql package: sudo apt-get install postgresql" >&2
+      exit 1
+    fi
+    echo "installing Debian's postgresql" >&2
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+    ;;
+  start)
+    dir=${2:?usage: postgres.sh start DIR}
+    bin=$(pg_bin) || { echo "no PostgreSQL server found; run: scripts/postgres.sh install" >&2; exit 1; }
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    if [ "$(id -u)" = 0 ]; then
+      chown postgres: "$dir"
+    fi
+    port=$(free_port)
+    as_owner "$bin/initdb" -D "$dir/cluster" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+      || { cat "$dir/initdb.log" >&2; exit 1; }
+    # Loopback only, socket in the cluster's own directory, enough connections for several
+    # instances with their pools; fsync stays on (the crash tests rely on real durability).
+    as_owner "$bin/pg_ctl" -D "$dir/cluster" -l "$dir/server.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c max_connections=400" \
+      start >&2 || { cat "$dir/server.log" >&2; exit 1; }
+    echo "$port" >"$dir/port"
+    echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (cluster in $dir/cluster)" >&2
+    echo "export VOXPRINT_TEST_POSTGRES=postgres://postgres@127.0.0.1:$port/postgres"
+    ;;
+  stop)
+    dir=${2:?usage: postgres.sh stop DIR}
+    bin=$(pg_bin)
+    if [ -d "$dir/cluster" ]; then
+      as_owner "$bin/pg_ctl" -D "$dir/cluster" -m fast -w stop >&2 || true
+    fi
+    ;;
+  *)
+    echo "usage: scripts/postgres.sh install | start DIR | stop DIR" >&2
+    exit 2
+    ;;
+esac
