@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL server for the tests and benchmarks: Debian's `postgresql` package, a
-# fresh cluster in a directory of the caller's, listening on loopback only, trust auth.
+# fresh cluster in a temporary directory, listening on loopback only, trust auth.
 #
 #   scripts/postgres.sh install        # apt-get install postgresql when its server is missing
 #   eval "$(scripts/postgres.sh start DIR)"   # exports VOXPRINT_TEST_POSTGRES=postgres://…
@@ -51,27 +51,27 @@ case "${1:-}" in
     dir=${2:?usage: postgres.sh start DIR}
     bin=$(pg_bin) || { echo "no PostgreSQL server found; run: scripts/postgres.sh install" >&2; exit 1; }
     mkdir -p "$dir"
-    dir=$(cd "$dir" && pwd)
-    if [ "$(id -u)" = 0 ]; then
-      chown postgres: "$dir"
-    fi
+    # The cluster lives in a directory of its owner's own making, because as root the caller's
+    # directories (mktemp's are 0700) are out of the postgres user's reach; DIR records where.
+    cluster=$(as_owner mktemp -d -t voxprint-postgres.XXXXXX)
+    echo "$cluster" >"$dir/cluster-path"
     port=$(free_port)
-    as_owner "$bin/initdb" -D "$dir/cluster" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+    as_owner "$bin/initdb" -D "$cluster/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
     # Loopback only, socket in the cluster's own directory, enough connections for several
     # instances with their pools; fsync stays on (the crash tests rely on real durability).
-    as_owner "$bin/pg_ctl" -D "$dir/cluster" -l "$dir/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir -c max_connections=400" \
-      start >&2 || { cat "$dir/server.log" >&2; exit 1; }
-    echo "$port" >"$dir/port"
-    echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (cluster in $dir/cluster)" >&2
+    as_owner "$bin/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$cluster -c max_connections=400" \
+      start >&2 || { cat "$cluster/server.log" >&2; exit 1; }
+    echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (cluster in $cluster)" >&2
     echo "export VOXPRINT_TEST_POSTGRES=postgres://postgres@127.0.0.1:$port/postgres"
     ;;
   stop)
     dir=${2:?usage: postgres.sh stop DIR}
-    bin=$(pg_bin)
-    if [ -d "$dir/cluster" ]; then
-      as_owner "$bin/pg_ctl" -D "$dir/cluster" -m fast -w stop >&2 || true
+    if [ -f "$dir/cluster-path" ]; then
+      cluster=$(cat "$dir/cluster-path")
+      as_owner "$(pg_bin)/pg_ctl" -D "$cluster/data" -m fast -w stop >&2 || true
+      rm -rf "$cluster"
     fi
     ;;
   *)

@@ -49,13 +49,50 @@ pub struct GroupOwner {
     pub creator_id: i64,
 }
 
-/// The filter shared by the page query and the count, so `total` always counts exactly what
-/// the pages hold. The name prefix is compared literally, by characters (`substr`/`length`
-/// count characters in SQLite), so `%`, `_` and `\` are plain text and Chinese works.
-const GROUP_FILTER: &str = "g.team_id = $1
-    AND ($2 IS NULL OR g.creator_id = $2)
-    AND ($3 IS NULL OR g.id = $3)
-    AND ($4 IS NULL OR substr(g.name, 1, length($4)) = $4)";
+/// The list filters as SQL over `voiceprint_groups g`, with the values to bind in order. Only
+/// the filters given appear: a generic `($2 IS NULL OR …)` form defeats PostgreSQL's plan
+/// estimates (it then computes every group's voiceprint count before taking a page). The same
+/// text serves the page and the count, so `total` always counts exactly what the pages hold.
+/// The name prefix is compared literally, by characters (`substr`/`length` count characters
+/// on both backends), so `%`, `_` and `\` are plain text and Chinese works.
+fn group_filter<'a>(filter: &GroupFilter<'a>) -> (String, Vec<Param<'a>>) {
+    let mut params = vec![Param::Int(filter.team_id)];
+    let mut sql = String::from("g.team_id = $1");
+    if let Some(creator_id) = filter.creator_id {
+        params.push(Param::Int(creator_id));
+        sql += &format!(" AND g.creator_id = ${}", params.len());
+    }
+    if let Some(group_id) = filter.group_id {
+        params.push(Param::Int(group_id));
+        sql += &format!(" AND g.id = ${}", params.len());
+    }
+    if let Some(prefix) = filter.name_prefix {
+        params.push(Param::Text(prefix));
+        sql += &format!(" AND substr(g.name, 1, length(${n})) = ${n}", n = params.len());
+    }
+    (sql, params)
+}
+
+/// A value bound to a query built at run time.
+#[derive(Clone, Copy)]
+enum Param<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+/// Binds `params` to `query` in order.
+macro_rules! bind_all {
+    ($query:expr, $params:expr) => {{
+        let mut query = $query;
+        for param in $params {
+            query = match *param {
+                Param::Int(value) => query.bind(value),
+                Param::Text(value) => query.bind(value),
+            };
+        }
+        query
+    }};
+}
 
 impl Store {
     /// Inserts the group unless its creator already owns `max_per_user` groups. The count and
@@ -101,41 +138,35 @@ impl Store {
     }
 
     /// One page of groups, newest first (creation time, then ID), and the number of all matches.
-    /// The count rides along in the page query (both backends evaluate the uncorrelated subquery once),
-    /// so both come from one statement and one snapshot; only an empty page needs a second query.
+    /// The page is cut from the groups alone before users are joined and voiceprints counted,
+    /// so the work per request follows the page size, not the team's size. The count rides
+    /// along in the page query (both backends evaluate the uncorrelated subquery once), so both
+    /// come from one statement and one snapshot; only an empty page needs a second query.
     pub async fn list_groups(&self, filter: &GroupFilter<'_>) -> Result<(Vec<GroupView>, i64)> {
+        let (condition, mut params) = group_filter(filter);
+        let count_sql = format!("SELECT COUNT(*) FROM voiceprint_groups g WHERE {condition}");
+        let count_params = params.clone();
+        let (limit, offset) = (params.len() + 1, params.len() + 2);
+        params.extend([Param::Int(filter.limit), Param::Int(filter.offset)]);
         let page_sql = format!(
             "SELECT g.id, g.name, g.description, g.created_at, g.updated_at,
                     (SELECT COUNT(*) FROM voiceprints v WHERE v.group_id = g.id) AS feature_count,
                     u.id AS creator_id, u.name AS creator_name, u.nickname AS creator_nickname,
                     u.avatar_url AS creator_avatar_url,
-                    (SELECT COUNT(*) FROM voiceprint_groups g WHERE {GROUP_FILTER}) AS total
-             FROM voiceprint_groups g JOIN users u ON u.id = g.creator_id
-             WHERE {GROUP_FILTER}
-             ORDER BY g.created_at DESC, g.id DESC
-             LIMIT $5 OFFSET $6"
+                    ({count_sql}) AS total
+             FROM (SELECT * FROM voiceprint_groups g WHERE {condition}
+                   ORDER BY g.created_at DESC, g.id DESC LIMIT ${limit} OFFSET ${offset}) g
+             JOIN users u ON u.id = g.creator_id
+             ORDER BY g.created_at DESC, g.id DESC"
         );
-        let count_sql = format!("SELECT COUNT(*) FROM voiceprint_groups g WHERE {GROUP_FILTER}");
         with_pool!(self, |pool| {
-            let rows: Vec<GroupPageRow> = sqlx::query_as(sqlx::AssertSqlSafe(page_sql))
-                .bind(filter.team_id)
-                .bind(filter.creator_id)
-                .bind(filter.group_id)
-                .bind(filter.name_prefix)
-                .bind(filter.limit)
-                .bind(filter.offset)
-                .fetch_all(pool)
-                .await?;
+            let rows: Vec<GroupPageRow> =
+                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(page_sql)), &params).fetch_all(pool).await?;
             let total = match rows.first() {
                 Some(row) => row.total,
                 None => {
-                    let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count_sql))
-                        .bind(filter.team_id)
-                        .bind(filter.creator_id)
-                        .bind(filter.group_id)
-                        .bind(filter.name_prefix)
-                        .fetch_one(pool)
-                        .await?;
+                    let (total,): (i64,) =
+                        bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(count_sql)), &count_params).fetch_one(pool).await?;
                     total
                 }
             };
