@@ -58,3 +58,29 @@ fn embed_prints_one_json_line_per_file() {
     assert_eq!(String::from_utf8_lossy(&bad.stdout).lines().count(), 1, "the good file is still printed");
     assert!(String::from_utf8_lossy(&bad.stderr).contains("/nonexistent.wav"));
 }
+
+#[test]
+fn serve_refuses_storage_it_cannot_use_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = |flags: &[&str]| {
+        let output = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .args(flags)
+            .env("AWS_ACCESS_KEY_ID", "nobody")
+            .env("AWS_SECRET_ACCESS_KEY", "nothing")
+            .env("AWS_REGION", "nowhere")
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{flags:?} started");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    // Nothing listens on port 1: refused at once, with the cause, and without the password.
+    let refused = serve(&["--database-url", "postgres://vp:s3cret@127.0.0.1:1/voxprint"]);
+    assert!(refused.contains("cannot open the database postgres://vp:***@127.0.0.1:1/voxprint"), "{refused}");
+    assert!(refused.contains("Connection refused") && !refused.contains("s3cret"), "{refused}");
+    let other = serve(&["--database-url", "mysql://db/voxprint"]);
+    assert!(other.contains("must start with postgres://"), "{other}");
+    let ftp = serve(&["--blob-store", "ftp://audio"]);
+    assert!(ftp.contains("unsupported audio storage") && ftp.contains("s3://BUCKET"), "{ftp}");
+}

@@ -176,6 +176,9 @@ impl Store {
     /// lock while it works, so instances starting together apply each migration once.
     pub async fn open_postgres(url: &str, max_connections: u32) -> Result<Store> {
         let options = PgConnectOptions::from_str(url)?;
+        // One direct connection first: the pool retries failed connections until its timeout
+        // and then reports only that it timed out, hiding why (refused, password, no database).
+        sqlx::Connection::close(<sqlx::PgConnection as sqlx::Connection>::connect_with(&options).await?).await?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(30))
