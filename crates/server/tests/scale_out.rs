@@ -121,3 +121,46 @@ async fn instances_starting_together_share_one_schema_and_one_admin() {
         Api::new(server, &server.admin_token).list_groups("").await.ok();
     }
 }
+
+/// `voxprint admin check` on the storage: voiceprints, audio files, damaged, orphans.
+fn check(storage: &Storage) -> String {
+    common::admin_output(storage, &["check"])
+}
+
+#[tokio::test]
+async fn racing_changes_on_both_instances_leave_no_stray_audio() {
+    let (_temp, storage, a, b) = two_instances(&[]);
+    let apis = [Arc::new(Api::new(&a, &a.admin_token)), Arc::new(Api::new(&b, &b.admin_token))];
+
+    // Six replacements of one voiceprint's recording at once: one recording remains, and each
+    // replaced one is deleted by the request that replaced it.
+    let group = apis[0].create_group("replaced").await;
+    let voiceprint = apis[0].enroll(&group, "v", clip("flite-awb", 1)).await;
+    let replacements: Vec<_> = (0..6)
+        .map(|i| {
+            let (api, path, clip) = (apis[i % 2].clone(), format!("{}/{voiceprint}", features_path(&group)), clip("flite-awb", 2 + i as u32));
+            tokio::spawn(async move { api.put_form(&path, audio_form(clip, &[])).await })
+        })
+        .collect();
+    for replacement in replacements {
+        replacement.await.unwrap().ok();
+    }
+    assert_eq!(check(&storage), "voiceprints\t1\naudio files\t1\ndamaged voiceprints\t0\norphan audio files\t0\n");
+
+    // A group deleted while enrollments into it run on both instances: each enrollment commits
+    // before the deletion (and goes with it) or finds the group gone; no audio stays behind.
+    let doomed = apis[1].create_group("doomed").await;
+    let enrollments: Vec<_> = (0..8)
+        .map(|i| {
+            let (api, path, clip) = (apis[i % 2].clone(), features_path(&doomed), clip("flite-slt", 1 + (i % 7) as u32));
+            tokio::spawn(async move { api.post_form(&path, audio_form(clip, &[("name", &format!("v{i}"))])).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    apis[0].delete(&format!("/v1/audio/voiceprint_groups/{doomed}")).await.ok();
+    for enrollment in enrollments {
+        let reply = enrollment.await.unwrap();
+        assert!(reply.code() == 0 || reply.code() == 4200, "{:?}", reply.body);
+    }
+    assert_eq!(check(&storage), "voiceprints\t1\naudio files\t1\ndamaged voiceprints\t0\norphan audio files\t0\n");
+}

@@ -1,5 +1,6 @@
 //! Voiceprint groups: creation under a per-user quota, the seed's list query, update, delete.
 
+use super::voiceprints::BUMP_GROUP_VERSION;
 use super::{for_no_key_update, now_seconds, with_pool, with_tx, Result, Store, StoreError};
 
 pub struct NewGroup<'a> {
@@ -200,18 +201,18 @@ impl Store {
     /// keys, for the caller to delete the audio once the rows are gone.
     pub async fn delete_group(&self, group_id: i64) -> Result<Vec<String>> {
         with_tx!(self, write, |tx| {
+            // The group row's lock first: an enrollment racing this deletion then either
+            // commits before the keys are read or finds the group gone, never leaving audio
+            // that no row refers to.
+            let found = sqlx::query(BUMP_GROUP_VERSION).bind(group_id).execute(&mut *tx).await?.rows_affected();
+            if found == 0 {
+                return Err(StoreError::NotFound("voiceprint group"));
+            }
             let keys: Vec<(String,)> = sqlx::query_as("SELECT audio_key FROM voiceprints WHERE group_id = $1")
                 .bind(group_id)
                 .fetch_all(&mut *tx)
                 .await?;
-            let deleted = sqlx::query("DELETE FROM voiceprint_groups WHERE id = $1")
-                .bind(group_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if deleted == 0 {
-                return Err(StoreError::NotFound("voiceprint group"));
-            }
+            sqlx::query("DELETE FROM voiceprint_groups WHERE id = $1").bind(group_id).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(keys.into_iter().map(|(key,)| key).collect())
         })

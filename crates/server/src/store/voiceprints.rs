@@ -2,7 +2,7 @@
 //! per-group quota. Every change moves the group's `voiceprints_version` in the same
 //! transaction, which is how every process's embedding cache learns it is stale.
 
-use super::{now_seconds, with_pool, with_tx, Result, Store, StoreError};
+use super::{for_no_key_update, now_seconds, with_pool, with_tx, Result, Store, StoreError};
 
 pub struct NewVoiceprint<'a> {
     pub id: i64,
@@ -127,11 +127,11 @@ impl Store {
         audio: Option<StoredAudio<'_>>,
     ) -> Result<String> {
         with_tx!(self, write, |tx| {
+            // Locked, so that of two concurrent replacements each learns the key the other
+            // replaced, and no blob is left behind unreferenced.
+            let select = format!("SELECT audio_key, group_id FROM voiceprints WHERE id = $1 {}", for_no_key_update(&tx));
             let previous: Option<(String, i64)> =
-                sqlx::query_as("SELECT audio_key, group_id FROM voiceprints WHERE id = $1")
-                    .bind(voiceprint_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(voiceprint_id).fetch_optional(&mut *tx).await?;
             let (previous_key, group_id) = previous.ok_or(StoreError::NotFound("voiceprint"))?;
             sqlx::query(
                 "UPDATE voiceprints SET
@@ -247,4 +247,4 @@ impl Store {
 
 /// Moves the group's change counter (see the module doc). Being an UPDATE, it also holds the
 /// group row's lock until commit.
-const BUMP_GROUP_VERSION: &str = "UPDATE voiceprint_groups SET voiceprints_version = voiceprints_version + 1 WHERE id = $1";
+pub(super) const BUMP_GROUP_VERSION: &str = "UPDATE voiceprint_groups SET voiceprints_version = voiceprints_version + 1 WHERE id = $1";
