@@ -1,22 +1,55 @@
-//! The storage check (`voxprint admin check`, and the last step of `migrate-data`): every
-//! voiceprint has its whole audio and a complete embedding, and every stored audio file belongs
-//! to a voiceprint.
+//! The storage check (`voxprint admin check`): every voiceprint has its whole audio and a
+//! complete embedding, and every stored audio file belongs to a voiceprint. Its pieces also
+//! serve the orphan sweep at start and `migrate-data`.
 
 use std::collections::HashSet;
+use std::time::SystemTime;
 
+use anyhow::{ensure, Context};
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use crate::blobs::BlobStore;
 use crate::speakers::EMBEDDING_DIM;
-use crate::store::Store;
+use crate::store::{AudioRecord, Store};
+
+/// The stored audio and the voiceprints' records of it, read blobs first and rows second: a
+/// voiceprint committed in between is then seen, and its blob never taken for an orphan.
+pub struct Inventory {
+    pub records: Vec<AudioRecord>,
+    /// Every stored blob with its last modification time.
+    pub stored: Vec<(String, SystemTime)>,
+}
+
+impl Inventory {
+    pub async fn take(store: &Store, blobs: &BlobStore) -> anyhow::Result<Inventory> {
+        let stored = blobs.list().await?;
+        let records = store.audio_records().await?;
+        Ok(Inventory { records, stored })
+    }
+
+    /// Stored audio no voiceprint refers to (a crash leaves these; so, for a moment, does an
+    /// upload in flight), with its last modification time.
+    pub fn orphans(&self) -> impl Iterator<Item = &(String, SystemTime)> {
+        let referenced: HashSet<&str> = self.records.iter().map(|record| record.audio_key.as_str()).collect();
+        self.stored.iter().filter(move |(key, _)| !referenced.contains(key.as_str()))
+    }
+}
+
+/// The audio under `key`, checked against the SHA-256 its voiceprint stores.
+pub async fn read_verified(blobs: &BlobStore, key: &str, sha256: &[u8]) -> anyhow::Result<Bytes> {
+    let bytes = blobs.get(key).await.with_context(|| format!("cannot read audio {key}"))?;
+    ensure!(Sha256::digest(&bytes).as_slice() == sha256, "audio {key} does not match its voiceprint's checksum");
+    Ok(bytes)
+}
 
 pub struct Report {
     pub voiceprints: usize,
     pub audio_files: usize,
     /// One line per voiceprint whose audio is missing or damaged or whose embedding is short.
     pub damaged: Vec<String>,
-    /// Stored audio no voiceprint refers to (a crash leaves these; the start-up sweep removes
-    /// them once older than `--orphan-audio-grace`).
+    /// Stored audio no voiceprint refers to (the start-up sweep removes these once older than
+    /// `--orphan-audio-grace`).
     pub orphans: Vec<String>,
 }
 
@@ -28,17 +61,11 @@ impl Report {
 
 /// Reads every voiceprint's audio back and compares it with the checksum stored beside it.
 pub async fn check(store: &Store, blobs: &BlobStore) -> anyhow::Result<Report> {
-    // Blobs first, rows second, as in the sweep: a voiceprint committed in between is then
-    // seen, never reported as an orphan.
-    let stored = blobs.list().await?;
-    let records = store.audio_records().await?;
+    let inventory = Inventory::take(store, blobs).await?;
     let mut damaged = Vec::new();
-    for record in &records {
-        let problem = match blobs.get(&record.audio_key).await {
-            Err(err) => Some(format!("audio {} unreadable: {err}", record.audio_key)),
-            Ok(bytes) if Sha256::digest(&bytes).as_slice() != record.audio_sha256 => {
-                Some(format!("audio {} does not match its checksum", record.audio_key))
-            }
+    for record in &inventory.records {
+        let problem = match read_verified(blobs, &record.audio_key, &record.audio_sha256).await {
+            Err(err) => Some(format!("{err:#}")),
             Ok(_) if record.embedding_bytes != (EMBEDDING_DIM * 4) as i64 => {
                 Some(format!("embedding has {} bytes, not {}", record.embedding_bytes, EMBEDDING_DIM * 4))
             }
@@ -48,7 +75,6 @@ pub async fn check(store: &Store, blobs: &BlobStore) -> anyhow::Result<Report> {
             damaged.push(format!("voiceprint {}: {problem}", record.id));
         }
     }
-    let referenced: HashSet<&str> = records.iter().map(|record| record.audio_key.as_str()).collect();
-    let orphans = stored.iter().filter(|(key, _)| !referenced.contains(key.as_str())).map(|(key, _)| key.clone()).collect();
-    Ok(Report { voiceprints: records.len(), audio_files: stored.len(), damaged, orphans })
+    let orphans = inventory.orphans().map(|(key, _)| key.clone()).collect();
+    Ok(Report { voiceprints: inventory.records.len(), audio_files: inventory.stored.len(), damaged, orphans })
 }

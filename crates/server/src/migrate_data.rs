@@ -9,6 +9,7 @@
 use anyhow::{bail, ensure, Context};
 use sha2::{Digest, Sha256};
 
+use crate::audit::read_verified;
 use crate::blobs::BlobStore;
 use crate::cli::MigrateDataArgs;
 use crate::storage::redact_password;
@@ -21,12 +22,11 @@ pub async fn run(args: &MigrateDataArgs) -> anyhow::Result<()> {
         "{} holds no Voxprint database ({SQLITE_FILE}); --from takes the data directory of an embedded deployment",
         args.from.display()
     );
-    ensure!(
-        args.to.starts_with("postgres://") || args.to.starts_with("postgresql://"),
-        "--to takes a PostgreSQL URL (postgres://user:password@host:port/database)"
-    );
+    // The target first: a URL that is not PostgreSQL's is refused before anything is opened.
+    let target = Store::open(&args.from, Some(&args.to), 4)
+        .await
+        .with_context(|| format!("cannot open --to {}", redact_password(&args.to)))?;
     let source = Store::open_sqlite(&args.from).await.with_context(|| format!("cannot open {}", args.from.display()))?;
-    let target = Store::open_postgres(&args.to, 4).await.with_context(|| format!("cannot open {}", redact_password(&args.to)))?;
 
     for table in TABLES {
         let rows = source.read_table(table).await?;
@@ -54,7 +54,7 @@ pub async fn run(args: &MigrateDataArgs) -> anyhow::Result<()> {
         }
         None => {
             for (key, sha) in &audio {
-                verify_audio(&source_blobs, key, sha).await?;
+                read_verified(&source_blobs, key, sha).await?;
             }
             println!(
                 "audio              {:>6} files verified in place; not copied (no --blob-store): serve with --blob-store {}",
@@ -106,20 +106,12 @@ fn hash_row(checksum: &mut Sha256, row: &Row) {
 async fn copy_audio(source: &BlobStore, target: &BlobStore, audio: &[(&str, &[u8])]) -> anyhow::Result<usize> {
     let mut copied = 0;
     for (key, sha) in audio {
-        let already_there = matches!(target.get(key).await, Ok(bytes) if Sha256::digest(&bytes).as_slice() == *sha);
-        if !already_there {
-            let bytes = verify_audio(source, key, sha).await?;
+        if read_verified(target, key, sha).await.is_err() {
+            let bytes = read_verified(source, key, sha).await?;
             target.put(key, bytes).await.with_context(|| format!("cannot store audio {key} on the target"))?;
             copied += 1;
         }
-        verify_audio(target, key, sha).await.context("after copying")?;
+        read_verified(target, key, sha).await.context("after copying")?;
     }
     Ok(copied)
-}
-
-/// The audio under `key`, checked against its voiceprint's checksum.
-async fn verify_audio(blobs: &BlobStore, key: &str, sha: &[u8]) -> anyhow::Result<bytes::Bytes> {
-    let bytes = blobs.get(key).await.with_context(|| format!("cannot read audio {key}"))?;
-    ensure!(Sha256::digest(&bytes).as_slice() == sha, "audio {key} does not match its voiceprint's checksum");
-    Ok(bytes)
 }

@@ -7,20 +7,15 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::audit::Inventory;
 use crate::blobs::BlobStore;
 use crate::store::Store;
 
 pub async fn remove_orphan_audio(store: &Store, blobs: &BlobStore, grace: Duration) -> anyhow::Result<usize> {
-    // Blobs first, rows second: a row committed in between is then seen, never its blob missed.
-    let stored = blobs.list().await?;
-    let referenced: std::collections::HashSet<String> =
-        store.audio_records().await?.into_iter().map(|record| record.audio_key).collect();
+    let inventory = Inventory::take(store, blobs).await?;
     let cutoff = SystemTime::now() - grace;
-    let orphans: Vec<String> = stored
-        .into_iter()
-        .filter(|(key, modified)| !referenced.contains(key) && *modified <= cutoff)
-        .map(|(key, _)| key)
-        .collect();
+    let orphans: Vec<&str> =
+        inventory.orphans().filter(|(_, modified)| *modified <= cutoff).map(|(key, _)| key.as_str()).collect();
     for key in &orphans {
         blobs.delete(key).await?;
     }

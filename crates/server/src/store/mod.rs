@@ -23,7 +23,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use groups::{GroupFilter, GroupOwner, GroupView, NewGroup};
-pub use voiceprints::{NewVoiceprint, StoredAudio, VoiceprintOwner, VoiceprintView};
+pub use voiceprints::{AudioRecord, NewVoiceprint, StoredAudio, VoiceprintOwner, VoiceprintView};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -174,7 +174,7 @@ impl Store {
 
     /// Connects to PostgreSQL and applies pending migrations. sqlx's migrator holds an advisory
     /// lock while it works, so instances starting together apply each migration once.
-    pub async fn open_postgres(url: &str, max_connections: u32) -> Result<Store> {
+    async fn open_postgres(url: &str, max_connections: u32) -> Result<Store> {
         let options = PgConnectOptions::from_str(url)?;
         // One direct connection first: the pool retries failed connections until its timeout
         // and then reports only that it timed out, hiding why (refused, password, no database).
