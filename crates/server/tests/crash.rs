@@ -8,13 +8,13 @@ mod common;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::{audio_form, features_path, testdata, Api, Storage, TestServer};
+use common::{audio_form, features_path, clip, Api, Storage, TestServer};
 
 #[tokio::test]
 async fn sigkill_during_enrollments_leaves_no_half_written_voiceprint() {
     let temp = tempfile::tempdir().unwrap();
     let storage = Storage::fresh(temp.path());
-    let clips: Vec<Vec<u8>> = (1..=7).map(|n| testdata(&format!("corpus/flite-rms/{n:02}.wav"))).collect();
+    let clips: Vec<Vec<u8>> = (1..=7).map(|n| clip("flite-rms", n)).collect();
     let server = TestServer::start_on(&storage, &[]);
     let token = server.admin_token.clone();
     let api = std::sync::Arc::new(Api::new(&server, &token));
@@ -64,7 +64,7 @@ async fn sigterm_finishes_requests_in_flight_then_exits() {
     let mut server = TestServer::start(&["--embed-workers", "1"]);
     let api = std::sync::Arc::new(Api::new(&server, &server.admin_token));
     let group = api.create_group("draining").await;
-    let clips: Vec<Vec<u8>> = (1..=6).map(|n| testdata(&format!("corpus/flite-slt/{n:02}.wav"))).collect();
+    let clips: Vec<Vec<u8>> = (1..=6).map(|n| clip("flite-slt", n)).collect();
     let enrollments: Vec<_> = clips
         .into_iter()
         .enumerate()

@@ -6,11 +6,8 @@ mod common;
 
 use std::process::Command;
 
-use common::{features_path, testdata, Api, ScratchDatabase, Storage, TestServer, BIN};
+use common::{features_path, clip, Api, ScratchDatabase, Storage, TestServer, BIN};
 
-fn clip(voice: &str, n: u32) -> Vec<u8> {
-    testdata(&format!("corpus/{voice}/{n:02}.wav"))
-}
 
 fn migrate(from: &std::path::Path, to: &Storage) -> std::process::Output {
     Command::new(BIN)

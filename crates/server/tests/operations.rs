@@ -2,11 +2,8 @@
 
 mod common;
 
-use common::{audio_form, testdata, Api, TestServer};
+use common::{audio_form, clip, testdata, Api, TestServer};
 
-fn clip(voice: &str, n: u32) -> Vec<u8> {
-    testdata(&format!("corpus/{voice}/{n:02}.wav"))
-}
 
 #[tokio::test]
 async fn health_readiness_and_metrics() {

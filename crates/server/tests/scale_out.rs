@@ -7,12 +7,9 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{audio_form, count_quota_race, features_path, testdata, Api, Storage, TestServer};
+use common::{audio_form, count_quota_race, features_path, clip, Api, Storage, TestServer};
 use serde_json::json;
 
-fn clip(voice: &str, n: u32) -> Vec<u8> {
-    testdata(&format!("corpus/{voice}/{n:02}.wav"))
-}
 
 /// Two instances on one fresh storage (the second starts once the first has bootstrapped).
 fn two_instances(extra_args: &[&str]) -> (tempfile::TempDir, Storage, TestServer, TestServer) {

@@ -2,13 +2,10 @@
 
 mod common;
 
-use common::{audio_form, features_path, testdata, Api, TestServer};
+use common::{audio_form, features_path, clip, Api, TestServer};
 use reqwest::multipart::{Form, Part};
 use serde_json::json;
 
-fn clip(voice: &str, n: u32) -> Vec<u8> {
-    testdata(&format!("corpus/{voice}/{n:02}.wav"))
-}
 
 #[tokio::test]
 async fn enroll_list_download_update_delete() {
@@ -128,7 +125,7 @@ async fn raw_pcm_is_accepted_with_its_rate_and_channels() {
     let download = reqwest::get(item["audio_url"].as_str().unwrap()).await.unwrap();
     assert!(download.headers()["content-type"].to_str().unwrap().starts_with("audio/L16"));
     assert_eq!(download.bytes().await.unwrap().as_ref(), pcm.as_slice());
-    let probe = testdata("corpus/flite-kal16/02.wav")[44..].to_vec();
+    let probe = clip("flite-kal16", 2)[44..].to_vec();
     let scores = api.identify(&group, probe, &[("sample_rate", "16000")]).await;
     assert_eq!(scores[0]["feature_id"], id.as_str());
 }

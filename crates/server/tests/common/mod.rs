@@ -408,6 +408,11 @@ pub fn testdata(path: &str) -> Vec<u8> {
     std::fs::read(&full).unwrap_or_else(|err| panic!("{}: {err}", full.display()))
 }
 
+/// Utterance `n` of one voice of the test corpus (`testdata/corpus/<voice>/<nn>.wav`).
+pub fn clip(voice: &str, n: u32) -> Vec<u8> {
+    testdata(&format!("corpus/{voice}/{n:02}.wav"))
+}
+
 /// A multipart form with `file` and text fields.
 pub fn audio_form(file: Vec<u8>, fields: &[(&str, &str)]) -> reqwest::multipart::Form {
     let mut form = reqwest::multipart::Form::new()
