@@ -308,14 +308,16 @@ mod tests {
     }
 
     /// The bucket named by VOXPRINT_TEST_S3_BUCKET, with the AWS_* settings that
-    /// `scripts/garage.sh start` prints; `None` (the test is skipped) when it is unset.
-    fn test_bucket() -> Option<String> {
-        std::env::var("VOXPRINT_TEST_S3_BUCKET").ok()
+    /// `scripts/garage.sh start` prints. Without it the S3 tests fail rather than pass unrun,
+    /// like the PostgreSQL tests; `scripts/test.sh` starts a Garage and sets it.
+    fn test_bucket() -> String {
+        std::env::var("VOXPRINT_TEST_S3_BUCKET")
+            .expect("VOXPRINT_TEST_S3_BUCKET (and AWS_*) name the test S3 bucket; scripts/test.sh starts one")
     }
 
     #[tokio::test]
     async fn s3_round_trip_list_and_delete() {
-        let Some(bucket) = test_bucket() else { return };
+        let bucket = test_bucket();
         let mut random = [0u8; 8];
         getrandom::fill(&mut random).unwrap();
         let spec = format!("s3://{bucket}/test-{}", hex::encode(random));
@@ -338,7 +340,7 @@ mod tests {
 
     #[tokio::test]
     async fn s3_open_refuses_a_wrong_secret() {
-        let Some(bucket) = test_bucket() else { return };
+        let bucket = test_bucket();
         let settings = AmazonS3Builder::from_env().with_secret_access_key("wrong");
         let err = S3Bucket::open(settings, &bucket, "").await.expect_err("opened with a wrong secret key");
         let message = format!("{err:#}");
