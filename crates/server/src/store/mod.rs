@@ -162,11 +162,12 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        // sqlx's migrator takes no lock on SQLite: without this file lock, two processes starting
-        // together on a new file could both try to apply the first migration.
+        // sqlx's migrator takes no lock on SQLite, and switching a new file to WAL fails at once
+        // with "database is locked" (no busy wait) while another process does the same. This file
+        // lock makes processes starting together connect and migrate one after the other.
         let lock = std::fs::File::create(data_dir.join(format!("{SQLITE_FILE}.migrate-lock")))?;
         let lock = tokio::task::spawn_blocking(move || lock.lock().map(|()| lock)).await.map_err(std::io::Error::other)??;
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         drop(lock);
         Ok(Store { pool: Pool::Sqlite(pool) })
