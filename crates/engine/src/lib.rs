@@ -13,6 +13,7 @@
 //! # Ok::<(), voxprint_engine::model::ModelError>(())
 //! ```
 
+pub mod augment;
 pub mod constants;
 mod encoder;
 pub mod kernels;
@@ -26,4 +27,4 @@ pub mod windows;
 
 pub use encoder::{cosine, Embedding, Encoder, EngineError};
 pub use model::ModelError;
-pub use preprocess::preprocess;
+pub use preprocess::{preprocess, preprocess_conditions};

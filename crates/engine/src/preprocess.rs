@@ -4,14 +4,30 @@
 //! Each step is public so that callers (and benchmarks) can run or time them apart.
 
 use crate::constants::{AUDIO_NORM_TARGET_DBFS, INT16_MAX};
-use crate::{resample, vad};
+use crate::{augment, resample, vad};
 
 /// Interleaved samples in [-1, 1] with `channels` channels at `sample_rate` → preprocessed
 /// 16 kHz mono samples, ready for [`crate::Encoder::embed`]. Non-finite samples count as
 /// silence. Silence, or a zero channel count or rate, gives an empty result.
 pub fn preprocess(samples: &[f32], channels: usize, sample_rate: u32) -> Vec<f32> {
-    let mono = to_mono(samples, channels);
-    let mut wav = resample::to_16k(&mono, sample_rate);
+    finish(resample::to_16k(&to_mono(samples, channels), sample_rate))
+}
+
+/// An enrollment's encoder inputs: [`preprocess`]'s output first, then the recording under each
+/// simulated condition of [`crate::augment::CONDITIONS`] (seeded by `seed`), preprocessed alike.
+pub fn preprocess_conditions(
+    samples: &[f32],
+    channels: usize,
+    sample_rate: u32,
+    seed: u64,
+) -> Vec<Vec<f32>> {
+    let wav = resample::to_16k(&to_mono(samples, channels), sample_rate);
+    let degraded = augment::degrade(&wav, seed);
+    std::iter::once(wav).chain(degraded).map(finish).collect()
+}
+
+/// The last two steps: volume, then silence trimming.
+fn finish(mut wav: Vec<f32>) -> Vec<f32> {
     normalize_volume(&mut wav);
     vad::trim_long_silences(&wav)
 }
@@ -36,7 +52,11 @@ pub fn normalize_volume(wav: &mut [f32]) {
     if wav.is_empty() {
         return;
     }
-    let mean_square = wav.iter().map(|&s| f64::from(s * INT16_MAX).powi(2)).sum::<f64>() / wav.len() as f64;
+    let mean_square = wav
+        .iter()
+        .map(|&s| f64::from(s * INT16_MAX).powi(2))
+        .sum::<f64>()
+        / wav.len() as f64;
     let rms = mean_square.sqrt();
     if !(rms > 0.0 && rms.is_finite()) {
         return;
@@ -58,7 +78,10 @@ mod tests {
     #[test]
     fn mono_average_and_bad_samples() {
         assert_eq!(to_mono(&[0.5, 0.25, -1.0, 1.0, 0.3], 2), vec![0.375, 0.0]);
-        assert_eq!(to_mono(&[f32::NAN, f32::INFINITY, 0.5], 1), vec![0.0, 0.0, 0.5]);
+        assert_eq!(
+            to_mono(&[f32::NAN, f32::INFINITY, 0.5], 1),
+            vec![0.0, 0.0, 0.5]
+        );
         assert!(to_mono(&[0.1, 0.2], 0).is_empty());
     }
 
