@@ -26,11 +26,15 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
         }
         AdminCommand::ListUsers { team } => {
             for user in store.list_users(team).await? {
-                println!("{}\t{}\t{}\t{}\t{}\t{}", user.id, user.team_id, user.name, user.nickname, user.avatar_url, user.created_at);
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    user.id, user.team_id, user.name, user.nickname, user.avatar_url, user.created_at
+                );
             }
         }
         AdminCommand::CreateToken { user, permissions, expires_in_days } => {
-            let permissions = PermissionSet::parse(&permissions).map_err(|err| anyhow::anyhow!("--permissions: {err}"))?;
+            let permissions =
+                PermissionSet::parse(&permissions).map_err(|err| anyhow::anyhow!("--permissions: {err}"))?;
             let expires_at = expires_in_days.map(|days| now_seconds() + days * 86_400);
             let (id, secret) = store.create_token(&ids, user, permissions, expires_at).await?;
             println!("token id {id}, permissions {}", permissions.to_names());
@@ -66,6 +70,21 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
             println!("damaged voiceprints\t{}", report.damaged.len());
             println!("orphan audio files\t{}", report.orphans.len());
             anyhow::ensure!(report.is_clean(), "the storage check found problems (listed above)");
+        }
+        AdminCommand::Reembed { model } => {
+            let blobs = crate::storage::open_blobs(storage).await?;
+            let encoder = std::sync::Arc::new(voxprint_engine::Encoder::load(&model.resolve())?);
+            let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
+            let embedder = crate::embedder::Embedder::start(encoder, workers, 4, metrics);
+            let outcome = crate::reembed::run(&store, &blobs, &embedder).await?;
+            for problem in &outcome.failed {
+                eprintln!("not refreshed: {problem}");
+            }
+            println!("refreshed\t{}", outcome.refreshed);
+            println!("superseded\t{}", outcome.superseded);
+            println!("not refreshed\t{}", outcome.failed.len());
+            anyhow::ensure!(outcome.failed.is_empty(), "some voiceprints could not be refreshed (listed above)");
         }
     }
     Ok(())

@@ -11,12 +11,12 @@ use voxprint_engine::Encoder;
 
 use crate::cli::ServeArgs;
 use crate::embedder::Embedder;
-use crate::signing::UrlSigner;
-use crate::speakers::EmbeddingCache;
 use crate::http::{self, ApiSettings, AppState};
 use crate::ids::IdGenerator;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
+use crate::signing::UrlSigner;
+use crate::speakers::EmbeddingCache;
 use crate::storage;
 
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
@@ -44,7 +44,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         async move {
             match crate::sweep::remove_orphan_audio(&store, &blobs, grace).await {
                 Ok(0) => {}
-                Ok(removed) => tracing::info!(removed, "deleted audio files no voiceprint refers to"),
+                Ok(removed) => {
+                    tracing::info!(removed, "deleted audio files no voiceprint refers to")
+                }
                 Err(err) => tracing::warn!(%err, "could not sweep orphan audio files"),
             }
         }
@@ -70,6 +72,29 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         metrics,
         signer: UrlSigner::new(signing_key),
     };
+    // In the background too: voiceprints stored by an older version are scored as before
+    // until their scoring data is refreshed.
+    tokio::spawn({
+        let (store, blobs, embedder) = (state.store.clone(), state.blobs.clone(), state.embedder.clone());
+        async move {
+            match crate::reembed::run(&store, &blobs, &embedder).await {
+                Ok(outcome) if outcome.refreshed + outcome.superseded + outcome.failed.len() == 0 => {}
+                Ok(outcome) => {
+                    for problem in &outcome.failed {
+                        tracing::warn!(problem, "voiceprint not refreshed to the current scoring");
+                    }
+                    tracing::info!(
+                        refreshed = outcome.refreshed,
+                        failed = outcome.failed.len(),
+                        "voiceprints brought up to the current scoring"
+                    );
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "could not refresh voiceprints to the current scoring")
+                }
+            }
+        }
+    });
     let listener = TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
     println!("voxprint listening on http://{address}");

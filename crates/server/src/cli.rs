@@ -115,6 +115,10 @@ pub struct EmbedArgs {
     /// One JSON object per line: {"file": "<path as given>", "embedding": [256 numbers]}.
     #[arg(long)]
     pub json: bool,
+    /// Also print the embeddings of the recording under each simulated condition, as an
+    /// enrollment stores them (JSON field "conditions"; implies --json).
+    #[arg(long)]
+    pub conditions: bool,
     /// Sample rate of raw PCM files (other formats carry their own).
     #[arg(long, default_value_t = 16000)]
     pub sample_rate: u32,
@@ -224,4 +228,11 @@ pub enum AdminCommand {
     /// embedding, and that every stored audio file belongs to a voiceprint. Prints the counts;
     /// exits non-zero on any problem. Uploads in flight show as orphan audio for a moment.
     Check,
+    /// Bring every voiceprint's scoring data up to this version from its stored audio (`serve`
+    /// also does this in the background at start). Prints the counts; exits non-zero if a
+    /// voiceprint could not be refreshed (it is then listed, and scored as before).
+    Reembed {
+        #[command(flatten)]
+        model: ModelArgs,
+    },
 }

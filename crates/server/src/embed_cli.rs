@@ -28,9 +28,13 @@ pub fn embed(args: EmbedArgs) -> anyhow::Result<()> {
     let mut failures = 0;
     let mut stdout = std::io::stdout().lock();
     for file in &args.files {
-        match embed_file(&encoder, file, raw) {
-            Ok(embedding) => {
-                if args.json {
+        match embed_file(&encoder, file, raw, args.conditions) {
+            Ok(mut embeddings) => {
+                let embedding = embeddings.remove(0);
+                if args.conditions {
+                    let line = serde_json::json!({ "file": file.to_string_lossy(), "embedding": embedding, "conditions": embeddings });
+                    writeln!(stdout, "{line}")?;
+                } else if args.json {
                     let line = serde_json::json!({ "file": file.to_string_lossy(), "embedding": embedding });
                     writeln!(stdout, "{line}")?;
                 } else {
@@ -48,10 +52,20 @@ pub fn embed(args: EmbedArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn embed_file(encoder: &Encoder, file: &std::path::Path, raw: RawPcm) -> anyhow::Result<Vec<f32>> {
+/// The file's embedding, followed (with `conditions`) by those of its simulated conditions.
+fn embed_file(
+    encoder: &Encoder,
+    file: &std::path::Path,
+    raw: RawPcm,
+    conditions: bool,
+) -> anyhow::Result<Vec<Vec<f32>>> {
     let bytes = std::fs::read(file).context("cannot read")?;
     let decoded = voxprint_audio::decode(&bytes, raw)?;
+    if conditions {
+        let set = crate::speakers::embed_conditions(encoder, &decoded, &bytes)?;
+        return Ok(set.chunks_exact(crate::speakers::EMBEDDING_DIM).map(<[f32]>::to_vec).collect());
+    }
     let samples = voxprint_engine::preprocess(&decoded.samples, decoded.channels as usize, decoded.sample_rate);
     let embedding = encoder.embed(&samples)?;
-    Ok(embedding.as_slice().to_vec())
+    Ok(vec![embedding.as_slice().to_vec()])
 }

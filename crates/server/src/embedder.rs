@@ -12,15 +12,18 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::oneshot;
 use voxprint_audio::{DecodeError, Format, RawPcm};
-use voxprint_engine::{EngineError, Encoder};
+use voxprint_engine::{Encoder, EngineError};
 
 use crate::metrics::Metrics;
+use crate::speakers;
 
 const MAX_BATCH: usize = 16;
 
 /// An utterance's embedding and what was learnt about the audio on the way.
 pub struct Embedded {
     pub embedding: Vec<f32>,
+    /// For an enrollment, the condition set (`speakers::condition_set`); empty for a probe.
+    pub conditions: Vec<f32>,
     pub format: Format,
     /// Length of the decoded recording.
     pub audio_seconds: f32,
@@ -34,9 +37,17 @@ pub enum EmbedFailure {
     Internal(String),
 }
 
+/// What a recording is embedded for: an enrollment also gets its condition set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Probe,
+    Enrollment,
+}
+
 struct Job {
     audio: Bytes,
     raw: RawPcm,
+    purpose: Purpose,
     reply: oneshot::Sender<Result<Embedded, EmbedFailure>>,
 }
 
@@ -60,12 +71,14 @@ impl Embedder {
         Embedder { queue, metrics }
     }
 
-    pub async fn embed(&self, audio: Bytes, raw: RawPcm) -> Result<Embedded, EmbedFailure> {
+    pub async fn embed(&self, audio: Bytes, raw: RawPcm, purpose: Purpose) -> Result<Embedded, EmbedFailure> {
         let (reply, answer) = oneshot::channel();
-        match self.queue.try_send(Job { audio, raw, reply }) {
+        match self.queue.try_send(Job { audio, raw, purpose, reply }) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(EmbedFailure::Overloaded),
-            Err(TrySendError::Disconnected(_)) => return Err(EmbedFailure::Internal("embedding workers stopped".into())),
+            Err(TrySendError::Disconnected(_)) => {
+                return Err(EmbedFailure::Internal("embedding workers stopped".into()))
+            }
         }
         let started = std::time::Instant::now();
         let result = answer.await.unwrap_or_else(|_| Err(EmbedFailure::Internal("an embedding worker failed".into())));
@@ -108,9 +121,10 @@ fn work(encoder: &Encoder, jobs: &Mutex<Receiver<Job>>) {
     }
 }
 
-/// A decoded and preprocessed recording, ready for the encoder.
+/// A decoded and preprocessed recording, ready for the encoder: one utterance for a probe,
+/// the recording and its simulated conditions for an enrollment.
 struct Prepared {
-    speech: Vec<f32>,
+    utterances: Vec<Vec<f32>>,
     format: Format,
     audio_seconds: f32,
 }
@@ -121,20 +135,47 @@ fn embed_batch(encoder: &Encoder, batch: &[Job]) -> Vec<Result<Embedded, EmbedFa
         .iter()
         .map(|job| {
             let decoded = voxprint_audio::decode(&job.audio, job.raw).map_err(EmbedFailure::Decode)?;
-            let speech = voxprint_engine::preprocess(&decoded.samples, decoded.channels as usize, decoded.sample_rate);
-            Ok(Prepared { speech, format: decoded.format, audio_seconds: voxprint_audio::duration_seconds(&decoded) })
+            let utterances = match job.purpose {
+                Purpose::Probe => {
+                    vec![voxprint_engine::preprocess(&decoded.samples, decoded.channels as usize, decoded.sample_rate)]
+                }
+                Purpose::Enrollment => speakers::condition_inputs(&decoded, &job.audio),
+            };
+            Ok(Prepared {
+                utterances,
+                format: decoded.format,
+                audio_seconds: voxprint_audio::duration_seconds(&decoded),
+            })
         })
         .collect();
-    let usable: Vec<&[f32]> = prepared.iter().filter_map(|p| p.as_ref().ok()).map(|p| p.speech.as_slice()).collect();
+    let usable: Vec<&[f32]> =
+        prepared.iter().filter_map(|p| p.as_ref().ok()).flat_map(|p| p.utterances.iter().map(Vec::as_slice)).collect();
     let mut embeddings = encoder.embed_batch(&usable).into_iter();
     prepared
         .into_iter()
-        .map(|prepared| {
-            let Prepared { format, audio_seconds, .. } = prepared?;
-            match embeddings.next() {
-                Some(Ok(embedding)) => Ok(Embedded { embedding: embedding.as_slice().to_vec(), format, audio_seconds }),
-                Some(Err(EngineError::NotEnoughSpeech { seconds })) => Err(EmbedFailure::NotEnoughSpeech { seconds }),
-                None => Err(EmbedFailure::Internal("the encoder returned too few embeddings".into())),
+        .zip(batch)
+        .map(|(prepared, job)| {
+            let Prepared { utterances, format, audio_seconds } = prepared?;
+            let mine: Vec<_> = embeddings.by_ref().take(utterances.len()).collect();
+            if mine.len() < utterances.len() {
+                return Err(EmbedFailure::Internal("the encoder returned too few embeddings".into()));
+            }
+            let to_failure = |EngineError::NotEnoughSpeech { seconds }| EmbedFailure::NotEnoughSpeech { seconds };
+            match job.purpose {
+                Purpose::Probe => {
+                    let embedding = mine.into_iter().next().expect("one utterance").map_err(to_failure)?;
+                    Ok(Embedded {
+                        embedding: embedding.as_slice().to_vec(),
+                        conditions: Vec::new(),
+                        format,
+                        audio_seconds,
+                    })
+                }
+                Purpose::Enrollment => {
+                    let conditions = speakers::condition_set(mine).map_err(to_failure)?;
+                    let embedding = conditions[..speakers::EMBEDDING_DIM].to_vec();
+                    Ok(Embedded { embedding, conditions, format, audio_seconds })
+                }
             }
         })
         .collect()

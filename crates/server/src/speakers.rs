@@ -1,29 +1,70 @@
-//! Scoring a probe against a group's voiceprints, with a per-group embedding matrix cache.
+//! Scoring a probe against a group's voiceprints, with a per-group embedding cache.
 //!
-//! The cache is checked against the group's `voiceprints_version` (one indexed read) on every
-//! identification, so a voiceprint enrolled, replaced or deleted through any process sharing
-//! the database is scored — or no longer scored — on the very next request.
+//! **The score.** Each voiceprint holds its recording's embedding and the embeddings of that
+//! recording under simulated conditions (noise, rooms, telephone, codec; see
+//! `voxprint_engine::augment`): its *condition set*. A probe's similarity to a voiceprint is its
+//! highest cosine with any row of the set, so that a noisy or telephone probe meets the
+//! enrollment in a similar condition. Degraded probes also come closer to everybody, though; so
+//! the similarity is lowered by part of the probe's mean similarity to its nearest voices in a
+//! built-in cohort of other speakers (probe-side score normalisation: a probe that resembles
+//! everyone proves less). A logistic curve centred on the decision threshold maps the result
+//! onto 0–100. Every constant here was chosen on the development voices of
+//! `scripts/bench-accuracy.sh`, never on the voices it reports on.
+//!
+//! **The cache.** A group's rows are checked against the group's `voiceprints_version` (one
+//! indexed read) on every identification, so a voiceprint enrolled, replaced or deleted through
+//! any process sharing the database is scored — or no longer scored — on the very next request.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use voxprint_audio::Decoded;
+use voxprint_engine::{augment, Embedding, Encoder, EngineError};
 
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
-/// The decision threshold on `score` that README.md recommends: a best score below it means
-/// "none of the enrolled speakers". Measured in tests/identification_accuracy.rs (keep in step).
-pub const RECOMMENDED_THRESHOLD: f64 = 79.0;
+/// The decision threshold on `score`: a best score below it means "none of the enrolled
+/// speakers". It is the centre of the calibration curve.
+pub const RECOMMENDED_THRESHOLD: f64 = 50.0;
 
 /// Dimension of the speaker embeddings.
 pub const EMBEDDING_DIM: usize = 256;
 
+/// Rows of a complete condition set: the recording, then each simulated condition.
+pub const CONDITION_ROWS: usize = augment::CONDITIONS.len() + 1;
+
+/// Version of what scoring needs stored with a voiceprint (its condition set). A voiceprint
+/// stored under a lower version is brought up to date from its audio by `admin reembed`
+/// (which `serve` also runs at start); until then it is scored from its one embedding.
+pub const SCORING_VERSION: i64 = 1;
+
+/// Probe-side normalisation: how many of the cohort's voices nearest to the probe are
+/// averaged, and how much of that mean is taken off the similarity.
+const COHORT_NEAREST: usize = 6;
+const COHORT_WEIGHT: f32 = 0.75;
+
+/// The calibration curve: `score = 100 / (1 + exp(-(evidence - CENTRE) / SCALE))`. CENTRE is
+/// where 1 % of strangers' best evidence lies above it on the development voices, over all
+/// conditions together; SCALE is the logistic regression's slope there.
+const CALIBRATION_CENTRE: f64 = 0.3083;
+const CALIBRATION_SCALE: f64 = 0.0183;
+
+/// The built-in cohort: condition sets of the development voices, made by
+/// `scripts/accuracy/make-cohort.sh`: little-endian f32 rows of [`EMBEDDING_DIM`],
+/// [`CONDITION_ROWS`] rows per voice. It belongs to the model and to [`SCORING_VERSION`].
+static COHORT: LazyLock<Vec<f32>> =
+    LazyLock::new(|| floats_from_bytes(include_bytes!("../assets/cohort-v1.f32")).collect());
+
 /// Groups kept in memory at most; past that an arbitrary one is dropped (it reloads on use).
 const MAX_CACHED_GROUPS: usize = 10_000;
 
-/// A group's enrolled voiceprints as one row-major matrix.
+/// A group's enrolled voiceprints: their condition sets in one row-major matrix.
 pub struct GroupMatrix {
     version: i64,
     pub voiceprints: Vec<VoiceprintLabel>,
+    /// Each voiceprint's rows of `matrix`.
+    rows: Vec<std::ops::Range<usize>>,
     matrix: Vec<f32>,
 }
 
@@ -33,7 +74,7 @@ pub struct VoiceprintLabel {
     pub description: String,
 }
 
-/// A voiceprint's similarity to the probe.
+/// A voiceprint's score for the probe.
 pub struct Match<'a> {
     pub voiceprint: &'a VoiceprintLabel,
     pub score: f64,
@@ -42,37 +83,106 @@ pub struct Match<'a> {
 impl GroupMatrix {
     /// Every voiceprint with its score, best first; ties by ID for a stable order.
     pub fn rank(&self, probe: &[f32]) -> Vec<Match<'_>> {
+        let cohort = cohort_similarity(probe);
         let mut matches: Vec<Match<'_>> = self
             .voiceprints
             .iter()
-            .zip(self.matrix.chunks_exact(EMBEDDING_DIM))
-            .map(|(voiceprint, row)| Match { voiceprint, score: score_from_cosine(dot(row, probe)) })
+            .zip(&self.rows)
+            .map(|(voiceprint, rows)| {
+                let set = &self.matrix[rows.start * EMBEDDING_DIM..rows.end * EMBEDDING_DIM];
+                Match { voiceprint, score: calibrated_score(best_similarity(set, probe), cohort) }
+            })
             .collect();
         matches.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.voiceprint.id.cmp(&b.voiceprint.id)));
         matches
     }
 }
 
-/// The API's `score` (0–100) from the cosine similarity of two L2-normalised embeddings:
-/// `100 × max(cosine, 0)`, rounded to two decimals. Monotonic, so thresholds on either scale
-/// are equivalent; negative similarities (never seen between speech clips) clamp to 0.
-pub fn score_from_cosine(cosine: f32) -> f64 {
-    let clamped = f64::from(cosine).clamp(0.0, 1.0);
-    (clamped * 10_000.0).round() / 100.0
+/// The probe's highest cosine with any row of a condition set.
+fn best_similarity(set: &[f32], probe: &[f32]) -> f32 {
+    set.chunks_exact(EMBEDDING_DIM).map(|row| dot(row, probe)).fold(f32::MIN, f32::max)
+}
+
+/// The mean of the probe's best similarities to the [`COHORT_NEAREST`] cohort voices nearest it.
+fn cohort_similarity(probe: &[f32]) -> f32 {
+    let mut nearest: Vec<f32> =
+        COHORT.chunks_exact(CONDITION_ROWS * EMBEDDING_DIM).map(|set| best_similarity(set, probe)).collect();
+    nearest.sort_by(|a, b| b.total_cmp(a));
+    nearest.truncate(COHORT_NEAREST);
+    if nearest.is_empty() {
+        return 0.0;
+    }
+    nearest.iter().sum::<f32>() / nearest.len() as f32
+}
+
+/// The API's `score` (0–100, two decimals) from a voiceprint's best similarity and the probe's
+/// cohort similarity. Increasing in the similarity, so that within one identification the
+/// ranking is the ranking by similarity.
+pub fn calibrated_score(similarity: f32, cohort: f32) -> f64 {
+    let evidence = f64::from(similarity) - f64::from(COHORT_WEIGHT) * f64::from(cohort);
+    let score = 100.0 / (1.0 + (-(evidence - CALIBRATION_CENTRE) / CALIBRATION_SCALE).exp());
+    (score * 100.0).round() / 100.0
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// Embeddings are stored as 256 little-endian f32.
+/// The seed of a recording's simulated conditions: its content, so that embedding the same
+/// upload again (`admin reembed`) gives the same condition set.
+pub fn condition_seed(audio: &[u8]) -> u64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(audio);
+    u64::from_le_bytes(digest[..8].try_into().expect("a SHA-256 digest has 32 bytes"))
+}
+
+/// The encoder inputs of an enrollment: the preprocessed recording, then the recording under
+/// each simulated condition.
+pub fn condition_inputs(decoded: &Decoded, audio: &[u8]) -> Vec<Vec<f32>> {
+    voxprint_engine::preprocess_conditions(
+        &decoded.samples,
+        decoded.channels as usize,
+        decoded.sample_rate,
+        condition_seed(audio),
+    )
+}
+
+/// A decoded recording's condition set (see [`condition_set`]).
+pub fn embed_conditions(encoder: &Encoder, decoded: &Decoded, audio: &[u8]) -> Result<Vec<f32>, EngineError> {
+    let inputs = condition_inputs(decoded, audio);
+    let slices: Vec<&[f32]> = inputs.iter().map(Vec::as_slice).collect();
+    condition_set(encoder.embed_batch(&slices))
+}
+
+/// Flat rows from the embeddings of [`condition_inputs`]: the recording's own first (its
+/// failure is the enrollment's), then each condition's; a condition that left too little
+/// speech repeats the first row.
+pub fn condition_set(embeddings: Vec<Result<Embedding, EngineError>>) -> Result<Vec<f32>, EngineError> {
+    let mut embeddings = embeddings.into_iter();
+    let clean = embeddings.next().unwrap_or(Err(EngineError::NotEnoughSpeech { seconds: 0.0 }))?;
+    let mut set = clean.as_slice().to_vec();
+    for degraded in embeddings {
+        set.extend_from_slice(degraded.as_ref().unwrap_or(&clean).as_slice());
+    }
+    Ok(set)
+}
+
+/// Embeddings are stored as little-endian f32, row after row.
 pub fn embedding_to_bytes(embedding: &[f32]) -> Vec<u8> {
     embedding.iter().flat_map(|value| value.to_le_bytes()).collect()
 }
 
-fn embedding_from_bytes(bytes: &[u8]) -> Option<impl Iterator<Item = f32> + '_> {
-    (bytes.len() == EMBEDDING_DIM * 4)
-        .then(|| bytes.chunks_exact(4).map(|chunk| f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]])))
+fn floats_from_bytes(bytes: &[u8]) -> impl Iterator<Item = f32> + '_ {
+    bytes.chunks_exact(4).map(|chunk| f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]))
+}
+
+/// A stored voiceprint's rows for scoring: its condition set when it has a complete one, else
+/// its single embedding; `None` when even that has the wrong size.
+fn scoring_rows<'a>(embedding: &'a [u8], conditions: Option<&'a [u8]>) -> Option<&'a [u8]> {
+    match conditions {
+        Some(set) if set.len() == CONDITION_ROWS * EMBEDDING_DIM * 4 => Some(set),
+        _ => (embedding.len() == EMBEDDING_DIM * 4).then_some(embedding),
+    }
 }
 
 pub struct EmbeddingCache {
@@ -98,16 +208,19 @@ impl EmbeddingCache {
         self.metrics.cache_misses.inc();
         let (version, rows) = store.group_embeddings(group_id).await?;
         let mut voiceprints = Vec::with_capacity(rows.len());
-        let mut matrix = Vec::with_capacity(rows.len() * EMBEDDING_DIM);
+        let mut ranges = Vec::with_capacity(rows.len());
+        let mut matrix = Vec::with_capacity(rows.len() * CONDITION_ROWS * EMBEDDING_DIM);
         for row in rows {
-            let Some(values) = embedding_from_bytes(&row.embedding) else {
+            let Some(bytes) = scoring_rows(&row.embedding, Some(&row.conditions)) else {
                 tracing::error!(voiceprint = row.id, "stored embedding has the wrong size; skipped");
                 continue;
             };
-            matrix.extend(values);
+            let start = matrix.len() / EMBEDDING_DIM;
+            matrix.extend(floats_from_bytes(bytes));
+            ranges.push(start..matrix.len() / EMBEDDING_DIM);
             voiceprints.push(VoiceprintLabel { id: row.id, name: row.name, description: row.description });
         }
-        let loaded = Arc::new(GroupMatrix { version, voiceprints, matrix });
+        let loaded = Arc::new(GroupMatrix { version, voiceprints, rows: ranges, matrix });
         let mut groups = self.lock();
         if groups.len() >= MAX_CACHED_GROUPS {
             if let Some(evicted) = groups.keys().next().copied() {
@@ -127,40 +240,68 @@ impl EmbeddingCache {
 mod tests {
     use super::*;
 
-    #[test]
-    fn score_is_monotonic_and_bounded() {
-        assert_eq!(score_from_cosine(1.0), 100.0);
-        assert_eq!(score_from_cosine(0.8123), 81.23);
-        assert_eq!(score_from_cosine(-0.3), 0.0);
-        assert_eq!(score_from_cosine(1.2), 100.0);
-        assert!(score_from_cosine(0.5) < score_from_cosine(0.51));
+    fn unit(index: usize) -> Vec<f32> {
+        let mut v = vec![0.0; EMBEDDING_DIM];
+        v[index] = 1.0;
+        v
     }
 
     #[test]
-    fn ranks_best_first() {
-        let mut a = vec![0.0; EMBEDDING_DIM];
-        a[0] = 1.0;
-        let mut b = vec![0.0; EMBEDDING_DIM];
-        b[1] = 1.0;
+    fn score_is_monotonic_bounded_and_centred_on_the_threshold() {
+        let cohort = 0.4;
+        let centre = (CALIBRATION_CENTRE as f32) + COHORT_WEIGHT * cohort;
+        assert_eq!(calibrated_score(centre, cohort), RECOMMENDED_THRESHOLD);
+        let mut last = -1.0;
+        for step in -100..=100 {
+            let score = calibrated_score(step as f32 / 100.0, cohort);
+            assert!((0.0..=100.0).contains(&score) && score >= last, "{score} after {last}");
+            last = score;
+        }
+        assert!(calibrated_score(0.9, 0.3) > calibrated_score(0.9, 0.8), "a probe like everyone proves less");
+    }
+
+    #[test]
+    fn a_voiceprint_is_scored_by_its_nearest_condition() {
         let matrix = GroupMatrix {
             version: 1,
             voiceprints: vec![
                 VoiceprintLabel { id: 1, name: "a".into(), description: String::new() },
                 VoiceprintLabel { id: 2, name: "b".into(), description: String::new() },
             ],
-            matrix: [a, b.clone()].concat(),
+            // a: a set whose second row is the probe's direction; b: one embedding.
+            rows: vec![0..2, 2..3],
+            matrix: [unit(0), unit(1), unit(2)].concat(),
         };
-        let ranked = matrix.rank(&b);
-        assert_eq!(ranked[0].voiceprint.id, 2);
-        assert_eq!(ranked[0].score, 100.0);
-        assert_eq!(ranked[1].score, 0.0);
+        let ranked = matrix.rank(&unit(1));
+        assert_eq!(ranked[0].voiceprint.id, 1);
+        assert!(ranked[0].score > ranked[1].score);
     }
 
     #[test]
-    fn embedding_bytes_round_trip() {
-        let embedding: Vec<f32> = (0..EMBEDDING_DIM).map(|i| i as f32 / 7.0).collect();
-        let bytes = embedding_to_bytes(&embedding);
-        assert_eq!(embedding_from_bytes(&bytes).unwrap().collect::<Vec<_>>(), embedding);
-        assert!(embedding_from_bytes(&bytes[1..]).is_none());
+    fn condition_sets_fall_back_to_the_first_row() {
+        let clean = Embedding([0.5; EMBEDDING_DIM]);
+        let other = Embedding([0.25; EMBEDDING_DIM]);
+        let set = condition_set(vec![Ok(clean.clone()), Err(EngineError::NotEnoughSpeech { seconds: 0.5 }), Ok(other)])
+            .unwrap();
+        assert_eq!(set.len(), 3 * EMBEDDING_DIM);
+        assert_eq!(&set[EMBEDDING_DIM..2 * EMBEDDING_DIM], clean.as_slice());
+        assert!(condition_set(vec![Err(EngineError::NotEnoughSpeech { seconds: 0.5 })]).is_err());
+    }
+
+    #[test]
+    fn stored_rows_prefer_a_complete_condition_set() {
+        let one = embedding_to_bytes(&unit(3));
+        let set = embedding_to_bytes(&unit(4).repeat(CONDITION_ROWS));
+        assert_eq!(scoring_rows(&one, Some(&set)), Some(&set[..]));
+        assert_eq!(scoring_rows(&one, Some(&set[4..])), Some(&one[..]), "a damaged set is not used");
+        assert_eq!(scoring_rows(&one, None), Some(&one[..]));
+        assert_eq!(scoring_rows(&one[1..], None), None);
+        assert_eq!(floats_from_bytes(&one).collect::<Vec<_>>(), unit(3));
+    }
+
+    #[test]
+    fn the_built_in_cohort_is_whole() {
+        assert!(!COHORT.is_empty());
+        assert_eq!(COHORT.len() % (CONDITION_ROWS * EMBEDDING_DIM), 0);
     }
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 /// The decision threshold on `score` that README.md recommends ("Identification" section);
 /// keep the two in step.
-const THRESHOLD: f64 = 79.0;
+const THRESHOLD: f64 = 50.0;
 
 /// What the probes of one condition (clean, or a kind of degradation) gave.
 #[derive(Default)]

@@ -26,7 +26,11 @@ pub async fn download(
     Path(raw_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let refused = || ApiError::Forbidden("this audio link is invalid or has expired; list the voiceprints again for a fresh one".into());
+    let refused = || {
+        ApiError::Forbidden(
+            "this audio link is invalid or has expired; list the voiceprints again for a fresh one".into(),
+        )
+    };
     let id = Id::parse(&raw_id, "voiceprint ID").map_err(|_| refused())?;
     let [expires, signature] = query_values(query.as_deref(), ["expires", "signature"]);
     let (Some(expires), Some(signature)) = (expires.and_then(|e| e.parse::<i64>().ok()), signature) else {
@@ -36,24 +40,57 @@ pub async fn download(
     if expires < now_seconds() || !state.signer.verify(id.0, &owner.audio_key, expires, &signature) {
         return Err(refused());
     }
-    let bytes = state.blobs.get(&owner.audio_key).await.map_err(|err| ApiError::Internal(format!("reading audio: {err}")))?;
+    let bytes =
+        state.blobs.get(&owner.audio_key).await.map_err(|err| ApiError::Internal(format!("reading audio: {err}")))?;
     let content_type = HeaderValue::from_str(&owner.audio_content_type)
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
-    Ok(([(CONTENT_TYPE, content_type), (CACHE_CONTROL, HeaderValue::from_static("private, max-age=300"))], bytes).into_response())
+    Ok(([(CONTENT_TYPE, content_type), (CACHE_CONTROL, HeaderValue::from_static("private, max-age=300"))], bytes)
+        .into_response())
 }
 
 /// The content type a recording is stored and served with: what the client declared for it
-/// when that is an audio type, otherwise the one of the format detected from its bytes.
+/// when that is an audio type, otherwise the one of the format detected from its bytes. Raw
+/// PCM always gets `audio/L16` with its rate and channels: the bytes cannot be read without
+/// them, and re-embedding the recording later (`admin reembed`) reads them back from here.
 pub fn content_type(format: Format, raw: RawPcm, declared: Option<&str>) -> String {
-    if let Some(declared) = declared.map(str::trim).filter(|d| d.starts_with("audio/") && d.is_ascii() && d.len() <= 100) {
-        return declared.to_owned();
+    let detected = match format {
+        Format::Pcm => return format!("audio/L16;rate={};channels={}", raw.sample_rate, raw.channels),
+        Format::Wav => "audio/wav",
+        Format::Mp3 => "audio/mpeg",
+        Format::Flac => "audio/flac",
+        Format::Ogg => "audio/ogg",
+        Format::M4a => "audio/mp4",
+    };
+    let declared = declared.map(str::trim).filter(|d| d.starts_with("audio/") && d.is_ascii() && d.len() <= 100);
+    declared.unwrap_or(detected).to_owned()
+}
+
+/// The raw PCM parameters recorded in a stored content type by [`content_type`]; Coze's
+/// defaults for anything else (other formats carry their own).
+pub fn raw_pcm_of(content_type: &str) -> RawPcm {
+    let mut raw = RawPcm::default();
+    for parameter in content_type.split(';').skip(1) {
+        match parameter.trim().split_once('=') {
+            Some(("rate", value)) => raw.sample_rate = value.parse().unwrap_or(raw.sample_rate),
+            Some(("channels", value)) => raw.channels = value.parse().unwrap_or(raw.channels),
+            _ => {}
+        }
     }
-    match format {
-        Format::Wav => "audio/wav".into(),
-        Format::Pcm => format!("audio/L16;rate={};channels={}", raw.sample_rate, raw.channels),
-        Format::Mp3 => "audio/mpeg".into(),
-        Format::Flac => "audio/flac".into(),
-        Format::Ogg => "audio/ogg".into(),
-        Format::M4a => "audio/mp4".into(),
+    raw
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_pcm_parameters_survive_in_the_content_type() {
+        let raw = RawPcm { sample_rate: 8000, channels: 2 };
+        let stored = content_type(Format::Pcm, raw, Some("audio/pcm"));
+        assert_eq!(stored, "audio/L16;rate=8000;channels=2");
+        assert_eq!(raw_pcm_of(&stored), raw);
+        assert_eq!(raw_pcm_of("audio/wav"), RawPcm::default());
+        assert_eq!(content_type(Format::Wav, raw, Some("audio/x-wav")), "audio/x-wav");
+        assert_eq!(content_type(Format::Flac, raw, Some("text/html")), "audio/flac");
     }
 }

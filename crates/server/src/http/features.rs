@@ -18,7 +18,8 @@ use super::upload::{UploadForm, UploadedFile};
 use super::views::{Created, UserInfo};
 use super::{audio, query_values, AppState, BaseUrl};
 use crate::domain::{Description, Id, Name, Page, Permission};
-use crate::speakers::embedding_to_bytes;
+use crate::embedder::Purpose;
+use crate::speakers::{embedding_to_bytes, SCORING_VERSION};
 use crate::store::{NewVoiceprint, StoredAudio, VoiceprintOwner, VoiceprintView};
 
 pub async fn create(
@@ -139,7 +140,13 @@ impl FeatureItem {
             desc: row.description,
             icon_url: format!("{base_url}{}", super::assets::VOICEPRINT_ICON_PATH),
             audio_url: audio::signed_url(state, base_url, row.id, &row.audio_key),
-            user_info: UserInfo::new(base_url, row.creator_id, row.creator_name, row.creator_nickname, row.creator_avatar_url),
+            user_info: UserInfo::new(
+                base_url,
+                row.creator_id,
+                row.creator_name,
+                row.creator_nickname,
+                row.creator_avatar_url,
+            ),
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -172,7 +179,9 @@ async fn owned_voiceprint(
         Some(owner) if owner.group_id == group_id.0 && owner.team_id == caller.team_id => owner,
         _ => {
             visible_group(state, caller, group_id).await?;
-            return Err(ApiError::NotFound(format!("voiceprint {feature_id} not found in voiceprint group {group_id}")));
+            return Err(ApiError::NotFound(format!(
+                "voiceprint {feature_id} not found in voiceprint group {group_id}"
+            )));
         }
     };
     if owner.creator_id != caller.user_id {
@@ -187,6 +196,7 @@ struct Recording {
     content_type: String,
     sha256: Vec<u8>,
     embedding: Vec<u8>,
+    conditions: Vec<u8>,
 }
 
 impl Recording {
@@ -197,22 +207,31 @@ impl Recording {
         file: UploadedFile,
         raw: voxprint_audio::RawPcm,
     ) -> Result<Recording, ApiError> {
-        let embedded = state.embedder.embed(file.bytes.clone(), raw).await?;
+        let embedded = state.embedder.embed(file.bytes.clone(), raw, Purpose::Enrollment).await?;
         let content_type = audio::content_type(embedded.format, raw, file.declared_type.as_deref());
         let mut nonce = [0u8; 6];
         getrandom::fill(&mut nonce).map_err(|err| ApiError::Internal(err.to_string()))?;
-        let key = format!(
-            "voiceprints/{group_id}/{voiceprint_id}-{}.{}",
-            hex::encode(nonce),
-            embedded.format.name()
-        );
+        let key = format!("voiceprints/{group_id}/{voiceprint_id}-{}.{}", hex::encode(nonce), embedded.format.name());
         let sha256 = Sha256::digest(&file.bytes).to_vec();
         state.blobs.put(&key, file.bytes).await.map_err(|err| ApiError::Internal(format!("storing audio: {err}")))?;
-        Ok(Recording { key, content_type, sha256, embedding: embedding_to_bytes(&embedded.embedding) })
+        Ok(Recording {
+            key,
+            content_type,
+            sha256,
+            embedding: embedding_to_bytes(&embedded.embedding),
+            conditions: embedding_to_bytes(&embedded.conditions),
+        })
     }
 
     fn stored(&self) -> StoredAudio<'_> {
-        StoredAudio { key: &self.key, content_type: &self.content_type, sha256: &self.sha256, embedding: &self.embedding }
+        StoredAudio {
+            key: &self.key,
+            content_type: &self.content_type,
+            sha256: &self.sha256,
+            embedding: &self.embedding,
+            conditions: &self.conditions,
+            scoring_version: SCORING_VERSION,
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use super::groups::{visible_group, GroupPath};
 use super::upload::{optional_integer, UploadForm};
 use super::AppState;
 use crate::domain::{Id, Permission};
+use crate::embedder::Purpose;
 
 #[derive(Serialize)]
 pub struct Identification {
@@ -36,7 +37,7 @@ pub async fn identify(
     let top_k = optional_integer(form.text("top_k"), "top_k", 1, i64::from(u32::MAX))?;
     let raw = form.raw_pcm()?;
     let file = form.require_file()?;
-    let probe = state.embedder.embed(file.bytes, raw).await?;
+    let probe = state.embedder.embed(file.bytes, raw, Purpose::Probe).await?;
     let group = state.speakers.group(&state.store, group_id.0).await?;
     state.metrics.identifications.inc();
     let limit = top_k.map_or(usize::MAX, |k| k as usize);

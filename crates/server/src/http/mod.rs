@@ -5,7 +5,7 @@
 //! `error::ApiError` that `error.rs` alone turns into a Coze code and HTTP status.
 
 mod assets;
-mod audio;
+pub mod audio;
 mod auth;
 mod envelope;
 mod error;
@@ -20,11 +20,11 @@ mod views;
 
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::header::HOST;
 use axum::http::request::Parts;
 use axum::http::Method;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use axum::Router;
 

@@ -166,7 +166,8 @@ impl Store {
         // with "database is locked" (no busy wait) while another process does the same. This file
         // lock makes processes starting together connect and migrate one after the other.
         let lock = std::fs::File::create(data_dir.join(format!("{SQLITE_FILE}.migrate-lock")))?;
-        let lock = tokio::task::spawn_blocking(move || lock.lock().map(|()| lock)).await.map_err(std::io::Error::other)??;
+        let lock =
+            tokio::task::spawn_blocking(move || lock.lock().map(|()| lock)).await.map_err(std::io::Error::other)??;
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         drop(lock);

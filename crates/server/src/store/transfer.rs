@@ -39,7 +39,12 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "bootstrap",
-        columns: &[("singleton", Kind::Int), ("team_id", Kind::Int), ("admin_id", Kind::Int), ("created_at", Kind::Int)],
+        columns: &[
+            ("singleton", Kind::Int),
+            ("team_id", Kind::Int),
+            ("admin_id", Kind::Int),
+            ("created_at", Kind::Int),
+        ],
     },
     Table {
         name: "tokens",
@@ -80,6 +85,8 @@ pub const TABLES: &[Table] = &[
             ("embedding", Kind::Blob),
             ("created_at", Kind::Int),
             ("updated_at", Kind::Int),
+            ("conditions", Kind::Blob),
+            ("scoring_version", Kind::Int),
         ],
     },
 ];

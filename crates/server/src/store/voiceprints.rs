@@ -13,12 +13,15 @@ pub struct NewVoiceprint<'a> {
     pub audio: StoredAudio<'a>,
 }
 
-/// The recording as stored: where the blob is and what the embedding of it is.
+/// The recording as stored: where the blob is, its embedding, and its condition set for the
+/// current scoring version (see speakers.rs).
 pub struct StoredAudio<'a> {
     pub key: &'a str,
     pub content_type: &'a str,
     pub sha256: &'a [u8],
     pub embedding: &'a [u8],
+    pub conditions: &'a [u8],
+    pub scoring_version: i64,
 }
 
 /// A voiceprint with its creator, as the list endpoint shows it.
@@ -56,13 +59,23 @@ pub struct AudioRecord {
     pub embedding_bytes: i64,
 }
 
-/// One voiceprint's embedding, for scoring.
+/// One voiceprint's embedding and condition set (empty until computed), for scoring.
 #[derive(Debug, sqlx::FromRow)]
 pub struct EnrolledEmbedding {
     pub id: i64,
     pub name: String,
     pub description: String,
     pub embedding: Vec<u8>,
+    pub conditions: Vec<u8>,
+}
+
+/// A voiceprint whose scoring data is older than the current version: where its audio is.
+#[derive(Debug, sqlx::FromRow)]
+pub struct StaleVoiceprint {
+    pub id: i64,
+    pub audio_key: String,
+    pub audio_content_type: String,
+    pub audio_sha256: Vec<u8>,
 }
 
 impl Store {
@@ -73,14 +86,15 @@ impl Store {
     pub async fn create_voiceprint(&self, voiceprint: NewVoiceprint<'_>, max_per_group: i64) -> Result<()> {
         let now = now_seconds();
         with_tx!(self, write, |tx| {
-            let group_exists = sqlx::query(BUMP_GROUP_VERSION).bind(voiceprint.group_id).execute(&mut *tx).await?.rows_affected();
+            let group_exists =
+                sqlx::query(BUMP_GROUP_VERSION).bind(voiceprint.group_id).execute(&mut *tx).await?.rows_affected();
             if group_exists == 0 {
                 return Err(StoreError::NotFound("voiceprint group"));
             }
             let inserted = sqlx::query(
                 "INSERT INTO voiceprints (id, group_id, creator_id, name, description, audio_key, audio_content_type,
-                                          audio_sha256, embedding, created_at, updated_at)
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10
+                                          audio_sha256, embedding, created_at, updated_at, conditions, scoring_version)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $12, $13
                  WHERE (SELECT COUNT(*) FROM voiceprints WHERE group_id = $2) < $11",
             )
             .bind(voiceprint.id)
@@ -94,6 +108,8 @@ impl Store {
             .bind(voiceprint.audio.embedding)
             .bind(now)
             .bind(max_per_group)
+            .bind(voiceprint.audio.conditions)
+            .bind(voiceprint.audio.scoring_version)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -129,7 +145,8 @@ impl Store {
         with_tx!(self, write, |tx| {
             // Locked, so that of two concurrent replacements each learns the key the other
             // replaced, and no blob is left behind unreferenced.
-            let select = format!("SELECT audio_key, group_id FROM voiceprints WHERE id = $1 {}", for_no_key_update(&tx));
+            let select =
+                format!("SELECT audio_key, group_id FROM voiceprints WHERE id = $1 {}", for_no_key_update(&tx));
             let previous: Option<(String, i64)> =
                 sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(voiceprint_id).fetch_optional(&mut *tx).await?;
             let (previous_key, group_id) = previous.ok_or(StoreError::NotFound("voiceprint"))?;
@@ -141,7 +158,9 @@ impl Store {
                     audio_content_type = COALESCE($5, audio_content_type),
                     audio_sha256 = COALESCE($6, audio_sha256),
                     embedding = COALESCE($7, embedding),
-                    updated_at = $8
+                    updated_at = $8,
+                    conditions = COALESCE($9, conditions),
+                    scoring_version = COALESCE($10, scoring_version)
                  WHERE id = $1",
             )
             .bind(voiceprint_id)
@@ -152,6 +171,8 @@ impl Store {
             .bind(audio.as_ref().map(|a| a.sha256))
             .bind(audio.as_ref().map(|a| a.embedding))
             .bind(now_seconds())
+            .bind(audio.as_ref().map(|a| a.conditions))
+            .bind(audio.as_ref().map(|a| a.scoring_version))
             .execute(&mut *tx)
             .await?;
             sqlx::query(BUMP_GROUP_VERSION).bind(group_id).execute(&mut *tx).await?;
@@ -234,7 +255,7 @@ impl Store {
                 .await?
                 .ok_or(StoreError::NotFound("voiceprint group"))?;
             let embeddings = sqlx::query_as(
-                "SELECT id, name, description, embedding FROM voiceprints WHERE group_id = $1 ORDER BY id",
+                "SELECT id, name, description, embedding, conditions FROM voiceprints WHERE group_id = $1 ORDER BY id",
             )
             .bind(group_id)
             .fetch_all(&mut *tx)
@@ -247,4 +268,49 @@ impl Store {
 
 /// Moves the group's change counter (see the module doc). Being an UPDATE, it also holds the
 /// group row's lock until commit.
-pub(super) const BUMP_GROUP_VERSION: &str = "UPDATE voiceprint_groups SET voiceprints_version = voiceprints_version + 1 WHERE id = $1";
+pub(super) const BUMP_GROUP_VERSION: &str =
+    "UPDATE voiceprint_groups SET voiceprints_version = voiceprints_version + 1 WHERE id = $1";
+
+impl Store {
+    /// Voiceprints whose scoring data was made for an older version than `version`.
+    pub async fn stale_voiceprints(&self, version: i64) -> Result<Vec<StaleVoiceprint>> {
+        Ok(with_pool!(self, |pool| {
+            sqlx::query_as("SELECT id, audio_key, audio_content_type, audio_sha256 FROM voiceprints WHERE scoring_version < $1 ORDER BY id")
+                .bind(version)
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Stores a re-computed embedding and condition set, unless the voiceprint was deleted or
+    /// its recording replaced (its checksum changed) meanwhile: then the newer data stands.
+    /// Returns whether the row was updated.
+    pub async fn refresh_scoring(
+        &self,
+        voiceprint_id: i64,
+        audio_sha256: &[u8],
+        embedding: &[u8],
+        conditions: &[u8],
+        version: i64,
+    ) -> Result<bool> {
+        with_tx!(self, write, |tx| {
+            let group: Option<(i64,)> = sqlx::query_as(
+                "UPDATE voiceprints SET embedding = $3, conditions = $4, scoring_version = $5
+                 WHERE id = $1 AND audio_sha256 = $2 RETURNING group_id",
+            )
+            .bind(voiceprint_id)
+            .bind(audio_sha256)
+            .bind(embedding)
+            .bind(conditions)
+            .bind(version)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((group_id,)) = group else {
+                return Ok(false);
+            };
+            sqlx::query(BUMP_GROUP_VERSION).bind(group_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+}

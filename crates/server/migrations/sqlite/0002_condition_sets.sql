@@ -1,0 +1,7 @@
+-- Multi-condition scoring: each voiceprint keeps the embeddings of its recording under simulated
+-- conditions (little-endian f32 rows, see speakers.rs), and the scoring version they were made
+-- for. Rows from before this migration have an empty set and version 0 until `admin reembed`
+-- (run by `serve` at start) computes them from the stored audio.
+ALTER TABLE voiceprints ADD COLUMN conditions BLOB NOT NULL DEFAULT X'';
+ALTER TABLE voiceprints ADD COLUMN scoring_version INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX voiceprints_by_scoring_version ON voiceprints(scoring_version);
