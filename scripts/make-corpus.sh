@@ -19,8 +19,10 @@
 # Idempotent: files that exist are kept. TTS output differs between package versions,
 # so the outputs are committed and tests never run this script.
 #
-# Usage: scripts/make-corpus.sh [--force-corpus]
+# Usage: scripts/make-corpus.sh [--force-corpus | --extra DIR]
 #   --force-corpus  regenerate testdata/corpus (never testdata/parity).
+#   --extra DIR     instead, write the benchmark-only voices of scripts/corpus/voices-extra.tsv
+#                   to DIR/<voice>/NN.wav (used by scripts/bench-accuracy.sh; not committed).
 #
 # Voices, texts and parity clips are data files under scripts/corpus/.
 set -euo pipefail
@@ -35,11 +37,16 @@ DEGRADED_PROBE=02     # the probe that gets noisy/telephone/short variants
 # (all fifteen would push testdata past its 15 MB budget).
 DEGRADED_VOICES=(flite-awb flite-slt flite-rms festival-ked festival-cs-dita festival-fi-mv festival-it-lp festival-ru-nsh)
 FORCE_CORPUS=0
+VOICES_FILE=$CFG/voices.tsv
+EXTRA=0
+MIN_SECONDS=2.0       # shortest utterance; the benchmark-only voices may speak faster (1.5)
 
-for arg in "$@"; do
+while (($#)); do
+  arg=$1; shift
   case $arg in
     --force-corpus) FORCE_CORPUS=1 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    --extra) EXTRA=1; VOICES_FILE=$CFG/voices-extra.tsv; CORPUS=${1:?--extra needs a directory}; MIN_SECONDS=1.5; shift ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -53,7 +60,7 @@ VOICES=()
 while IFS=$'\t' read -r id engine spec enc lang _sex _desc; do
   [[ -z $id || $id == \#* ]] && continue
   VOICES+=("$id"); V_ENGINE[$id]=$engine; V_SPEC[$id]=$spec; V_ENC[$id]=$enc; V_LANG[$id]=$lang
-done < "$CFG/voices.tsv"
+done < "$VOICES_FILE"
 
 # Debian packages providing each Festival voice (plus its language support).
 festival_packages() {
@@ -63,6 +70,7 @@ festival_packages() {
     czech_krb) echo festival-czech festvox-czech-krb ;;
     czech_machac) echo festival-czech festvox-czech-machac ;;
     czech_ph) echo festival-czech festvox-czech-ph ;;
+    hindi_NSK_diphone) echo festvox-hi-nsk ;;
     suo_fi_lj_diphone) echo festvox-suopuhe-lj ;;
     hy_fi_mv_diphone) echo festvox-suopuhe-mv ;;
     lp_diphone) echo festlex-ifd festvox-italp16k ;;
@@ -167,8 +175,8 @@ make_corpus() {
       synth "$id" "$text" "$WORK/raw.wav"
       sox -D "$WORK/raw.wav" -b 16 "$WORK/out.wav" remix - gain -6 rate -v 16000 "${SHAPE[@]}"
       local d; d=$(duration "$WORK/out.wav")
-      awk -v d="$d" 'BEGIN { exit !(d >= 2.0 && d <= 6.0) }' \
-        || die "$id/$nn.wav would be $d s, outside 2-6 s: adjust scripts/corpus/text/$lang.txt line $n"
+      awk -v d="$d" -v min="$MIN_SECONDS" 'BEGIN { exit !(d >= min && d <= 6.0) }' \
+        || die "$id/$nn.wav would be $d s, outside $MIN_SECONDS-6 s: adjust scripts/corpus/text/$lang.txt line $n"
       mv "$WORK/out.wav" "$out"
       made=$((made + 1))
     done
@@ -205,6 +213,10 @@ make_degraded() {
   done
 }
 
+if ((EXTRA)); then
+  make_corpus
+  exit 0
+fi
 make_parity
 make_corpus
 make_degraded
