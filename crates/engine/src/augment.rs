@@ -26,10 +26,7 @@ pub const CONDITIONS: [Condition; 9] = [
     Condition::Noise(Colour::White, 5.0),
     Condition::Noise(Colour::Pink, 5.0),
     Condition::Room { rt60: 0.5 },
-    Condition::FarField {
-        rt60: 0.8,
-        snr_db: 10.0,
-    },
+    Condition::FarField { rt60: 0.8, snr_db: 10.0 },
     Condition::Telephone,
     Condition::Codec,
 ];
@@ -61,8 +58,7 @@ pub fn degrade(samples: &[f32], seed: u64) -> Vec<Vec<f32>> {
         .iter()
         .enumerate()
         .map(|(index, condition)| {
-            let mut random =
-                Random::new(seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut random = Random::new(seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let mut out = apply(*condition, samples, &mut random);
             limit_peak(&mut out);
             out
@@ -74,12 +70,9 @@ fn apply(condition: Condition, samples: &[f32], random: &mut Random) -> Vec<f32>
     match condition {
         Condition::Noise(colour, snr_db) => add_noise(samples, colour, snr_db, random),
         Condition::Room { rt60 } => reverberate(samples, rt60, random),
-        Condition::FarField { rt60, snr_db } => add_noise(
-            &reverberate(samples, rt60, random),
-            Colour::Pink,
-            snr_db,
-            random,
-        ),
+        Condition::FarField { rt60, snr_db } => {
+            add_noise(&reverberate(samples, rt60, random), Colour::Pink, snr_db, random)
+        }
         Condition::Telephone => mu_law(&filter(samples, &TELEPHONE_BAND)),
         Condition::Codec => filter(samples, &CODEC_LOWPASS),
     }
@@ -89,12 +82,7 @@ fn rms(samples: &[f32]) -> f32 {
     if samples.is_empty() {
         return 0.0;
     }
-    (samples
-        .iter()
-        .map(|&s| f64::from(s) * f64::from(s))
-        .sum::<f64>()
-        / samples.len() as f64)
-        .sqrt() as f32
+    (samples.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / samples.len() as f64).sqrt() as f32
 }
 
 fn add_noise(samples: &[f32], colour: Colour, snr_db: f32, random: &mut Random) -> Vec<f32> {
@@ -111,11 +99,7 @@ fn add_noise(samples: &[f32], colour: Colour, snr_db: f32, random: &mut Random) 
         Colour::Brown => iir(&white, &[1.0], &[-0.995]),
     };
     let gain = rms(samples) / rms(&noise).max(1e-12) / 10f32.powf(snr_db / 20.0);
-    samples
-        .iter()
-        .zip(&noise)
-        .map(|(s, n)| s + n * gain)
-        .collect()
+    samples.iter().zip(&noise).map(|(s, n)| s + n * gain).collect()
 }
 
 /// Direct-form filter: `b` feed-forward, `a` feedback without its leading 1.
@@ -147,42 +131,14 @@ const TELEPHONE_BAND: Sections = [
         -0.391_127_902_412_522,
         0.090_875_909_889_604_96,
     ],
-    [
-        1.0,
-        2.0,
-        1.0,
-        1.0,
-        -0.377_050_658_452_821_1,
-        0.510_904_156_652_309_7,
-    ],
-    [
-        1.0,
-        -2.0,
-        1.0,
-        1.0,
-        -1.769_041_649_621_499,
-        0.785_312_086_114_395_3,
-    ],
-    [
-        1.0,
-        -2.0,
-        1.0,
-        1.0,
-        -1.909_350_295_098_037_7,
-        0.923_142_920_867_933_7,
-    ],
+    [1.0, 2.0, 1.0, 1.0, -0.377_050_658_452_821_1, 0.510_904_156_652_309_7],
+    [1.0, -2.0, 1.0, 1.0, -1.769_041_649_621_499, 0.785_312_086_114_395_3],
+    [1.0, -2.0, 1.0, 1.0, -1.909_350_295_098_037_7, 0.923_142_920_867_933_7],
 ];
 
 /// 8th-order Butterworth low-pass at 4 kHz (16 kHz sampling).
 const CODEC_LOWPASS: Sections = [
-    [
-        0.009_267_285_584_088_77,
-        0.018_534_571_168_177_54,
-        0.009_267_285_584_088_77,
-        1.0,
-        0.0,
-        0.009_700_556_535_263_622,
-    ],
+    [0.009_267_285_584_088_77, 0.018_534_571_168_177_54, 0.009_267_285_584_088_77, 1.0, 0.0, 0.009_700_556_535_263_622],
     [1.0, 2.0, 1.0, 1.0, 0.0, 0.092_019_210_455_573_1],
     [1.0, 2.0, 1.0, 1.0, 0.0, 0.285_702_154_455_405_7],
     [1.0, 2.0, 1.0, 1.0, 0.0, 0.673_513_677_715_991_7],
@@ -223,9 +179,8 @@ fn mu_law(x: &[f32]) -> Vec<f32> {
 /// by 60 dB over `rt60` seconds. Loudness is kept.
 fn reverberate(x: &[f32], rt60: f32, random: &mut Random) -> Vec<f32> {
     let len = (rt60 * SAMPLE_RATE as f32) as usize;
-    let mut response: Vec<f32> = (0..len)
-        .map(|i| random.gaussian() * (-6.9 * i as f32 / SAMPLE_RATE as f32 / rt60).exp())
-        .collect();
+    let mut response: Vec<f32> =
+        (0..len).map(|i| random.gaussian() * (-6.9 * i as f32 / SAMPLE_RATE as f32 / rt60).exp()).collect();
     let tail_peak = response.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     if let Some(direct) = response.first_mut() {
         *direct = 2.0 * tail_peak;
@@ -244,23 +199,18 @@ fn convolve(x: &[f32], h: &[f32]) -> Vec<f32> {
     }
     let n = (x.len() + h.len() - 1).next_power_of_two();
     let mut planner = RealFftPlanner::<f32>::new();
-    let (forward, inverse): (Arc<_>, Arc<_>) =
-        (planner.plan_fft_forward(n), planner.plan_fft_inverse(n));
+    let (forward, inverse): (Arc<_>, Arc<_>) = (planner.plan_fft_forward(n), planner.plan_fft_inverse(n));
     let spectrum = |signal: &[f32]| {
         let mut input = vec![0.0f32; n];
         input[..signal.len()].copy_from_slice(signal);
         let mut output = forward.make_output_vec();
-        forward
-            .process(&mut input, &mut output)
-            .expect("realfft buffers made by its own plan");
+        forward.process(&mut input, &mut output).expect("realfft buffers made by its own plan");
         output
     };
     let (a, b) = (spectrum(x), spectrum(h));
     let mut product: Vec<_> = a.iter().zip(&b).map(|(p, q)| p * q).collect();
     let mut out = inverse.make_output_vec();
-    inverse
-        .process(&mut product, &mut out)
-        .expect("realfft buffers made by its own plan");
+    inverse.process(&mut product, &mut out).expect("realfft buffers made by its own plan");
     let scale = 1.0 / n as f32;
     out.truncate(x.len() + h.len() - 1);
     out.iter_mut().for_each(|v| *v *= scale);
@@ -284,10 +234,7 @@ struct Random {
 
 impl Random {
     fn new(seed: u64) -> Random {
-        Random {
-            state: seed,
-            spare: None,
-        }
+        Random { state: seed, spare: None }
     }
 
     fn next_u64(&mut self) -> u64 {
@@ -329,9 +276,7 @@ mod tests {
         let clip = tone(220.0, 1.0);
         let first = degrade(&clip, 7);
         assert_eq!(first.len(), CONDITIONS.len());
-        assert!(first
-            .iter()
-            .all(|c| c.len() == clip.len() && c.iter().all(|v| v.is_finite() && v.abs() <= 0.99)));
+        assert!(first.iter().all(|c| c.len() == clip.len() && c.iter().all(|v| v.is_finite() && v.abs() <= 0.99)));
         assert_eq!(first, degrade(&clip, 7));
         assert_ne!(first[0], degrade(&clip, 8)[0], "the seed changes the noise");
     }
@@ -350,10 +295,7 @@ mod tests {
         let kept = rms(&filter(&tone(1000.0, 1.0), &TELEPHONE_BAND)[4000..]);
         let low = rms(&filter(&tone(100.0, 1.0), &TELEPHONE_BAND)[4000..]);
         let high = rms(&filter(&tone(6000.0, 1.0), &TELEPHONE_BAND)[4000..]);
-        assert!(
-            kept > 0.2 && low < 0.02 && high < 0.01,
-            "{kept} {low} {high}"
-        );
+        assert!(kept > 0.2 && low < 0.02 && high < 0.01, "{kept} {low} {high}");
         let above = rms(&filter(&tone(6000.0, 1.0), &CODEC_LOWPASS)[4000..]);
         assert!(above < 0.01, "{above}");
     }
@@ -363,17 +305,9 @@ mod tests {
         let x = [1.0, 2.0, -1.0, 0.5];
         let h = [0.5, -0.25, 1.0];
         let direct: Vec<f32> = (0..x.len() + h.len() - 1)
-            .map(|n| {
-                (0..h.len())
-                    .filter(|&k| n >= k && n - k < x.len())
-                    .map(|k| h[k] * x[n - k])
-                    .sum()
-            })
+            .map(|n| (0..h.len()).filter(|&k| n >= k && n - k < x.len()).map(|k| h[k] * x[n - k]).sum())
             .collect();
         let fast = convolve(&x, &h);
-        assert!(
-            fast.iter().zip(&direct).all(|(a, b)| (a - b).abs() < 1e-5),
-            "{fast:?} vs {direct:?}"
-        );
+        assert!(fast.iter().zip(&direct).all(|(a, b)| (a - b).abs() < 1e-5), "{fast:?} vs {direct:?}");
     }
 }

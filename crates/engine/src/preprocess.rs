@@ -15,12 +15,7 @@ pub fn preprocess(samples: &[f32], channels: usize, sample_rate: u32) -> Vec<f32
 
 /// An enrollment's encoder inputs: [`preprocess`]'s output first, then the recording under each
 /// simulated condition of [`crate::augment::CONDITIONS`] (seeded by `seed`), preprocessed alike.
-pub fn preprocess_conditions(
-    samples: &[f32],
-    channels: usize,
-    sample_rate: u32,
-    seed: u64,
-) -> Vec<Vec<f32>> {
+pub fn preprocess_conditions(samples: &[f32], channels: usize, sample_rate: u32, seed: u64) -> Vec<Vec<f32>> {
     let wav = resample::to_16k(&to_mono(samples, channels), sample_rate);
     let degraded = augment::degrade(&wav, seed);
     std::iter::once(wav).chain(degraded).map(finish).collect()
@@ -39,10 +34,7 @@ pub fn to_mono(samples: &[f32], channels: usize) -> Vec<f32> {
     match channels {
         0 => Vec::new(),
         1 => samples.iter().map(|&s| finite(s)).collect(),
-        n => samples
-            .chunks_exact(n)
-            .map(|frame| frame.iter().map(|&s| finite(s)).sum::<f32>() / n as f32)
-            .collect(),
+        n => samples.chunks_exact(n).map(|frame| frame.iter().map(|&s| finite(s)).sum::<f32>() / n as f32).collect(),
     }
 }
 
@@ -52,11 +44,7 @@ pub fn normalize_volume(wav: &mut [f32]) {
     if wav.is_empty() {
         return;
     }
-    let mean_square = wav
-        .iter()
-        .map(|&s| f64::from(s * INT16_MAX).powi(2))
-        .sum::<f64>()
-        / wav.len() as f64;
+    let mean_square = wav.iter().map(|&s| f64::from(s * INT16_MAX).powi(2)).sum::<f64>() / wav.len() as f64;
     let rms = mean_square.sqrt();
     if !(rms > 0.0 && rms.is_finite()) {
         return;
@@ -78,10 +66,7 @@ mod tests {
     #[test]
     fn mono_average_and_bad_samples() {
         assert_eq!(to_mono(&[0.5, 0.25, -1.0, 1.0, 0.3], 2), vec![0.375, 0.0]);
-        assert_eq!(
-            to_mono(&[f32::NAN, f32::INFINITY, 0.5], 1),
-            vec![0.0, 0.0, 0.5]
-        );
+        assert_eq!(to_mono(&[f32::NAN, f32::INFINITY, 0.5], 1), vec![0.0, 0.0, 0.5]);
         assert!(to_mono(&[0.1, 0.2], 0).is_empty());
     }
 
