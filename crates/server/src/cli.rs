@@ -144,7 +144,7 @@ pub struct ServeArgs {
     pub max_voiceprints_per_group: i64,
     /// The decision threshold on `score` (0–100): speaker_identify reports it as `threshold`
     /// and marks each voiceprint scoring at least this much as `matched`. The default is the
-    /// one measured in BENCHMARKS.md; calibrate on your own recordings to change it.
+    /// README's recommended threshold; calibrate on your own recordings before changing it.
     #[arg(long, env = "VOXPRINT_MATCH_THRESHOLD", default_value_t = crate::speakers::RECOMMENDED_THRESHOLD, value_parser = parse_threshold, allow_negative_numbers = true)]
     pub match_threshold: f64,
     /// Largest accepted audio upload, in bytes (default 4 MiB).
