@@ -5,10 +5,10 @@
 #               (Debian's postgresql) and a one-node Garage (built from crates.io), both started
 #               here and removed at the end.
 # Unit tests, engine parity and the black-box HTTP tests of the real binary run with cargo; the
-# compatibility tests use the official Coze Python SDK from PyPI; the web console runs in headless
-# Chromium. Installs what it needs on first use: the speaker model (`voxprint model fetch`),
-# PostgreSQL and Chromium (apt, as root), Garage (cargo install), a virtual environment for the SDK
-# and playwright-core (npm).
+# compatibility tests use the official Coze SDKs, Python's from PyPI (both deployments) and Node's
+# from npm (embedded); the web console runs in headless Chromium. Installs what it needs on first
+# use: the speaker model (`voxprint model fetch`), PostgreSQL and Chromium (apt, as root), Garage
+# (cargo install), a virtual environment for the Python SDK, playwright-core and @coze/api (npm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +53,10 @@ if ! command -v chromium >/dev/null; then
 fi
 (cd tests/console && npm ci --no-audit --no-fund --silent)
 VOXPRINT_BIN="$PWD/target/debug/voxprint" node --test tests/console/
+
+echo "== Coze SDK compatibility (@coze/api, tests/compat-node), embedded deployment" >&2
+(cd tests/compat-node && npm ci --no-audit --no-fund --silent)
+VOXPRINT_BIN="$PWD/target/debug/voxprint" node --test tests/compat-node/
 
 venv=.venv-compat
 if [ ! -x "$venv/bin/python" ]; then

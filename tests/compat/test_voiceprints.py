@@ -37,10 +37,12 @@ def test_voiceprints_and_speaker_identify_through_the_sdk(server):
     assert result.feature_score_list[0].feature_name == "slt"
     scores = [s.score for s in result.feature_score_list]
     assert scores == sorted(scores, reverse=True) and all(0 <= s <= 100 for s in scores)
+    assert_parsed_with_decision(result, {awb.id: ("awb", "Scottish"), slt.id: ("slt", ""), ked.id: ("ked", "")})
     # cozepy 0.20.0 puts form fields into httpx's multipart as they are, and httpx only takes
     # strings there: an int top_k fails inside the SDK before any request is sent. A string works.
     top1 = groups.speaker_identify(group_id=group.id, file=clip("festival-ked", 3), top_k="1")
     assert [s.feature_id for s in top1.feature_score_list] == [ked.id]
+    assert_parsed_with_decision(top1, {ked.id: ("ked", "")})
 
     groups.features.update(group_id=group.id, feature_id=awb.id, name="Alan", desc="boss")
     groups.features.update(group_id=group.id, feature_id=awb.id, file=clip("flite-awb", 2))
@@ -53,6 +55,18 @@ def test_voiceprints_and_speaker_identify_through_the_sdk(server):
     after = groups.speaker_identify(group_id=group.id, file=clip("flite-slt", 4))
     assert slt.id not in [s.feature_id for s in after.feature_score_list]
     assert groups.features.list(group_id=group.id).total == 2
+
+
+def assert_parsed_with_decision(result, expected):
+    """The SDK parsed every item with all of Coze's fields from an answer that also carries
+    Voxprint's decision (`threshold`, per item `matched`), which cozepy's model leaves out."""
+    assert {s.feature_id: (s.feature_name, s.feature_desc) for s in result.feature_score_list} == expected
+    data = result.response._raw_response.json()["data"]
+    assert isinstance(data["threshold"], (int, float))
+    assert [item["feature_id"] for item in data["feature_score_list"]] == [s.feature_id for s in result.feature_score_list]
+    for item, parsed in zip(data["feature_score_list"], result.feature_score_list):
+        assert item["score"] == parsed.score
+        assert item["matched"] is (parsed.score >= data["threshold"])
 
 
 def test_upload_errors_reach_the_sdk(server):

@@ -68,12 +68,24 @@ test("sign in, create a group, enroll two voices, identify a third clip", async 
     assert.equal(await page.getByTestId("features").locator("audio").count(), 2);
     await page.screenshot({ path: join(screenshots, "console-group.png"), fullPage: true });
 
+    // The verdict and the threshold marker follow the server's decision in the same answer
+    // (its `threshold` and `matched`), whatever the configured threshold.
     await page.getByTestId("identify-file").setInputFiles(corpus("flite-slt", 4));
+    const answer = page.waitForResponse((r) => r.url().endsWith("/speaker_identify"));
     await page.getByTestId("identify").click();
+    const { data } = await (await answer).json();
+    const best = data.feature_score_list[0];
+    assert.equal(best.feature_name, "Sally");
     const verdict = page.getByTestId("verdict");
     await verdict.filter({ hasText: /./ }).waitFor();
-    assert.match(await verdict.textContent(), /^Best match: Sally \(\d+\.\d\)$/);
-    assert.equal(await page.getByTestId("chart").locator(".bar-row").count(), 2);
+    const expected = best.matched
+      ? /^Best match: Sally \(\d+\.\d\)$/
+      : new RegExp(`^Unknown speaker \\(best: Sally, \\d+\\.\\d < ${data.threshold}\\)$`);
+    assert.match(await verdict.textContent(), expected);
+    const chart = page.getByTestId("chart");
+    assert.equal(await chart.locator(".bar-row").count(), 2);
+    assert.equal(await chart.locator(".bar.best").count(), best.matched ? 1 : 0);
+    assert.equal(await chart.locator(".threshold").first().evaluate((m) => m.style.left), `${data.threshold}%`);
     await page.screenshot({ path: join(screenshots, "console-identify.png"), fullPage: true });
 
     // An API error is shown to the user: enrolling without a name.

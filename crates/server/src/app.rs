@@ -61,6 +61,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             public_url,
             max_groups_per_user: args.max_groups_per_user,
             max_voiceprints_per_group: args.max_voiceprints_per_group,
+            match_threshold: args.match_threshold,
             max_audio_bytes: args.max_audio_bytes as usize,
             audio_url_ttl_seconds: args.audio_url_ttl,
             request_timeout: std::time::Duration::from_secs(args.request_timeout),

@@ -146,6 +146,11 @@ pub struct ServeArgs {
     /// How many voiceprints one group may hold.
     #[arg(long, env = "VOXPRINT_MAX_VOICEPRINTS_PER_GROUP", default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..))]
     pub max_voiceprints_per_group: i64,
+    /// The decision threshold on `score` (0–100): speaker_identify reports it as `threshold`
+    /// and marks each voiceprint scoring at least this much as `matched`. The default is the
+    /// README's recommended threshold; calibrate on your own recordings before changing it.
+    #[arg(long, env = "VOXPRINT_MATCH_THRESHOLD", default_value_t = crate::speakers::RECOMMENDED_THRESHOLD, value_parser = parse_threshold, allow_negative_numbers = true)]
+    pub match_threshold: f64,
     /// Largest accepted audio upload, in bytes (default 4 MiB).
     #[arg(long, env = "VOXPRINT_MAX_AUDIO_BYTES", default_value_t = 4 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=1 << 30))]
     pub max_audio_bytes: u64,
@@ -175,6 +180,15 @@ pub struct ServeArgs {
     pub model: ModelArgs,
     #[command(flatten)]
     pub storage: StorageArgs,
+}
+
+/// A threshold on the 0–100 `score` scale; anything else is refused at start (clap names the
+/// option and the value).
+fn parse_threshold(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(value) if (0.0..=100.0).contains(&value) => Ok(value),
+        _ => Err("must be a number from 0 to 100 (a score)".to_owned()),
+    }
 }
 
 #[derive(Subcommand, Debug)]

@@ -3,7 +3,7 @@
 //!
 //! Each endpoint is one row of `ENDPOINTS`; a test checks every row against the router (each
 //! path and method is served) and against Coze's own specs (same paths, methods, parameters
-//! and response fields).
+//! and response fields; Voxprint's extra response fields are marked `x-voxprint-extension`).
 
 use serde_json::{json, Map, Value};
 
@@ -221,6 +221,13 @@ fn schema_of(kind: Kind) -> Value {
     }
 }
 
+/// Marks a property as a Voxprint extension: a field Coze does not have, which the SDKs ignore.
+/// The spec comparison test leaves these out, and checks they are the ones API.md lists.
+fn extension(mut schema: Value) -> Value {
+    schema["x-voxprint-extension"] = json!(true);
+    schema
+}
+
 fn schemas() -> Value {
     let id = json!({ "type": "string", "pattern": "^[0-9]+$" });
     let time = json!({ "type": "integer", "description": "Unix seconds" });
@@ -268,9 +275,11 @@ fn schemas() -> Value {
         "FeatureScore": { "type": "object", "properties": {
             "feature_id": id, "feature_name": { "type": "string" }, "feature_desc": { "type": "string" },
             "score": { "type": "number", "minimum": 0, "maximum": 100, "description": "100 × max(0, cosine similarity); higher = more alike." },
+            "matched": extension(json!({ "type": "boolean", "description": "score ≥ threshold: this voiceprint could be the speaker." })),
         } },
         "SpeakerIdentifyData": { "type": "object", "properties": {
             "feature_score_list": { "type": "array", "items": { "$ref": "#/components/schemas/FeatureScore" } },
+            "threshold": extension(json!({ "type": "number", "minimum": 0, "maximum": 100, "description": "The server's decision threshold on score (--match-threshold); present even for an empty list." })),
         } },
     })
 }

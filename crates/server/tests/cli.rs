@@ -1,4 +1,5 @@
-//! The command line: the model commands and `serve` without a model.
+//! The command line: the model commands, and `serve` refusing to start without a model, with
+//! storage it cannot use or with settings out of range.
 
 mod common;
 
@@ -83,4 +84,28 @@ fn serve_refuses_storage_it_cannot_use_and_says_why() {
     assert!(other.contains("must start with postgres://"), "{other}");
     let ftp = serve(&["--blob-store", "ftp://audio"]);
     assert!(ftp.contains("unsupported audio storage") && ftp.contains("s3://BUCKET"), "{ftp}");
+}
+
+#[test]
+fn serve_refuses_a_match_threshold_outside_0_to_100() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = |flags: &[&str], env: Option<&str>| {
+        let mut command = Command::new(BIN);
+        command.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(dir.path()).args(flags);
+        match env {
+            Some(value) => command.env("VOXPRINT_MATCH_THRESHOLD", value),
+            None => command.env_remove("VOXPRINT_MATCH_THRESHOLD"),
+        };
+        let output = command.output().unwrap();
+        assert!(!output.status.success(), "{flags:?} {env:?} started");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    for bad in ["150", "-1", "abc", "NaN"] {
+        let refused = serve(&["--match-threshold", bad], None);
+        assert!(refused.contains(&format!("invalid value '{bad}' for '--match-threshold")), "{refused}");
+        assert!(refused.contains("must be a number from 0 to 100"), "{refused}");
+    }
+    let from_env = serve(&[], Some("100.5"));
+    assert!(from_env.contains("invalid value '100.5'") && from_env.contains("from 0 to 100"), "{from_env}");
+    assert!(!dir.path().join("voxprint.db").exists(), "refused before touching the storage");
 }

@@ -125,9 +125,27 @@ fn voiceprints_are_enrolled_listed_identified_and_deleted() {
     assert_eq!(scores[0]["feature_name"], "festival-ked");
     let top1 = json(&server, &["identify", "--group", &group, probe.to_str().unwrap(), "--top-k", "1"]);
     assert_eq!(top1["feature_score_list"].as_array().unwrap().len(), 1);
+    let threshold = identified["threshold"].as_f64().expect("threshold");
+    assert!(scores.iter().all(|s| s["matched"] == (s["score"].as_f64().unwrap() >= threshold)), "{identified}");
     let table = client(&server, &["identify", "--group", &group, probe.to_str().unwrap()]);
     let table = text(&table.stdout);
-    assert!(table.lines().nth(1).unwrap().contains("festival-ked"), "{table}");
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].contains("MATCHED"), "{table}");
+    assert!(lines[1].contains("festival-ked"), "{table}");
+    // The same probe scores the same: the table and its last line agree with the JSON decision.
+    let matched_column = lines[0].find("MATCHED").unwrap();
+    for (line, score) in lines[1..=3].iter().zip(scores) {
+        let cell = if score["matched"] == true { "yes" } else { "no" };
+        assert_eq!(line[matched_column..].split_whitespace().next(), Some(cell), "{table}");
+    }
+    let best = scores[0]["score"].as_f64().unwrap();
+    let verdict = if scores[0]["matched"] == true {
+        format!("best match: festival-ked ({best:.2} ≥ threshold {threshold})")
+    } else {
+        format!("no enrolled speaker matched (best {best:.2} < threshold {threshold})")
+    };
+    assert_eq!(lines.last(), Some(&verdict.as_str()), "{table}");
+    assert_eq!(lines.len(), 5, "header, three scores, verdict: {table}");
 
     // Update: rename and replace the recording.
     let new_audio = corpus("flite-awb/02.wav");

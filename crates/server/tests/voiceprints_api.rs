@@ -4,7 +4,7 @@ mod common;
 
 use common::{audio_form, features_path, clip, Api, TestServer};
 use reqwest::multipart::{Form, Part};
-use serde_json::json;
+use serde_json::{json, Value};
 
 
 #[tokio::test]
@@ -106,6 +106,54 @@ async fn identify_ranks_the_speaker_first_and_follows_changes() {
     let after_update = api.identify(&group, clip("flite-slt", 4), &[]).await;
     assert_eq!(after_update[0]["feature_id"], awb.as_str());
     assert_eq!(after_update[0]["feature_name"], "now slt");
+}
+
+/// Asserts the answer's decision fields: `threshold` is the server's, and every item is
+/// `matched` exactly when its score reaches it. Returns the items.
+fn decided(data: &Value, threshold: f64) -> &Vec<Value> {
+    assert_eq!(data["threshold"].as_f64(), Some(threshold), "{data}");
+    let items = data["feature_score_list"].as_array().expect("feature_score_list");
+    for item in items {
+        let score = item["score"].as_f64().unwrap();
+        assert_eq!(item["matched"].as_bool(), Some(score >= threshold), "{item}");
+    }
+    items
+}
+
+#[tokio::test]
+async fn identify_reports_the_configured_threshold_and_matched() {
+    let server = TestServer::start(&["--match-threshold", "55.5"]);
+    let api = Api::new(&server, &server.admin_token);
+    let group = api.create_group("decided").await;
+    let empty = api.identify_data(&group, clip("flite-slt", 3), &[]).await;
+    assert!(decided(&empty, 55.5).is_empty(), "an empty group still reports the threshold");
+
+    api.enroll(&group, "awb", clip("flite-awb", 1)).await;
+    let slt = api.enroll(&group, "slt", clip("flite-slt", 1)).await;
+    let both = api.identify_data(&group, clip("flite-slt", 3), &[]).await;
+    let items = decided(&both, 55.5);
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["feature_id"], slt.as_str());
+    let top = api.identify_data(&group, clip("flite-slt", 3), &[("top_k", "1")]).await;
+    assert_eq!(decided(&top, 55.5), &items[..1], "top_k cuts the list, not the decision");
+}
+
+#[tokio::test]
+async fn thresholds_zero_and_hundred_accept_all_and_none() {
+    for (threshold, flag) in [(0.0, "0"), (100.0, "100")] {
+        let server = TestServer::start(&["--match-threshold", flag]);
+        let api = Api::new(&server, &server.admin_token);
+        let group = api.create_group("extremes").await;
+        api.enroll(&group, "awb", clip("flite-awb", 1)).await;
+        api.enroll(&group, "slt", clip("flite-slt", 1)).await;
+        let data = api.identify_data(&group, clip("flite-awb", 3), &[]).await;
+        let items = decided(&data, threshold);
+        assert_eq!(items.len(), 2);
+        let matched = items.iter().filter(|item| item["matched"] == true).count();
+        // Only a perfect 100 reaches the top threshold, and another recording never scores it.
+        let expected = if threshold == 0.0 { 2 } else { 0 };
+        assert_eq!(matched, expected, "threshold {flag}: {data}");
+    }
 }
 
 #[tokio::test]

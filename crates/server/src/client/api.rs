@@ -93,11 +93,15 @@ pub struct FeatureScore {
     #[serde(default)]
     pub feature_desc: String,
     pub score: f64,
+    /// Voxprint's decision: `score >= threshold`.
+    pub matched: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Identification {
     pub feature_score_list: Vec<FeatureScore>,
+    /// The server's decision threshold on `score` (`--match-threshold`).
+    pub threshold: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -43,7 +43,8 @@ enum ClientCommand {
         #[command(subcommand)]
         command: FeaturesCommand,
     },
-    /// Who in the group is speaking in FILE? Prints the voiceprints' scores, best first.
+    /// Who in the group is speaking in FILE? Prints the voiceprints' scores, best first, whether
+    /// each reaches the server's threshold, and the verdict on the best one.
     Identify {
         #[arg(long)]
         group: String,
@@ -183,7 +184,7 @@ async fn execute(args: ClientArgs) -> Result<ExitCode, Error> {
             } else if result.feature_score_list.is_empty() {
                 println!("no voiceprints in group {group}");
             } else {
-                output::scores(&result.feature_score_list);
+                output::scores(&result);
             }
         }
         ClientCommand::EnrollDir { dir, group, desc, pcm } => {

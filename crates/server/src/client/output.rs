@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::api::{Feature, FeatureScore, Group};
+use super::api::{Feature, FeatureScore, Group, Identification};
 
 /// Prints `value` as pretty JSON on standard output.
 pub fn json<T: Serialize + ?Sized>(value: &T) {
@@ -109,18 +109,32 @@ pub fn features(features: &[Feature]) {
     table.print();
 }
 
-pub fn scores(scores: &[FeatureScore]) {
-    let mut table = Table::new(&["RANK", "SCORE", "FEATURE ID", "NAME", "DESC"]);
-    for (rank, s) in scores.iter().enumerate() {
+/// The scores, best first, then the server's verdict on the best one.
+pub fn scores(result: &Identification) {
+    let mut table = Table::new(&["RANK", "SCORE", "MATCHED", "FEATURE ID", "NAME", "DESC"]);
+    for (rank, s) in result.feature_score_list.iter().enumerate() {
         table.row(vec![
             (rank + 1).to_string(),
             format!("{:.2}", s.score),
+            if s.matched { "yes" } else { "no" }.to_owned(),
             s.feature_id.clone(),
             s.feature_name.clone(),
             clip(&s.feature_desc, 40),
         ]);
     }
     table.print();
+    if let Some(best) = result.feature_score_list.first() {
+        println!("{}", verdict(best, result.threshold));
+    }
+}
+
+/// One line on the best score: who matched, or that nobody did, with the threshold either way.
+fn verdict(best: &FeatureScore, threshold: f64) -> String {
+    if best.matched {
+        format!("best match: {} ({:.2} ≥ threshold {threshold})", best.feature_name, best.score)
+    } else {
+        format!("no enrolled speaker matched (best {:.2} < threshold {threshold})", best.score)
+    }
 }
 
 #[cfg(test)]
@@ -140,6 +154,21 @@ mod tests {
         assert_eq!(time(0), "1970-01-01 00:00");
         assert_eq!(time(951_827_696), "2000-02-29 12:34");
         assert_eq!(time(1_735_689_599), "2024-12-31 23:59");
+    }
+
+    #[test]
+    fn the_verdict_follows_matched_and_names_the_threshold() {
+        let mut best = FeatureScore {
+            feature_id: "1".into(),
+            feature_name: "Alice".into(),
+            feature_desc: String::new(),
+            score: 87.4,
+            matched: true,
+        };
+        assert_eq!(verdict(&best, 79.0), "best match: Alice (87.40 ≥ threshold 79)");
+        best.score = 61.25;
+        best.matched = false;
+        assert_eq!(verdict(&best, 62.5), "no enrolled speaker matched (best 61.25 < threshold 62.5)");
     }
 
     #[test]

@@ -15,15 +15,13 @@ fn svg(body: &'static str) -> impl IntoResponse {
     ([(CONTENT_TYPE, "image/svg+xml"), (CACHE_CONTROL, "public, max-age=86400")], body)
 }
 
-/// The web console, one self-contained page, with the recommended threshold filled in.
+/// The web console, one self-contained page (it takes the decision threshold from each
+/// identification answer, so it needs nothing filled in).
 pub async fn console() -> impl IntoResponse {
-    static PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        include_str!("../../console/index.html").replace("__THRESHOLD__", &crate::speakers::RECOMMENDED_THRESHOLD.to_string())
-    });
     (
         [(CONTENT_TYPE, "text/html; charset=utf-8"), (CACHE_CONTROL, "no-cache")],
         [("content-security-policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; media-src 'self' blob:")],
-        PAGE.as_str(),
+        include_str!("../../console/index.html"),
     )
 }
 

@@ -1,5 +1,8 @@
 //! Endpoint 9: who of this group is speaking? The upload is embedded once and scored against
 //! every voiceprint of the group (see `speakers.rs` for the cache and the score).
+//!
+//! Beyond Coze, the answer carries the open-set decision, so that clients need not know the
+//! threshold: `threshold` (the server's `--match-threshold`) and, per item, `matched`.
 
 use axum::extract::State;
 use serde::Serialize;
@@ -16,6 +19,9 @@ use crate::embedder::Purpose;
 #[derive(Serialize)]
 pub struct Identification {
     feature_score_list: Vec<FeatureScore>,
+    /// Voxprint extension: the decision threshold on `score`, present even when `top_k` cut the
+    /// list or the group is empty.
+    threshold: f64,
 }
 
 #[derive(Serialize)]
@@ -24,6 +30,8 @@ struct FeatureScore {
     feature_name: String,
     feature_desc: String,
     score: f64,
+    /// Voxprint extension: `score >= threshold`, i.e. this could be the speaker.
+    matched: bool,
 }
 
 pub async fn identify(
@@ -41,6 +49,7 @@ pub async fn identify(
     let group = state.speakers.group(&state.store, group_id.0).await?;
     state.metrics.identifications.inc();
     let limit = top_k.map_or(usize::MAX, |k| k as usize);
+    let threshold = state.settings.match_threshold;
     let feature_score_list = group
         .rank(&probe.embedding)
         .into_iter()
@@ -50,7 +59,8 @@ pub async fn identify(
             feature_name: found.voiceprint.name.clone(),
             feature_desc: found.voiceprint.description.clone(),
             score: found.score,
+            matched: found.score >= threshold,
         })
         .collect();
-    Ok(Success(Identification { feature_score_list }))
+    Ok(Success(Identification { feature_score_list, threshold }))
 }

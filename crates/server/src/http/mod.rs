@@ -45,6 +45,8 @@ pub struct ApiSettings {
     pub public_url: Option<String>,
     pub max_groups_per_user: i64,
     pub max_voiceprints_per_group: i64,
+    /// speaker_identify's decision threshold on `score` (`--match-threshold`).
+    pub match_threshold: f64,
     /// Largest accepted audio upload, in bytes.
     pub max_audio_bytes: usize,
     /// How long an `audio_url` stays valid.

@@ -485,9 +485,14 @@ impl Api {
 
     /// speaker_identify with `file`; returns the feature_score_list.
     pub async fn identify(&self, group: &str, file: Vec<u8>, fields: &[(&str, &str)]) -> Vec<serde_json::Value> {
+        let data = self.identify_data(group, file, fields).await;
+        data["feature_score_list"].as_array().expect("feature_score_list").clone()
+    }
+
+    /// speaker_identify with `file`; returns the whole `data` (with Voxprint's `threshold`).
+    pub async fn identify_data(&self, group: &str, file: Vec<u8>, fields: &[(&str, &str)]) -> Value {
         let path = format!("/v1/audio/voiceprint_groups/{group}/speaker_identify");
-        let reply = self.post_form(&path, audio_form(file, fields)).await;
-        reply.ok()["feature_score_list"].as_array().expect("feature_score_list").clone()
+        self.post_form(&path, audio_form(file, fields)).await.ok().clone()
     }
 
     /// Creates a group and returns its ID.
