@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::oneshot;
 use voxprint_audio::{DecodeError, Format, RawPcm};
-use voxprint_engine::{EngineError, Encoder};
+use voxprint_engine::preprocess::{normalize_volume, to_mono};
+use voxprint_engine::{quality, resample, speech, vad, EngineError, Encoder, Quality, Sound, Spectrogram};
 
 use crate::metrics::Metrics;
 
@@ -24,11 +25,14 @@ pub struct Embedded {
     pub format: Format,
     /// Length of the decoded recording.
     pub audio_seconds: f32,
+    pub quality: Quality,
 }
 
 #[derive(Debug)]
 pub enum EmbedFailure {
     Decode(DecodeError),
+    /// The speech detector found none; what the recording sounds like instead.
+    NoSpeech(Sound),
     NotEnoughSpeech { seconds: f32 },
     Overloaded,
     Internal(String),
@@ -113,29 +117,50 @@ struct Prepared {
     speech: Vec<f32>,
     format: Format,
     audio_seconds: f32,
+    quality: Quality,
 }
 
 /// Decodes and preprocesses each job, then embeds every usable utterance in one encoder pass.
 fn embed_batch(encoder: &Encoder, batch: &[Job]) -> Vec<Result<Embedded, EmbedFailure>> {
     let prepared: Vec<Result<Prepared, EmbedFailure>> = batch
         .iter()
-        .map(|job| {
-            let decoded = voxprint_audio::decode(&job.audio, job.raw).map_err(EmbedFailure::Decode)?;
-            let speech = voxprint_engine::preprocess(&decoded.samples, decoded.channels as usize, decoded.sample_rate);
-            Ok(Prepared { speech, format: decoded.format, audio_seconds: voxprint_audio::duration_seconds(&decoded) })
-        })
+        .map(|job| prepare(&job.audio, job.raw))
         .collect();
     let usable: Vec<&[f32]> = prepared.iter().filter_map(|p| p.as_ref().ok()).map(|p| p.speech.as_slice()).collect();
     let mut embeddings = encoder.embed_batch(&usable).into_iter();
     prepared
         .into_iter()
         .map(|prepared| {
-            let Prepared { format, audio_seconds, .. } = prepared?;
+            let Prepared { format, audio_seconds, quality, .. } = prepared?;
             match embeddings.next() {
-                Some(Ok(embedding)) => Ok(Embedded { embedding: embedding.as_slice().to_vec(), format, audio_seconds }),
+                Some(Ok(embedding)) => {
+                    Ok(Embedded { embedding: embedding.as_slice().to_vec(), format, audio_seconds, quality })
+                }
                 Some(Err(EngineError::NotEnoughSpeech { seconds })) => Err(EmbedFailure::NotEnoughSpeech { seconds }),
                 None => Err(EmbedFailure::Internal("the encoder returned too few embeddings".into())),
             }
         })
         .collect()
+}
+
+/// Decodes a recording, refuses it unless it contains speech, measures its quality and
+/// preprocesses it as [`voxprint_engine::preprocess`] does, step by step so that the detector
+/// and the measures share the 16 kHz signal and its spectrogram.
+fn prepare(audio: &[u8], raw: RawPcm) -> Result<Prepared, EmbedFailure> {
+    let decoded = voxprint_audio::decode(audio, raw).map_err(EmbedFailure::Decode)?;
+    let mono = to_mono(&decoded.samples, usize::from(decoded.channels));
+    let mut wav = resample::to_16k(&mono, decoded.sample_rate);
+    let spectrogram = Spectrogram::new(&wav);
+    match speech::detect(&spectrogram) {
+        Sound::Speech => {}
+        other => return Err(EmbedFailure::NoSpeech(other)),
+    }
+    let quality = quality::measure(&mono, decoded.sample_rate, &spectrogram);
+    normalize_volume(&mut wav);
+    Ok(Prepared {
+        speech: vad::trim_long_silences(&wav),
+        format: decoded.format,
+        audio_seconds: voxprint_audio::duration_seconds(&decoded),
+        quality,
+    })
 }

@@ -11,6 +11,7 @@ mod client;
 mod domain;
 mod embed_cli;
 mod embedder;
+mod enrollment;
 mod http;
 mod ids;
 mod migrate_data;
