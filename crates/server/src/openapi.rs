@@ -105,7 +105,7 @@ const ENDPOINTS: [Endpoint; 9] = [
     Endpoint { method: "get", path: GROUPS, operation_id: "listVoiceprintGroup", summary: "List the voiceprint groups of the caller's team, newest first", permission: Permission::ListVoiceprintGroup, query: &LIST_GROUPS_QUERY, body: Body::None, data: Some("VoicePrintGroupList") },
     Endpoint { method: "put", path: GROUP, operation_id: "updateVoiceprintGroup", summary: "Update a voiceprint group (creator only)", permission: Permission::UpdateVoiceprintGroup, query: &[], body: Body::Json(&GROUP_UPDATE_FIELDS), data: None },
     Endpoint { method: "delete", path: GROUP, operation_id: "deleteVoiceprintGroup", summary: "Delete a voiceprint group and its voiceprints (creator only)", permission: Permission::DeleteVoiceprintGroup, query: &[], body: Body::None, data: None },
-    Endpoint { method: "post", path: FEATURES, operation_id: "createVoiceprintFeature", summary: "Enroll a voiceprint from a recording", permission: Permission::CreateVoiceprintFeature, query: &[], body: Body::Multipart(&FEATURE_FIELDS), data: Some("EnrolledFeature") },
+    Endpoint { method: "post", path: FEATURES, operation_id: "createVoiceprintFeature", summary: "Enroll a voiceprint from a recording", permission: Permission::CreateVoiceprintFeature, query: &[], body: Body::Multipart(&FEATURE_FIELDS), data: Some("CreatedId") },
     Endpoint { method: "put", path: FEATURE, operation_id: "updateVoiceprintFeature", summary: "Update a voiceprint (creator only)", permission: Permission::UpdateVoiceprintFeature, query: &[], body: Body::Multipart(&FEATURE_UPDATE_FIELDS), data: None },
     Endpoint { method: "get", path: FEATURES, operation_id: "listVoiceprintFeature", summary: "List a group's voiceprints, newest first", permission: Permission::ListVoiceprintFeature, query: &PAGE, body: Body::None, data: Some("VoicePrintGroupFeatureList") },
     Endpoint { method: "delete", path: FEATURE, operation_id: "deleteVoiceprintFeature", summary: "Delete a voiceprint (creator only)", permission: Permission::DeleteVoiceprintFeature, query: &[], body: Body::None, data: None },
@@ -240,21 +240,6 @@ fn schemas() -> Value {
             },
         },
         "CreatedId": { "type": "object", "properties": { "id": id } },
-        "EnrolledFeature": { "type": "object", "properties": {
-            "id": id,
-            "quality": { "$ref": "#/components/schemas/EnrollmentQuality" },
-        } },
-        "EnrollmentQuality": {
-            "type": "object",
-            "description": "Voxprint extension: how usable the enrolled recording is.",
-            "properties": {
-                "speech_seconds": { "type": "number", "description": "Seconds of speech above the noise floor." },
-                "snr_db": { "type": "number", "description": "Signal-to-noise ratio estimate, dB." },
-                "bandwidth_hz": { "type": "number", "description": "Highest frequency the speech reaches above the noise, Hz." },
-                "clipping": { "type": "number", "minimum": 0, "maximum": 1, "description": "Fraction of samples clipped at full scale." },
-                "warnings": { "type": "array", "items": { "type": "string" }, "description": "What to fix in the recording; empty when nothing." },
-            },
-        },
         "UserInfo": { "type": "object", "properties": {
             "id": id, "name": { "type": "string" }, "nickname": { "type": "string" }, "avatar_url": { "type": "string", "format": "uri" },
         } },
