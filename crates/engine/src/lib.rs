@@ -21,10 +21,16 @@ mod lstm;
 pub mod mel;
 pub mod model;
 pub mod preprocess;
+pub mod quality;
 pub mod resample;
+pub mod spectrogram;
+pub mod speech;
 pub mod vad;
 pub mod windows;
 
 pub use encoder::{cosine, Embedding, Encoder, EngineError};
 pub use model::ModelError;
-pub use preprocess::{preprocess, preprocess_conditions};
+pub use preprocess::preprocess;
+pub use quality::Quality;
+pub use spectrogram::Spectrogram;
+pub use speech::Sound;

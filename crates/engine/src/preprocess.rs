@@ -13,16 +13,16 @@ pub fn preprocess(samples: &[f32], channels: usize, sample_rate: u32) -> Vec<f32
     finish(resample::to_16k(&to_mono(samples, channels), sample_rate))
 }
 
-/// An enrollment's encoder inputs: [`preprocess`]'s output first, then the recording under each
-/// simulated condition of [`crate::augment::CONDITIONS`] (seeded by `seed`), preprocessed alike.
-pub fn preprocess_conditions(samples: &[f32], channels: usize, sample_rate: u32, seed: u64) -> Vec<Vec<f32>> {
-    let wav = resample::to_16k(&to_mono(samples, channels), sample_rate);
-    let degraded = augment::degrade(&wav, seed);
-    std::iter::once(wav).chain(degraded).map(finish).collect()
+/// An enrollment's encoder inputs from its 16 kHz mono recording: the recording preprocessed as
+/// [`preprocess`] does, then the recording under each simulated condition of
+/// [`crate::augment::CONDITIONS`] (seeded by `seed`), preprocessed alike.
+pub fn with_conditions(wav_16k: Vec<f32>, seed: u64) -> Vec<Vec<f32>> {
+    let degraded = augment::degrade(&wav_16k, seed);
+    std::iter::once(wav_16k).chain(degraded).map(finish).collect()
 }
 
-/// The last two steps: volume, then silence trimming.
-fn finish(mut wav: Vec<f32>) -> Vec<f32> {
+/// The last two steps, on 16 kHz mono samples: volume, then silence trimming.
+pub fn finish(mut wav: Vec<f32>) -> Vec<f32> {
     normalize_volume(&mut wav);
     vad::trim_long_silences(&wav)
 }

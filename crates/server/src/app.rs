@@ -65,6 +65,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_audio_bytes: args.max_audio_bytes as usize,
             audio_url_ttl_seconds: args.audio_url_ttl,
             request_timeout: std::time::Duration::from_secs(args.request_timeout),
+            enrollment: args.enrollment_limits(),
         }),
         blobs,
         embedder: Embedder::start(encoder, workers, args.embed_queue.max(1), metrics.clone()),

@@ -176,6 +176,16 @@ pub struct ServeArgs {
     /// Seconds a request may take before it is answered with 4009.
     #[arg(long, env = "VOXPRINT_REQUEST_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout: u64,
+    /// Enrollments (and voiceprint updates with a file) with less speech than this, in
+    /// seconds, are refused with 4304.
+    #[arg(long, env = "VOXPRINT_ENROLL_MIN_SPEECH_SECONDS", default_value_t = 1.2)]
+    pub enroll_min_speech_seconds: f32,
+    /// Enrollments with a lower signal-to-noise ratio than this, in dB, are refused with 4304.
+    #[arg(long, env = "VOXPRINT_ENROLL_MIN_SNR_DB", default_value_t = 10.0)]
+    pub enroll_min_snr_db: f32,
+    /// Enrollments with a larger fraction of clipped samples than this are refused with 4304.
+    #[arg(long, env = "VOXPRINT_ENROLL_MAX_CLIPPING", default_value_t = 0.01)]
+    pub enroll_max_clipping: f32,
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
@@ -188,6 +198,16 @@ fn parse_threshold(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(value) if (0.0..=100.0).contains(&value) => Ok(value),
         _ => Err("must be a number from 0 to 100 (a score)".to_owned()),
+    }
+}
+
+impl ServeArgs {
+    pub fn enrollment_limits(&self) -> crate::enrollment::EnrollmentLimits {
+        crate::enrollment::EnrollmentLimits {
+            min_speech_seconds: self.enroll_min_speech_seconds,
+            min_snr_db: self.enroll_min_snr_db,
+            max_clipping: self.enroll_max_clipping,
+        }
     }
 }
 

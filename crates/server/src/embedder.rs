@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::oneshot;
 use voxprint_audio::{DecodeError, Format, RawPcm};
-use voxprint_engine::{Encoder, EngineError};
+use voxprint_engine::preprocess::{self, to_mono};
+use voxprint_engine::{quality, resample, speech, EngineError, Encoder, Quality, Sound, Spectrogram};
 
 use crate::metrics::Metrics;
 use crate::speakers;
@@ -27,11 +28,14 @@ pub struct Embedded {
     pub format: Format,
     /// Length of the decoded recording.
     pub audio_seconds: f32,
+    pub quality: Quality,
 }
 
 #[derive(Debug)]
 pub enum EmbedFailure {
     Decode(DecodeError),
+    /// The speech detector found none; what the recording sounds like instead.
+    NoSpeech(Sound),
     NotEnoughSpeech { seconds: f32 },
     Overloaded,
     Internal(String),
@@ -127,27 +131,13 @@ struct Prepared {
     utterances: Vec<Vec<f32>>,
     format: Format,
     audio_seconds: f32,
+    quality: Quality,
 }
 
 /// Decodes and preprocesses each job, then embeds every usable utterance in one encoder pass.
 fn embed_batch(encoder: &Encoder, batch: &[Job]) -> Vec<Result<Embedded, EmbedFailure>> {
-    let prepared: Vec<Result<Prepared, EmbedFailure>> = batch
-        .iter()
-        .map(|job| {
-            let decoded = voxprint_audio::decode(&job.audio, job.raw).map_err(EmbedFailure::Decode)?;
-            let utterances = match job.purpose {
-                Purpose::Probe => {
-                    vec![voxprint_engine::preprocess(&decoded.samples, decoded.channels as usize, decoded.sample_rate)]
-                }
-                Purpose::Enrollment => speakers::condition_inputs(&decoded, &job.audio),
-            };
-            Ok(Prepared {
-                utterances,
-                format: decoded.format,
-                audio_seconds: voxprint_audio::duration_seconds(&decoded),
-            })
-        })
-        .collect();
+    let prepared: Vec<Result<Prepared, EmbedFailure>> =
+        batch.iter().map(|job| prepare(&job.audio, job.raw, job.purpose)).collect();
     let usable: Vec<&[f32]> =
         prepared.iter().filter_map(|p| p.as_ref().ok()).flat_map(|p| p.utterances.iter().map(Vec::as_slice)).collect();
     let mut embeddings = encoder.embed_batch(&usable).into_iter();
@@ -155,28 +145,49 @@ fn embed_batch(encoder: &Encoder, batch: &[Job]) -> Vec<Result<Embedded, EmbedFa
         .into_iter()
         .zip(batch)
         .map(|(prepared, job)| {
-            let Prepared { utterances, format, audio_seconds } = prepared?;
+            let Prepared { utterances, format, audio_seconds, quality } = prepared?;
             let mine: Vec<_> = embeddings.by_ref().take(utterances.len()).collect();
             if mine.len() < utterances.len() {
                 return Err(EmbedFailure::Internal("the encoder returned too few embeddings".into()));
             }
             let to_failure = |EngineError::NotEnoughSpeech { seconds }| EmbedFailure::NotEnoughSpeech { seconds };
-            match job.purpose {
+            let (embedding, conditions) = match job.purpose {
                 Purpose::Probe => {
                     let embedding = mine.into_iter().next().expect("one utterance").map_err(to_failure)?;
-                    Ok(Embedded {
-                        embedding: embedding.as_slice().to_vec(),
-                        conditions: Vec::new(),
-                        format,
-                        audio_seconds,
-                    })
+                    (embedding.as_slice().to_vec(), Vec::new())
                 }
                 Purpose::Enrollment => {
                     let conditions = speakers::condition_set(mine).map_err(to_failure)?;
-                    let embedding = conditions[..speakers::EMBEDDING_DIM].to_vec();
-                    Ok(Embedded { embedding, conditions, format, audio_seconds })
+                    (conditions[..speakers::EMBEDDING_DIM].to_vec(), conditions)
                 }
-            }
+            };
+            Ok(Embedded { embedding, conditions, format, audio_seconds, quality })
         })
         .collect()
+}
+
+/// Decodes a recording, refuses it unless it contains speech, measures its quality and
+/// preprocesses it as [`voxprint_engine::preprocess`] does (for an enrollment, also under each
+/// simulated condition), step by step so that the detector and the measures share the 16 kHz
+/// signal and its spectrogram.
+fn prepare(audio: &[u8], raw: RawPcm, purpose: Purpose) -> Result<Prepared, EmbedFailure> {
+    let decoded = voxprint_audio::decode(audio, raw).map_err(EmbedFailure::Decode)?;
+    let mono = to_mono(&decoded.samples, usize::from(decoded.channels));
+    let wav = resample::to_16k(&mono, decoded.sample_rate);
+    let spectrogram = Spectrogram::new(&wav);
+    match speech::detect(&spectrogram) {
+        Sound::Speech => {}
+        other => return Err(EmbedFailure::NoSpeech(other)),
+    }
+    let quality = quality::measure(&mono, decoded.sample_rate, &spectrogram);
+    let utterances = match purpose {
+        Purpose::Probe => vec![preprocess::finish(wav)],
+        Purpose::Enrollment => speakers::condition_inputs(wav, audio),
+    };
+    Ok(Prepared {
+        utterances,
+        format: decoded.format,
+        audio_seconds: voxprint_audio::duration_seconds(&decoded),
+        quality,
+    })
 }

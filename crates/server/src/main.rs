@@ -11,6 +11,7 @@ mod clock;
 mod domain;
 mod embed_cli;
 mod embedder;
+mod enrollment;
 mod http;
 mod ids;
 mod metrics;

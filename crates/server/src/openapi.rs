@@ -124,7 +124,7 @@ pub const ERROR_CODES: [(u32, u16, &str); 12] = [
     (4301, 400, "more than one file uploaded"),
     (4302, 413, "file larger than the limit"),
     (4303, 415, "file type not supported"),
-    (4304, 400, "file invalid: corrupt, truncated, or too little speech"),
+    (4304, 400, "file invalid: corrupt, truncated, no speech, too little speech, or (enrollment) too poor to enroll"),
     (5000, 500, "internal server error (quote the logid)"),
 ];
 

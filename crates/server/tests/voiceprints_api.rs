@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{audio_form, features_path, clip, Api, TestServer};
+use common::{audio_form, features_path, clip, pcm_of, wav_of, Api, TestServer};
 use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
 
@@ -272,32 +272,6 @@ async fn only_the_creator_changes_a_voiceprint_and_groups_take_theirs_along() {
     admin.get(&features_path(&group)).await.err(4200, 404);
 }
 
-/// The samples of a canonical 44-byte-header 16-bit mono WAV.
-fn pcm_of(wav: &[u8]) -> Vec<i16> {
-    wav[44..].chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect()
-}
-
-/// A 16-bit mono WAV of `samples`.
-fn wav_of(samples: &[i16], rate: u32) -> Vec<u8> {
-    let data_len = (samples.len() * 2) as u32;
-    let mut out = Vec::with_capacity(44 + data_len as usize);
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data_len).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes());
-    out.extend_from_slice(&rate.to_le_bytes());
-    out.extend_from_slice(&(rate * 2).to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&16u16.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data_len.to_le_bytes());
-    for sample in samples {
-        out.extend_from_slice(&sample.to_le_bytes());
-    }
-    out
-}
 
 #[tokio::test]
 async fn audio_links_expire() {

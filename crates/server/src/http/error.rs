@@ -7,6 +7,7 @@
 use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 use voxprint_audio::DecodeError;
+use voxprint_engine::Sound;
 use axum::response::{IntoResponse, Response};
 
 use super::envelope;
@@ -96,6 +97,18 @@ impl From<EmbedFailure> for ApiError {
                 "{err}; upload WAV, raw 16-bit PCM, MP3, FLAC, OGG Vorbis or M4A/AAC"
             )),
             EmbedFailure::Decode(err @ DecodeError::Corrupt { .. }) => ApiError::InvalidFile(err.to_string()),
+            EmbedFailure::NoSpeech(sound) => {
+                let heard = match sound {
+                    Sound::Silence => "it is silent",
+                    Sound::Tone => "it sounds like a steady tone",
+                    // Raw PCM that is really other data (a wrong format, random bytes) sounds
+                    // like noise too.
+                    Sound::SteadyNoise | Sound::Speech => "it sounds like steady noise, or is not audio at all",
+                };
+                ApiError::InvalidFile(format!(
+                    "no speech found in the recording: {heard}; upload a recording of one person speaking"
+                ))
+            }
             EmbedFailure::NotEnoughSpeech { seconds } => ApiError::InvalidFile(format!(
                 "not enough speech: {seconds:.2} s remain after removing silence, at least 1 s is needed"
             )),

@@ -4,6 +4,9 @@
 //! under a fresh blob key, then the row is written in one transaction. If the row cannot be
 //! written the new blob is deleted; a replaced blob is deleted only after the row points at
 //! its successor. So a failed request leaves nothing half-written behind.
+//!
+//! A recording for a voiceprint must also pass the enrollment limits (`enrollment.rs`); the
+//! enroll answer adds its quality measures and warnings to Coze's `{id}`.
 
 use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
@@ -15,10 +18,11 @@ use super::envelope::{Done, Success};
 use super::error::ApiError;
 use super::groups::{visible_group, GroupPath};
 use super::upload::{UploadForm, UploadedFile};
-use super::views::{Created, UserInfo};
+use super::views::UserInfo;
 use super::{audio, query_values, AppState, BaseUrl};
 use crate::domain::{Description, Id, Name, Page, Permission};
 use crate::embedder::Purpose;
+use crate::enrollment::QualityReport;
 use crate::speakers::{embedding_to_bytes, SCORING_VERSION};
 use crate::store::{NewVoiceprint, StoredAudio, VoiceprintOwner, VoiceprintView};
 
@@ -27,7 +31,7 @@ pub async fn create(
     caller: Caller,
     GroupPath(group_id): GroupPath,
     mut form: UploadForm,
-) -> Result<Success<Created>, ApiError> {
+) -> Result<Success<Enrolled>, ApiError> {
     caller.require(Permission::CreateVoiceprintFeature)?;
     visible_group(&state, &caller, group_id).await?;
     let name = Name::parse(form.text("name").ok_or_else(|| ApiError::InvalidParameter("name is required".into()))?)?;
@@ -49,7 +53,14 @@ pub async fn create(
         return Err(err.into());
     }
     state.metrics.enrollments.inc();
-    Ok(Success(Created { id: Id(id) }))
+    Ok(Success(Enrolled { id: Id(id), quality: recording.quality }))
+}
+
+/// Endpoint 5's `data`: Coze's `{id}` and the recording's quality.
+#[derive(Serialize)]
+pub struct Enrolled {
+    id: Id,
+    quality: QualityReport,
 }
 
 pub async fn update(
@@ -190,13 +201,15 @@ async fn owned_voiceprint(
     Ok(owner)
 }
 
-/// An uploaded recording, embedded and stored under a fresh blob key.
+/// An uploaded recording, embedded, found good enough to enroll and stored under a fresh blob
+/// key.
 struct Recording {
     key: String,
     content_type: String,
     sha256: Vec<u8>,
     embedding: Vec<u8>,
     conditions: Vec<u8>,
+    quality: QualityReport,
 }
 
 impl Recording {
@@ -208,6 +221,7 @@ impl Recording {
         raw: voxprint_audio::RawPcm,
     ) -> Result<Recording, ApiError> {
         let embedded = state.embedder.embed(file.bytes.clone(), raw, Purpose::Enrollment).await?;
+        let quality = state.settings.enrollment.check(&embedded.quality).map_err(ApiError::InvalidFile)?;
         let content_type = audio::content_type(embedded.format, raw, file.declared_type.as_deref());
         let mut nonce = [0u8; 6];
         getrandom::fill(&mut nonce).map_err(|err| ApiError::Internal(err.to_string()))?;
@@ -220,6 +234,7 @@ impl Recording {
             sha256,
             embedding: embedding_to_bytes(&embedded.embedding),
             conditions: embedding_to_bytes(&embedded.conditions),
+            quality,
         })
     }
 

@@ -53,6 +53,8 @@ pub struct ApiSettings {
     pub audio_url_ttl_seconds: i64,
     /// How long a request may take before it is answered with 4009.
     pub request_timeout: std::time::Duration,
+    /// When an enrollment is too poor to accept.
+    pub enrollment: crate::enrollment::EnrollmentLimits,
 }
 
 #[derive(Clone)]

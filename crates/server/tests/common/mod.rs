@@ -72,19 +72,29 @@ impl Storage {
     /// Runs one SQL statement on the database, bypassing the server (to set up states the API
     /// cannot reach, such as an expired token). Returns the rows affected.
     pub fn execute_sql(&self, statement: &str) -> u64 {
-        let (statement, url, sqlite) = (sqlx::AssertSqlSafe(statement.to_owned()), self.sqlx_url(), self.database_url.is_none());
+        let (statement, url, sqlite) =
+            (sqlx::AssertSqlSafe(statement.to_owned()), self.sqlx_url(), self.database_url.is_none());
         on_runtime(async move {
             if sqlite {
-                sqlx::query(statement).execute(&sqlx::SqlitePool::connect(&url).await.unwrap()).await.unwrap().rows_affected()
+                sqlx::query(statement)
+                    .execute(&sqlx::SqlitePool::connect(&url).await.unwrap())
+                    .await
+                    .unwrap()
+                    .rows_affected()
             } else {
-                sqlx::query(statement).execute(&sqlx::PgPool::connect(&url).await.unwrap()).await.unwrap().rows_affected()
+                sqlx::query(statement)
+                    .execute(&sqlx::PgPool::connect(&url).await.unwrap())
+                    .await
+                    .unwrap()
+                    .rows_affected()
             }
         })
     }
 
     /// The one integer a query returns, such as a count.
     pub fn query_int(&self, query: &str) -> i64 {
-        let (query, url, sqlite) = (sqlx::AssertSqlSafe(query.to_owned()), self.sqlx_url(), self.database_url.is_none());
+        let (query, url, sqlite) =
+            (sqlx::AssertSqlSafe(query.to_owned()), self.sqlx_url(), self.database_url.is_none());
         on_runtime(async move {
             if sqlite {
                 sqlx::query_scalar(query).fetch_one(&sqlx::SqlitePool::connect(&url).await.unwrap()).await.unwrap()
@@ -196,7 +206,9 @@ impl Drop for ScratchDatabase {
 /// Runs a future to completion on a runtime of its own, on a thread of its own, so that it works
 /// from synchronous code and from inside the tests' own runtime alike.
 fn on_runtime<T: Send + 'static>(future: impl std::future::Future<Output = T> + Send + 'static) -> T {
-    std::thread::spawn(move || tokio::runtime::Runtime::new().unwrap().block_on(future)).join().expect("database helper")
+    std::thread::spawn(move || tokio::runtime::Runtime::new().unwrap().block_on(future))
+        .join()
+        .expect("database helper")
 }
 
 /// A name no other storage of this test run has (lower case, a valid SQL identifier).
@@ -413,10 +425,37 @@ pub fn clip(voice: &str, n: u32) -> Vec<u8> {
     testdata(&format!("corpus/{voice}/{n:02}.wav"))
 }
 
+/// The samples of a canonical 44-byte-header 16-bit mono WAV.
+pub fn pcm_of(wav: &[u8]) -> Vec<i16> {
+    wav[44..].chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect()
+}
+
+/// A 16-bit mono WAV of `samples`.
+pub fn wav_of(samples: &[i16], rate: u32) -> Vec<u8> {
+    let data_len = (samples.len() * 2) as u32;
+    let mut out = Vec::with_capacity(44 + data_len as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * 2).to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    for sample in samples {
+        out.extend_from_slice(&sample.to_le_bytes());
+    }
+    out
+}
+
 /// A multipart form with `file` and text fields.
 pub fn audio_form(file: Vec<u8>, fields: &[(&str, &str)]) -> reqwest::multipart::Form {
-    let mut form = reqwest::multipart::Form::new()
-        .part("file", reqwest::multipart::Part::bytes(file).file_name("clip.wav"));
+    let mut form =
+        reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(file).file_name("clip.wav"));
     for (name, value) in fields {
         form = form.text(name.to_string(), value.to_string());
     }
