@@ -7,36 +7,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createReadStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
+import { createReadStream, readFileSync } from "node:fs";
 import { CozeAPI, NotFoundError } from "@coze/api";
-
-const repo = resolve(import.meta.dirname, "../..");
-const bin = process.env.VOXPRINT_BIN ?? join(repo, "target/debug/voxprint");
-const corpus = (voice, n) => join(repo, "testdata/corpus", voice, `${String(n).padStart(2, "0")}.wav`);
-
-/** Starts `voxprint serve` on a free port; resolves once it listens. */
-async function startServer() {
-  const dataDir = mkdtempSync(join(tmpdir(), "voxprint-compat-node-"));
-  const server = spawn(bin, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir], {
-    env: { ...process.env, VOXPRINT_LOG: "warn" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const lines = createInterface({ input: server.stdout });
-  const baseUrl = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("voxprint did not start")), 60_000);
-    server.on("exit", (code) => reject(new Error(`voxprint exited with ${code}`)));
-    lines.on("line", (line) => {
-      if (line.startsWith("voxprint listening on ")) { clearTimeout(timer); resolve(line.split(" ").pop()); }
-    });
-  });
-  const token = readFileSync(join(dataDir, "admin-token"), "utf8").trim();
-  const stop = () => { server.kill("SIGKILL"); rmSync(dataDir, { recursive: true, force: true }); };
-  return { baseUrl, token, stop };
-}
+import { corpus, startServer } from "../voxprint-server.mjs";
 
 /** Coze's fields of a speaker_identify item are all there; Voxprint's `matched` is the decision. */
 function assertDecided(data) {

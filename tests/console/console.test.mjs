@@ -7,36 +7,12 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, mkdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { corpus, repo, startServer } from "../voxprint-server.mjs";
 
-const repo = resolve(import.meta.dirname, "../..");
-const bin = process.env.VOXPRINT_BIN ?? join(repo, "target/debug/voxprint");
 const screenshots = join(repo, "screenshots");
-const corpus = (voice, n) => join(repo, "testdata/corpus", voice, `${String(n).padStart(2, "0")}.wav`);
-
-async function startServer() {
-  const dataDir = mkdtempSync(join(tmpdir(), "voxprint-console-"));
-  const server = spawn(bin, ["serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir], {
-    env: { ...process.env, VOXPRINT_LOG: "warn" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const lines = createInterface({ input: server.stdout });
-  const baseUrl = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("voxprint did not start")), 60_000);
-    server.on("exit", (code) => reject(new Error(`voxprint exited with ${code}`)));
-    lines.on("line", (line) => {
-      if (line.startsWith("voxprint listening on ")) { clearTimeout(timer); resolve(line.split(" ").pop()); }
-    });
-  });
-  const token = readFileSync(join(dataDir, "admin-token"), "utf8").trim();
-  const stop = () => { server.kill("SIGKILL"); rmSync(dataDir, { recursive: true, force: true }); };
-  return { baseUrl, token, stop };
-}
 
 test("sign in, create a group, enroll two voices, identify a third clip", async () => {
   const server = await startServer();
