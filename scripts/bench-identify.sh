@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of speaker_identify over HTTP on loopback: a group of 10 voiceprints, 5 s probe
 # clips, 1, 4 and 16 concurrent clients (wrk, one connection per client). Prints a Markdown
-# table for BENCHMARKS.md.
+# table for BENCHMARKS.md, and the time an enrollment took while the group was made.
 #
 # Usage: scripts/bench-identify.sh [seconds per run, default 15]
 set -euo pipefail
@@ -13,10 +13,12 @@ source scripts/bench-server.sh
 group=$(curl -sf -X POST "$base/v1/audio/voiceprint_groups" -H "$auth" -H 'Content-Type: application/json' \
   -d '{"name":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["id"])')
 voices=(flite-awb flite-rms flite-slt flite-kal16 festival-ked festival-cs-dita festival-fi-mv festival-it-lp festival-ru-nsh espeak-en-us)
+enroll_started=$(date +%s%N)
 for voice in "${voices[@]}"; do
   curl -sf -o /dev/null -X POST "$base/v1/audio/voiceprint_groups/$group/features" -H "$auth" \
     -F "name=$voice" -F "file=@testdata/corpus/$voice/01.wav"
 done
+enroll_ms=$(( ($(date +%s%N) - enroll_started) / 1000000 / ${#voices[@]} ))
 
 # A 5.0 s probe: utterances of one enrolled voice joined, cut to exactly 5 s.
 python3 - "$work/probe.wav" <<'PY'
@@ -62,3 +64,5 @@ for clients in 1 4 16; do
   p99=$(awk '$1 == "99%" {print $2}' <<<"$result")
   echo "| $clients | $rps | $(awk -v r="$rps" 'BEGIN { printf "%.0f", r * 5 }') | $p50 | $p99 |"
 done
+echo
+echo "Enrollment, one at a time (2.1–5.1 s recordings): $enroll_ms ms each."

@@ -1,12 +1,13 @@
 # Sourced by the HTTP benchmarks: builds the release binary, fetches the model, and starts a
 # server on a free loopback port with a throwaway data directory. Sets $bin, $work, $base,
 # $token, $auth and $server; the server and $work are removed on exit. Extra `serve` flags may
-# be given in the array $serve_flags.
+# be given in the array $serve_flags. VOXPRINT_BENCH_BIN runs another build instead (for example
+# an older release, to compare in the same run); it is then not built here.
 
 serve_flags=("${serve_flags[@]+"${serve_flags[@]}"}")
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-cargo build --release --locked -p voxprint >&2
-bin=target/release/voxprint
+bin=${VOXPRINT_BENCH_BIN:-target/release/voxprint}
+[ -n "${VOXPRINT_BENCH_BIN:-}" ] || cargo build --release --locked -p voxprint >&2
 "$bin" model fetch >&2
 
 work=$(mktemp -d)
