@@ -105,7 +105,7 @@ const ENDPOINTS: [Endpoint; 9] = [
     Endpoint { method: "get", path: GROUPS, operation_id: "listVoiceprintGroup", summary: "List the voiceprint groups of the caller's team, newest first", permission: Permission::ListVoiceprintGroup, query: &LIST_GROUPS_QUERY, body: Body::None, data: Some("VoicePrintGroupList") },
     Endpoint { method: "put", path: GROUP, operation_id: "updateVoiceprintGroup", summary: "Update a voiceprint group (creator only)", permission: Permission::UpdateVoiceprintGroup, query: &[], body: Body::Json(&GROUP_UPDATE_FIELDS), data: None },
     Endpoint { method: "delete", path: GROUP, operation_id: "deleteVoiceprintGroup", summary: "Delete a voiceprint group and its voiceprints (creator only)", permission: Permission::DeleteVoiceprintGroup, query: &[], body: Body::None, data: None },
-    Endpoint { method: "post", path: FEATURES, operation_id: "createVoiceprintFeature", summary: "Enroll a voiceprint from a recording", permission: Permission::CreateVoiceprintFeature, query: &[], body: Body::Multipart(&FEATURE_FIELDS), data: Some("CreatedId") },
+    Endpoint { method: "post", path: FEATURES, operation_id: "createVoiceprintFeature", summary: "Enroll a voiceprint from a recording", permission: Permission::CreateVoiceprintFeature, query: &[], body: Body::Multipart(&FEATURE_FIELDS), data: Some("CreatedVoiceprint") },
     Endpoint { method: "put", path: FEATURE, operation_id: "updateVoiceprintFeature", summary: "Update a voiceprint (creator only)", permission: Permission::UpdateVoiceprintFeature, query: &[], body: Body::Multipart(&FEATURE_UPDATE_FIELDS), data: None },
     Endpoint { method: "get", path: FEATURES, operation_id: "listVoiceprintFeature", summary: "List a group's voiceprints, newest first", permission: Permission::ListVoiceprintFeature, query: &PAGE, body: Body::None, data: Some("VoicePrintGroupFeatureList") },
     Endpoint { method: "delete", path: FEATURE, operation_id: "deleteVoiceprintFeature", summary: "Delete a voiceprint (creator only)", permission: Permission::DeleteVoiceprintFeature, query: &[], body: Body::None, data: None },
@@ -247,6 +247,16 @@ fn schemas() -> Value {
             },
         },
         "CreatedId": { "type": "object", "properties": { "id": id } },
+        "CreatedVoiceprint": { "type": "object", "properties": {
+            "id": id,
+            "quality": extension(json!({ "type": "object", "description": "What the enrollment recording was like, and what to fix.", "properties": {
+                "speech_seconds": { "type": "number" },
+                "snr_db": { "type": "number", "description": "Estimated signal-to-noise ratio." },
+                "bandwidth_hz": { "type": "number", "description": "Highest frequency the speech reaches above the noise." },
+                "clipping": { "type": "number", "description": "Fraction of samples flattened at full scale." },
+                "warnings": { "type": "array", "items": { "type": "string" } },
+            } })),
+        } },
         "UserInfo": { "type": "object", "properties": {
             "id": id, "name": { "type": "string" }, "nickname": { "type": "string" }, "avatar_url": { "type": "string", "format": "uri" },
         } },
@@ -274,7 +284,7 @@ fn schemas() -> Value {
         } },
         "FeatureScore": { "type": "object", "properties": {
             "feature_id": id, "feature_name": { "type": "string" }, "feature_desc": { "type": "string" },
-            "score": { "type": "number", "minimum": 0, "maximum": 100, "description": "100 × max(0, cosine similarity); higher = more alike." },
+            "score": { "type": "number", "minimum": 0, "maximum": 100, "description": "Calibrated similarity (multi-condition voiceprints, cohort-normalised); higher = more alike; one threshold for every recording condition." },
             "matched": extension(json!({ "type": "boolean", "description": "score ≥ threshold: this voiceprint could be the speaker." })),
         } },
         "SpeakerIdentifyData": { "type": "object", "properties": {

@@ -137,6 +137,11 @@ fn matches_the_coze_specs() {
     assert_eq!(compared, 9, "all nine endpoints compared");
     // Extra response fields only where ../shared/reference/API.md ("Voxprint extensions") has them.
     let identify = "post /v1/audio/voiceprint_groups/{group_id}/speaker_identify";
-    let expected = [format!("{identify}: data.feature_score_list[].matched"), format!("{identify}: data.threshold")];
+    let enroll = "post /v1/audio/voiceprint_groups/{group_id}/features";
+    let expected = [
+        format!("{enroll}: data.quality"),
+        format!("{identify}: data.feature_score_list[].matched"),
+        format!("{identify}: data.threshold"),
+    ];
     assert_eq!(extensions, BTreeSet::from(expected));
 }
