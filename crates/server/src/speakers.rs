@@ -46,12 +46,13 @@ const COHORT_WEIGHT: f32 = 0.75;
 
 /// The calibration curve: `score = 100 / (1 + exp(-(evidence - CENTRE) / SCALE))`. CENTRE is
 /// where 1 % of strangers' best evidence lies above it on the development voices, over all
-/// conditions together; SCALE is the logistic regression's slope there.
+/// conditions together; SCALE is the inverse slope of a logistic regression of same-voice
+/// against stranger trials on the evidence (`scripts/accuracy/calibrate.py`).
 const CALIBRATION_CENTRE: f64 = 0.3158;
 const CALIBRATION_SCALE: f64 = 0.0186;
 
 /// The built-in cohort: condition sets of the development voices, made by
-/// `scripts/accuracy/make-cohort.sh`: little-endian f32 rows of [`EMBEDDING_DIM`],
+/// `scripts/bench-accuracy.sh --calibrate`: little-endian f32 rows of [`EMBEDDING_DIM`],
 /// [`CONDITION_ROWS`] rows per voice. It belongs to the model and to [`SCORING_VERSION`].
 static COHORT: LazyLock<Vec<f32>> =
     LazyLock::new(|| floats_from_bytes(include_bytes!("../assets/cohort-v1.f32")).collect());
@@ -81,20 +82,21 @@ pub struct Match<'a> {
 }
 
 impl GroupMatrix {
-    /// Every voiceprint with its score, best first; ties by ID for a stable order.
+    /// Every voiceprint with its score, best first; ties by ID for a stable order. Sorted by the
+    /// evidence itself: near 0 and 100 the rounded scores of different voiceprints can be equal.
     pub fn rank(&self, probe: &[f32]) -> Vec<Match<'_>> {
         let cohort = cohort_similarity(probe);
-        let mut matches: Vec<Match<'_>> = self
+        let mut ranked: Vec<(f64, &VoiceprintLabel)> = self
             .voiceprints
             .iter()
             .zip(&self.rows)
             .map(|(voiceprint, rows)| {
                 let set = &self.matrix[rows.start * EMBEDDING_DIM..rows.end * EMBEDDING_DIM];
-                Match { voiceprint, score: calibrated_score(best_similarity(set, probe), cohort) }
+                (evidence(best_similarity(set, probe), cohort), voiceprint)
             })
             .collect();
-        matches.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.voiceprint.id.cmp(&b.voiceprint.id)));
-        matches
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
+        ranked.into_iter().map(|(evidence, voiceprint)| Match { voiceprint, score: calibrated_score(evidence) }).collect()
     }
 }
 
@@ -115,11 +117,14 @@ fn cohort_similarity(probe: &[f32]) -> f32 {
     nearest.iter().sum::<f32>() / nearest.len() as f32
 }
 
-/// The API's `score` (0–100, two decimals) from a voiceprint's best similarity and the probe's
-/// cohort similarity. Increasing in the similarity, so that within one identification the
-/// ranking is the ranking by similarity.
-pub fn calibrated_score(similarity: f32, cohort: f32) -> f64 {
-    let evidence = f64::from(similarity) - f64::from(COHORT_WEIGHT) * f64::from(cohort);
+/// A voiceprint's evidence for the probe: its best similarity, less the cohort's share.
+fn evidence(similarity: f32, cohort: f32) -> f64 {
+    f64::from(similarity) - f64::from(COHORT_WEIGHT) * f64::from(cohort)
+}
+
+/// The API's `score` (0–100, two decimals) from the evidence: increasing, centred on
+/// [`RECOMMENDED_THRESHOLD`].
+fn calibrated_score(evidence: f64) -> f64 {
     let score = 100.0 / (1.0 + (-(evidence - CALIBRATION_CENTRE) / CALIBRATION_SCALE).exp());
     (score * 100.0).round() / 100.0
 }
@@ -244,16 +249,14 @@ mod tests {
 
     #[test]
     fn score_is_monotonic_bounded_and_centred_on_the_threshold() {
-        let cohort = 0.4;
-        let centre = (CALIBRATION_CENTRE as f32) + COHORT_WEIGHT * cohort;
-        assert_eq!(calibrated_score(centre, cohort), RECOMMENDED_THRESHOLD);
+        assert_eq!(calibrated_score(CALIBRATION_CENTRE), RECOMMENDED_THRESHOLD);
         let mut last = -1.0;
         for step in -100..=100 {
-            let score = calibrated_score(step as f32 / 100.0, cohort);
+            let score = calibrated_score(evidence(step as f32 / 100.0, 0.4));
             assert!((0.0..=100.0).contains(&score) && score >= last, "{score} after {last}");
             last = score;
         }
-        assert!(calibrated_score(0.9, 0.3) > calibrated_score(0.9, 0.8), "a probe like everyone proves less");
+        assert!(evidence(0.9, 0.3) > evidence(0.9, 0.8), "a probe like everyone proves less");
     }
 
     #[test]
@@ -271,6 +274,24 @@ mod tests {
         let ranked = matrix.rank(&unit(1));
         assert_eq!(ranked[0].voiceprint.id, 1);
         assert!(ranked[0].score > ranked[1].score);
+    }
+
+    #[test]
+    fn the_ranking_follows_the_evidence_where_rounded_scores_tie() {
+        // Both far above the threshold (rounded scores 100), the second voiceprint nearer.
+        let near: Vec<f32> = unit(1).iter().zip(unit(0)).map(|(a, b)| 0.99 * a + 0.14 * b).collect();
+        let matrix = GroupMatrix {
+            version: 1,
+            voiceprints: vec![
+                VoiceprintLabel { id: 1, name: "a".into(), description: String::new() },
+                VoiceprintLabel { id: 2, name: "b".into(), description: String::new() },
+            ],
+            rows: vec![0..1, 1..2],
+            matrix: [near, unit(1)].concat(),
+        };
+        let ranked = matrix.rank(&unit(1));
+        assert_eq!(ranked[0].score, ranked[1].score, "both saturate");
+        assert_eq!(ranked[0].voiceprint.id, 2, "the nearer one first, not the lower ID");
     }
 
     #[test]
