@@ -259,18 +259,17 @@ mod tests {
         assert!(evidence(0.9, 0.3) > evidence(0.9, 0.8), "a probe like everyone proves less");
     }
 
+    /// A group of voiceprints 1 and 2 whose condition sets are these rows of `rows`.
+    fn two_voiceprints(sets: [std::ops::Range<usize>; 2], rows: &[Vec<f32>]) -> GroupMatrix {
+        let label = |id, name: &str| VoiceprintLabel { id, name: name.into(), description: String::new() };
+        let voiceprints = vec![label(1, "a"), label(2, "b")];
+        GroupMatrix { version: 1, voiceprints, rows: sets.to_vec(), matrix: rows.concat() }
+    }
+
     #[test]
     fn a_voiceprint_is_scored_by_its_nearest_condition() {
-        let matrix = GroupMatrix {
-            version: 1,
-            voiceprints: vec![
-                VoiceprintLabel { id: 1, name: "a".into(), description: String::new() },
-                VoiceprintLabel { id: 2, name: "b".into(), description: String::new() },
-            ],
-            // a: a set whose second row is the probe's direction; b: one embedding.
-            rows: vec![0..2, 2..3],
-            matrix: [unit(0), unit(1), unit(2)].concat(),
-        };
+        // 1: a set whose second row is the probe's direction; 2: one embedding.
+        let matrix = two_voiceprints([0..2, 2..3], &[unit(0), unit(1), unit(2)]);
         let ranked = matrix.rank(&unit(1));
         assert_eq!(ranked[0].voiceprint.id, 1);
         assert!(ranked[0].score > ranked[1].score);
@@ -280,15 +279,7 @@ mod tests {
     fn the_ranking_follows_the_evidence_where_rounded_scores_tie() {
         // Both far above the threshold (rounded scores 100), the second voiceprint nearer.
         let near: Vec<f32> = unit(1).iter().zip(unit(0)).map(|(a, b)| 0.99 * a + 0.14 * b).collect();
-        let matrix = GroupMatrix {
-            version: 1,
-            voiceprints: vec![
-                VoiceprintLabel { id: 1, name: "a".into(), description: String::new() },
-                VoiceprintLabel { id: 2, name: "b".into(), description: String::new() },
-            ],
-            rows: vec![0..1, 1..2],
-            matrix: [near, unit(1)].concat(),
-        };
+        let matrix = two_voiceprints([0..1, 1..2], &[near, unit(1)]);
         let ranked = matrix.rank(&unit(1));
         assert_eq!(ranked[0].score, ranked[1].score, "both saturate");
         assert_eq!(ranked[0].voiceprint.id, 2, "the nearer one first, not the lower ID");
