@@ -101,8 +101,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     println!("voxprint listening on http://{address}");
     std::io::stdout().flush()?;
-    tracing::info!(%address, "serving");
-    axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    let connections = args.connection_settings();
+    tracing::info!(%address, max_connections = connections.max_connections, "serving");
+    let metrics = state.metrics.clone();
+    http::connections::serve(listener, http::router(state), connections, metrics, shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -139,7 +141,7 @@ fn write_secret_file(path: &Path, secret: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on SIGTERM or Ctrl-C; axum then stops accepting and finishes in-flight requests.
+/// Resolves on SIGTERM or Ctrl-C; the server then stops accepting and drains its connections.
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -156,5 +158,4 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
-    tracing::info!("shutting down: finishing in-flight requests");
 }

@@ -176,6 +176,23 @@ pub struct ServeArgs {
     /// Seconds a request may take before it is answered with 4009.
     #[arg(long, env = "VOXPRINT_REQUEST_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout: u64,
+    /// Seconds a client may take to send a request's headers, from its first byte; then the
+    /// connection is closed.
+    #[arg(long, env = "VOXPRINT_HEADER_READ_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout: u64,
+    /// Seconds a connection may wait for its next request (keep-alive) or its first; then it is
+    /// closed.
+    #[arg(long, env = "VOXPRINT_IDLE_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+    /// Open client connections at most (lowered at start to what the open-files limit allows).
+    /// When full, the connection that has waited longest without a request is closed to make
+    /// room.
+    #[arg(long, env = "VOXPRINT_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(16..))]
+    pub max_connections: u64,
+    /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C; then the remaining
+    /// connections are closed and the server exits.
+    #[arg(long, env = "VOXPRINT_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout: u64,
     /// Enrollments (and voiceprint updates with a file) with less speech than this, in
     /// seconds, are refused with 4304.
     #[arg(long, env = "VOXPRINT_ENROLL_MIN_SPEECH_SECONDS", default_value_t = 1.2)]
@@ -202,6 +219,18 @@ fn parse_threshold(text: &str) -> Result<f64, String> {
 }
 
 impl ServeArgs {
+    /// The connection limits, with the cap lowered to fit the open-files limit (which this
+    /// raises to its hard limit first).
+    pub fn connection_settings(&self) -> crate::http::connections::ConnectionSettings {
+        use std::time::Duration;
+        crate::http::connections::ConnectionSettings {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout),
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+            max_connections: crate::http::connections::connection_capacity(self.max_connections as usize),
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
+        }
+    }
+
     pub fn enrollment_limits(&self) -> crate::enrollment::EnrollmentLimits {
         crate::enrollment::EnrollmentLimits {
             min_speech_seconds: self.enroll_min_speech_seconds,

@@ -1,13 +1,17 @@
 //! Prometheus metrics, served at `/metrics`: HTTP traffic by route and code with latency
-//! histograms, and the speaker work (enrollments, identifications, embedding time, audio
+//! histograms, open and closed connections, and the speaker work (enrollments, identifications, embedding time, audio
 //! seconds, embedding-cache hits and misses).
 
-use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 
 pub struct Metrics {
     registry: Registry,
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
+    pub open_connections: IntGauge,
+    pub closed_connections: IntCounterVec,
     pub enrollments: IntCounter,
     pub identifications: IntCounter,
     pub embedding_seconds: Histogram,
@@ -30,6 +34,16 @@ impl Metrics {
             &["route", "method"],
         )
         .expect("valid metric");
+        let open_connections =
+            IntGauge::new("http_open_connections", "client connections open now").expect("valid metric");
+        let closed_connections = IntCounterVec::new(
+            Opts::new(
+                "http_connections_closed_total",
+                "connections closed by the server: idle_timeout, header_timeout, evicted (to make room), shutdown",
+            ),
+            &["reason"],
+        )
+        .expect("valid metric");
         let enrollments = IntCounter::new("enrollments_total", "voiceprints enrolled or re-recorded").expect("valid metric");
         let identifications = IntCounter::new("identifications_total", "speaker identifications answered").expect("valid metric");
         let embedding_seconds = Histogram::with_opts(
@@ -47,6 +61,8 @@ impl Metrics {
             registry,
             http_requests,
             http_duration,
+            open_connections,
+            closed_connections,
             enrollments,
             identifications,
             embedding_seconds,
@@ -64,6 +80,8 @@ impl Metrics {
         vec![
             Box::new(self.http_requests.clone()),
             Box::new(self.http_duration.clone()),
+            Box::new(self.open_connections.clone()),
+            Box::new(self.closed_connections.clone()),
             Box::new(self.enrollments.clone()),
             Box::new(self.identifications.clone()),
             Box::new(self.embedding_seconds.clone()),

@@ -45,7 +45,7 @@ pub fn current_logid() -> String {
 }
 
 /// Coze-style logid: UTC time to the second, then 16 random hex digits.
-fn new_logid() -> String {
+pub(super) fn new_logid() -> String {
     let mut random = [0u8; 8];
     let _ = getrandom::fill(&mut random);
     let t = Utc::from_unix(now_seconds());
@@ -81,7 +81,12 @@ impl IntoResponse for Done {
 
 /// A failed response; used by `ApiError` only.
 pub fn failure(status: StatusCode, code: u32, msg: String) -> Response {
-    (status, Json(json!({ "code": code, "msg": msg, "detail": { "logid": current_logid() } }))).into_response()
+    (status, Json(failure_body(code, &msg, &current_logid()))).into_response()
+}
+
+/// The envelope of a failure.
+pub(super) fn failure_body(code: u32, msg: &str, logid: &str) -> serde_json::Value {
+    json!({ "code": code, "msg": msg, "detail": { "logid": logid } })
 }
 
 #[cfg(test)]

@@ -37,6 +37,8 @@ pub enum ApiError {
     InvalidFile(String),
     /// 4009: too much work queued, or the request ran out of time; retry after a moment.
     Overloaded(String),
+    /// 4000 with 408: the client's upload did not arrive within the request time limit.
+    UploadTimeout(String),
     /// 4008: this token made too many requests; retry after the given seconds.
     RateLimited { msg: String, retry_after_secs: u64 },
     /// 404 for a path that is no route at all; code 4200 in the envelope.
@@ -61,6 +63,7 @@ impl ApiError {
             ApiError::InvalidFile(_) => (4304, StatusCode::BAD_REQUEST),
             ApiError::Overloaded(_) => (4009, StatusCode::SERVICE_UNAVAILABLE),
             ApiError::RateLimited { .. } => (4008, StatusCode::TOO_MANY_REQUESTS),
+            ApiError::UploadTimeout(_) => (4000, StatusCode::REQUEST_TIMEOUT),
             ApiError::NoRoute(_) => (4200, StatusCode::NOT_FOUND),
             ApiError::MethodNotAllowed(_) => (4000, StatusCode::METHOD_NOT_ALLOWED),
             ApiError::Internal(_) => (5000, StatusCode::INTERNAL_SERVER_ERROR),
@@ -145,7 +148,8 @@ impl IntoResponse for ApiError {
             | ApiError::FileTooLarge(msg)
             | ApiError::UnsupportedFile(msg)
             | ApiError::InvalidFile(msg)
-            | ApiError::Overloaded(msg) => msg,
+            | ApiError::Overloaded(msg)
+            | ApiError::UploadTimeout(msg) => msg,
         };
         let mut response = envelope::failure(status, code, msg);
         if let Some(seconds) = retry_after {

@@ -7,6 +7,8 @@
 mod assets;
 pub mod audio;
 mod auth;
+mod connection_io;
+pub mod connections;
 mod envelope;
 mod error;
 mod features;

@@ -1,11 +1,19 @@
 //! Operating the server: liveness and readiness, Prometheus metrics, and the middleware that
 //! measures every request and bounds how long one may take.
 
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
 
 use super::error::ApiError;
 use super::AppState;
@@ -48,16 +56,60 @@ pub async fn track_metrics(State(state): State<AppState>, request: Request, next
     response
 }
 
-/// Answers 4009 when a request takes longer than the configured limit, instead of holding the
-/// connection open indefinitely.
+/// Bounds how long a request may take: past the limit it is answered with 4009 (the server
+/// was too slow), or with 4000 and status 408 when the server was waiting for the client's
+/// upload at that moment, so a slow connection is not reported as an overloaded server.
 pub async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let limit = state.settings.request_timeout;
+    let upload = UploadWatch::default();
+    let request = request.map(|body| Body::new(WatchedBody { body, watch: upload.clone() }));
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
+        Err(_) if upload.is_waiting() => ApiError::UploadTimeout(format!(
+            "the upload did not arrive within {} s; send it over a faster connection, or a shorter recording",
+            limit.as_secs()
+        ))
+        .into_response(),
         Err(_) => ApiError::Overloaded(format!(
             "the request did not finish within {} s; the server is overloaded, retry in a moment",
             limit.as_secs()
         ))
         .into_response(),
+    }
+}
+
+/// Whether the server is waiting for more of the request body from the client.
+#[derive(Clone, Default)]
+struct UploadWatch(Arc<AtomicBool>);
+
+impl UploadWatch {
+    fn is_waiting(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A request body that records, on each read, whether the read had to wait for the client.
+struct WatchedBody {
+    body: Body,
+    watch: UploadWatch,
+}
+
+impl http_body::Body for WatchedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.body).poll_frame(cx);
+        this.watch.0.store(polled.is_pending(), Ordering::Relaxed);
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }

@@ -253,8 +253,35 @@ impl TestServer {
         TestServer::spawn(storage, extra_args, "warn", Stdio::inherit())
     }
 
+    /// A server on a fresh storage, started under `prlimit --nofile=LIMIT` (soft and hard), as
+    /// a service manager's default limit would start it.
+    pub fn start_with_open_files_limit(limit: u32, extra_args: &[&str]) -> TestServer {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let mut command = Command::new("prlimit");
+        command.arg(format!("--nofile={limit}")).arg("--").arg(BIN);
+        let storage = Storage::fresh(temp.path());
+        let mut server = TestServer::spawn_with(command, &storage, extra_args, "warn", Stdio::inherit());
+        server._temp = Some(temp);
+        server
+    }
+
+    /// The server's process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn spawn(storage: &Storage, extra_args: &[&str], log_level: &str, stderr: Stdio) -> TestServer {
-        let mut child = Command::new(BIN)
+        TestServer::spawn_with(Command::new(BIN), storage, extra_args, log_level, stderr)
+    }
+
+    fn spawn_with(
+        mut command: Command,
+        storage: &Storage,
+        extra_args: &[&str],
+        log_level: &str,
+        stderr: Stdio,
+    ) -> TestServer {
+        let mut child = command
             .arg("serve")
             .args(["--listen", "127.0.0.1:0"])
             .args(storage.args())
