@@ -4,6 +4,7 @@
 #
 #   scripts/postgres.sh install        # apt-get install postgresql when its server is missing
 #   eval "$(scripts/postgres.sh start DIR)"   # exports VOXPRINT_TEST_POSTGRES=postgres://…
+#   scripts/postgres.sh restart DIR [SECONDS]  # stop the server, wait SECONDS (default 0), start it
 #   scripts/postgres.sh stop DIR
 #
 # initdb refuses to run as root, so as root the cluster belongs to the `postgres` user that the
@@ -60,11 +61,21 @@ case "${1:-}" in
       || { cat "$dir/initdb.log" >&2; exit 1; }
     # Loopback only, socket in the cluster's own directory, enough connections for several
     # instances with their pools; fsync stays on (the crash tests rely on real durability).
-    as_owner "$bin/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$cluster -c max_connections=400" \
-      start >&2 || { cat "$cluster/server.log" >&2; exit 1; }
+    options="-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$cluster -c max_connections=400"
+    echo "$options" >"$dir/server-options"
+    as_owner "$bin/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 -o "$options" start >&2 \
+      || { cat "$cluster/server.log" >&2; exit 1; }
     echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (cluster in $cluster)" >&2
     echo "export VOXPRINT_TEST_POSTGRES=postgres://postgres@127.0.0.1:$port/postgres"
+    ;;
+  restart)
+    # An outage of the same cluster, for the fault tests: connections drop, data stays.
+    dir=${2:?usage: postgres.sh restart DIR [SECONDS]}
+    cluster=$(cat "$dir/cluster-path")
+    as_owner "$(pg_bin)/pg_ctl" -D "$cluster/data" -m fast -w stop >&2
+    sleep "${3:-0}"
+    as_owner "$(pg_bin)/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 -o "$(cat "$dir/server-options")" \
+      start >&2 || { cat "$cluster/server.log" >&2; exit 1; }
     ;;
   stop)
     dir=${2:?usage: postgres.sh stop DIR}
@@ -75,7 +86,7 @@ case "${1:-}" in
     fi
     ;;
   *)
-    echo "usage: scripts/postgres.sh install | start DIR | stop DIR" >&2
+    echo "usage: scripts/postgres.sh install | start DIR | restart DIR [SECONDS] | stop DIR" >&2
     exit 2
     ;;
 esac

@@ -4,7 +4,8 @@
 #   scale-out — PostgreSQL and S3-compatible storage: a throwaway PostgreSQL cluster on loopback
 #               (Debian's postgresql) and a one-node Garage (built from crates.io), both started
 #               here and removed at the end.
-# Unit tests, engine parity and the black-box HTTP tests of the real binary run with cargo; the
+# Unit tests, engine parity and the black-box HTTP tests of the real binary run with cargo, then a
+# two-minute chaos test of the scale-out deployment (scripts/chaos.sh); the
 # compatibility tests use the official Coze SDKs, Python's from PyPI (both deployments) and Node's
 # from npm (embedded); the web console runs in headless Chromium. Installs what it needs on first
 # use: the speaker model (`voxprint model fetch`), PostgreSQL and Chromium (apt, as root), Garage
@@ -41,6 +42,9 @@ VOXPRINT_TEST_DEPLOYMENT=embedded cargo test --locked --workspace
 echo "== cargo test, scale-out deployment (PostgreSQL + S3)" >&2
 # The server crate's tests: the engine and audio crates do not touch storage.
 VOXPRINT_TEST_DEPLOYMENT=scale-out cargo test --locked -p voxprint
+
+echo "== chaos: two instances on PostgreSQL and S3 under load, one killed, PostgreSQL restarted (scripts/chaos.sh)" >&2
+scripts/chaos.sh 120
 
 echo "== web console in headless Chromium (tests/console)" >&2
 if ! command -v chromium >/dev/null; then
