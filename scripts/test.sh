@@ -9,7 +9,8 @@
 # compatibility tests use the official Coze SDKs, Python's from PyPI (both deployments) and Node's
 # from npm (embedded); the web console runs in headless Chromium. Installs what it needs on first
 # use: the speaker model (`voxprint model fetch`), PostgreSQL and Chromium (apt, as root), Garage
-# (cargo install), a virtual environment for the Python SDK, playwright-core and @coze/api (npm).
+# (cargo install), a virtual environment for the Python SDK, playwright-core and @coze/api (npm),
+# cargo-deb (cargo install) for the Debian package, which is installed, run and purged (as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,9 @@ cargo build --locked --workspace --bins
 
 echo "== speaker model" >&2
 target/debug/voxprint model fetch
+
+echo "== Debian package: build, install, run as the service would, purge (scripts/test-package.sh)" >&2
+scripts/test-package.sh
 
 echo "== PostgreSQL and Garage (S3) for the scale-out deployment" >&2
 scripts/postgres.sh install
