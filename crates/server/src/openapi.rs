@@ -274,7 +274,7 @@ fn schemas() -> Value {
         "VoicePrintGroupFeature": { "type": "object", "properties": {
             "id": id, "group_id": id, "name": { "type": "string" }, "desc": { "type": "string" },
             "icon_url": { "type": "string", "format": "uri" },
-            "audio_url": { "type": "string", "format": "uri", "description": "Signed link to the uploaded recording; needs no token; expires." },
+            "audio_url": { "type": "string", "format": "uri", "description": "Signed link to the uploaded recording; needs no token; expires. Served with the content type of the format detected from its bytes (raw PCM: `audio/L16;rate=…;channels=…`)." },
             "user_info": { "$ref": "#/components/schemas/UserInfo" },
             "created_at": time, "updated_at": time,
         } },

@@ -22,8 +22,6 @@ const MAX_FIELD_BYTES: usize = 8 * 1024;
 
 pub struct UploadedFile {
     pub bytes: Bytes,
-    /// The Content-Type the client declared for the part, if any.
-    pub declared_type: Option<String>,
 }
 
 /// The parsed form: at most one file, and the text fields by name (first value wins).
@@ -139,7 +137,6 @@ async fn read_fields(multipart: &mut Multipart, max_file_bytes: usize) -> Result
             if file.is_some() {
                 return Err(ApiError::TooManyFiles("upload exactly one file: this request has more than one".into()));
             }
-            let declared_type = field.content_type().map(str::to_owned);
             let mut bytes = BytesMut::new();
             while let Some(chunk) = field.chunk().await.map_err(malformed)? {
                 if bytes.len() + chunk.len() > max_file_bytes {
@@ -150,7 +147,7 @@ async fn read_fields(multipart: &mut Multipart, max_file_bytes: usize) -> Result
             if bytes.is_empty() {
                 return Err(ApiError::EmptyFile("the uploaded file is empty".into()));
             }
-            file = Some(UploadedFile { bytes: bytes.freeze(), declared_type });
+            file = Some(UploadedFile { bytes: bytes.freeze() });
         } else {
             let mut value = Vec::new();
             while let Some(chunk) = field.chunk().await.map_err(malformed)? {
