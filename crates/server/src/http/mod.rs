@@ -92,6 +92,8 @@ pub fn router(state: AppState) -> Router {
         .route(assets::VOICEPRINT_ICON_PATH, get(assets::voiceprint_icon))
         .route("/console", get(assets::console))
         .route("/console/", get(assets::console))
+        .route(assets::CONSOLE_SCRIPT_PATH, get(assets::console_script))
+        .route(assets::CONSOLE_STYLES_PATH, get(assets::console_styles))
         .route(assets::GROUP_ICON_PATH, get(assets::group_icon))
         .route(assets::AVATAR_PATH, get(assets::avatar))
         .route("/healthz", get(operations::healthz))
