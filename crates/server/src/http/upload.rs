@@ -13,7 +13,7 @@ use bytes::{Bytes, BytesMut};
 use voxprint_audio::RawPcm;
 
 use super::error::ApiError;
-use super::json::{read_limited, JsonBody, MAX_JSON_BODY_BYTES};
+use super::json::{invalid_field, read_limited, JsonObject, MAX_JSON_BODY_BYTES};
 use super::AppState;
 use crate::domain::InvalidInput;
 
@@ -74,14 +74,14 @@ impl FromRequest<AppState> for UploadForm {
                 read_multipart(multipart, state.settings.max_audio_bytes).await
             }
             "application/json" => {
-                let JsonBody(object) = JsonBody::<serde_json::Map<String, serde_json::Value>>::from_request(request, state).await?;
+                let object = JsonObject::from_request(request, state).await?;
                 let mut fields = HashMap::new();
-                for (key, value) in object {
+                for (key, value) in object.into_fields() {
                     match value {
                         serde_json::Value::String(text) => fields.insert(key, text),
                         serde_json::Value::Number(number) => fields.insert(key, number.to_string()),
                         serde_json::Value::Null => None,
-                        _ => return Err(ApiError::InvalidParameter(format!("invalid field `{key}`: expected a string or a number"))),
+                        other => return Err(invalid_field(&key, "a string or a number", &other)),
                     };
                 }
                 Ok(UploadForm { file: None, fields })
