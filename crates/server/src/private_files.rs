@@ -42,19 +42,28 @@ pub struct PrivateData<'a> {
     pub audio_dir: Option<PathBuf>,
 }
 
-/// Creates the data directory and the audio directory private, tightens the server's existing
-/// files and directories to owner-only (with one log line saying what changed), and creates the
-/// embedded database file private.
+/// Creates the directories that the database and the audio need private, tightens the server's
+/// existing files and directories to owner-only (with one log line saying what changed), and
+/// creates the embedded database file private. With PostgreSQL and S3 nothing is created: an
+/// admin command then needs no local directory.
 pub fn secure(data: &PrivateData) -> io::Result<()> {
-    create_dir_all(data.data_dir)?;
+    if data.database.is_some() {
+        create_dir_all(data.data_dir)?;
+    }
     let mut tightened = Vec::new();
-    tighten(data.data_dir, &mut tightened);
-    for entry in std::fs::read_dir(data.data_dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if data.own_files.iter().any(|own| name.to_string_lossy().starts_with(own)) {
-            tighten(&entry.path(), &mut tightened);
+    match std::fs::read_dir(data.data_dir) {
+        Ok(entries) => {
+            tighten(data.data_dir, &mut tightened);
+            for entry in entries {
+                let entry = entry?;
+                let name = entry.file_name();
+                if data.own_files.iter().any(|own| name.to_string_lossy().starts_with(own)) {
+                    tighten(&entry.path(), &mut tightened);
+                }
+            }
         }
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err),
     }
     let before_audio = tightened.len();
     if let Some(audio_dir) = &data.audio_dir {
@@ -177,15 +186,22 @@ mod tests {
     }
 
     #[test]
-    fn creates_fresh_directories_private() {
+    fn creates_what_the_storage_needs_private() {
         let temp = tempfile::tempdir().unwrap();
         let data_dir = temp.path().join("new/data");
         let audio_dir = temp.path().join("audio");
-        let data =
-            PrivateData { data_dir: &data_dir, own_files: &[], database: None, audio_dir: Some(audio_dir.clone()) };
-        secure(&data).unwrap();
-        assert_eq!(mode(&data_dir), 0o700);
-        assert_eq!(mode(&audio_dir), 0o700);
+        let remote = PrivateData { data_dir: &data_dir, own_files: &[], database: None, audio_dir: None };
+        secure(&remote).unwrap();
+        assert!(!data_dir.exists(), "PostgreSQL and S3 need no local directory");
+        let database = data_dir.join("voxprint.db");
+        let local = PrivateData {
+            data_dir: &data_dir,
+            own_files: &[],
+            database: Some(database.clone()),
+            audio_dir: Some(audio_dir.clone()),
+        };
+        secure(&local).unwrap();
+        assert_eq!((mode(&data_dir), mode(&database), mode(&audio_dir)), (0o700, 0o600, 0o700));
         let file = data_dir.join("f");
         create_new_file(&file).unwrap();
         assert_eq!(mode(&file), 0o600);
