@@ -1,6 +1,7 @@
 // The web console end to end in headless Chromium: sign in, create a group, enroll two voices
-// from WAV files, identify a third clip and read the best match off the page. Screenshots go to
-// screenshots/ at the repository root (ignored by git).
+// from WAV files, identify a third clip and read the best match off the page, all without a
+// Content-Security-Policy violation; and the policy itself: no inline code, no framing.
+// Screenshots go to screenshots/ at the repository root (ignored by git).
 //
 // VOXPRINT_BIN names the server binary (default: target/debug/voxprint); CHROMIUM the browser
 // (default: /usr/bin/chromium, Debian's package).
@@ -24,6 +25,14 @@ test("sign in, create a group, enroll two voices, identify a third clip", async 
   });
   try {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } }); // a phone-sized screen
+    // Anything the page's Content-Security-Policy blocks: Chromium reports it on the console,
+    // and the document fires `securitypolicyviolation`.
+    const violations = [];
+    page.on("console", (message) => {
+      if (/Content.Security.Policy/i.test(message.text())) violations.push(message.text());
+    });
+    await page.addInitScript(() => document.addEventListener("securitypolicyviolation", (event) =>
+      console.error(`Content-Security-Policy violation: ${event.violatedDirective} ${event.blockedURI}`)));
     await page.goto(`${server.baseUrl}/console`);
     await page.getByTestId("token").fill(server.token);
     await page.getByTestId("sign-in").click();
@@ -72,6 +81,42 @@ test("sign in, create a group, enroll two voices, identify a third clip", async 
     await page.getByTestId("sign-out").click();
     assert.equal(await page.evaluate(() => sessionStorage.getItem("voxprint-token")), null);
     await page.getByTestId("sign-in").waitFor();
+    assert.deepEqual(violations, [], "the page works within its Content-Security-Policy");
+  } finally {
+    await browser.close();
+    server.stop();
+  }
+});
+
+test("the console runs no inline code and cannot be framed", async () => {
+  const server = await startServer();
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+  });
+  try {
+    const response = await fetch(`${server.baseUrl}/console`);
+    const policy = response.headers.get("content-security-policy");
+    assert.doesNotMatch(policy, /unsafe-inline|unsafe-eval/);
+    assert.match(policy, /(^|; )script-src 'self'(;|$)/);
+    assert.match(policy, /(^|; )style-src 'self'(;|$)/);
+    assert.match(policy, /(^|; )frame-ancestors 'none'(;|$)/);
+    const html = await response.text();
+    assert.doesNotMatch(html, /<script(?![^>]*\ssrc=)[^>]*>/i, "no inline script");
+    assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i, "no inline style or event handler");
+    for (const [path, type] of [["/console/console.js", "text/javascript"], ["/console/console.css", "text/css"]]) {
+      const asset = await fetch(`${server.baseUrl}${path}`);
+      assert.equal(asset.status, 200, path);
+      assert.match(asset.headers.get("content-type"), new RegExp(`^${type};`), path);
+      assert.equal(asset.headers.get("x-content-type-options"), "nosniff", path);
+    }
+
+    // A page of another origin framing the console gets nothing of it.
+    const framer = await browser.newPage();
+    const blocked = framer.waitForEvent("console", (message) => /frame-ancestors/.test(message.text()));
+    await framer.setContent(`<iframe src="${server.baseUrl}/console"></iframe>`);
+    await blocked;
+    assert.equal(await framer.frames()[1].locator("[data-testid=sign-in]").count(), 0);
   } finally {
     await browser.close();
     server.stop();

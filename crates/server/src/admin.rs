@@ -3,7 +3,7 @@
 //! tab-separated row per line, ID first — scripts and tests rely on both.
 
 use crate::cli::{AdminCommand, StorageArgs};
-use crate::domain::PermissionSet;
+use crate::domain::{AccountName, PermissionSet};
 use crate::ids::IdGenerator;
 use crate::store::now_seconds;
 
@@ -12,7 +12,7 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
     let ids = IdGenerator::new(store.lease_id_node().await?);
     match command {
         AdminCommand::CreateTeam { name } => {
-            println!("{}", store.create_team(&ids, non_empty(&name, "--name")?).await?);
+            println!("{}", store.create_team(&ids, account_name(&name, "--name")?.as_str()).await?);
         }
         AdminCommand::ListTeams => {
             for team in store.list_teams().await? {
@@ -20,9 +20,10 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
             }
         }
         AdminCommand::CreateUser { team, name, nickname, avatar_url } => {
-            let name = non_empty(&name, "--name")?;
-            let nickname = nickname.as_deref().unwrap_or(name);
-            println!("{}", store.create_user(&ids, team, name, nickname, &avatar_url).await?);
+            let name = account_name(&name, "--name")?;
+            let nickname = nickname.map(|nickname| account_name(&nickname, "--nickname")).transpose()?;
+            let nickname = nickname.as_ref().unwrap_or(&name);
+            println!("{}", store.create_user(&ids, team, name.as_str(), nickname.as_str(), &avatar_url).await?);
         }
         AdminCommand::ListUsers { team } => {
             for user in store.list_users(team).await? {
@@ -90,8 +91,7 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
     Ok(())
 }
 
-fn non_empty<'a>(value: &'a str, flag: &str) -> anyhow::Result<&'a str> {
-    let trimmed = value.trim();
-    anyhow::ensure!(!trimmed.is_empty(), "{flag} must not be empty");
-    Ok(trimmed)
+/// A team or user name given with `flag`, checked like the API checks names.
+fn account_name(value: &str, flag: &str) -> anyhow::Result<AccountName> {
+    AccountName::parse(value, flag).map_err(|err| anyhow::anyhow!(err))
 }

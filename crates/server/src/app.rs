@@ -26,7 +26,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // The model first: without it nothing can be enrolled, so refuse to start at all.
     let encoder = Arc::new(Encoder::load(&args.model.resolve())?);
     let data_dir = &args.storage.data_dir;
-    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    crate::private_files::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
     let store = storage::open_store(&args.storage).await?;
     let blobs = storage::open_blobs(&args.storage).await?;
     let ids = Arc::new(IdGenerator::new(store.lease_id_node().await?));

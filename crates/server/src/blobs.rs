@@ -17,6 +17,8 @@ use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::list::{PaginatedListOptions, PaginatedListResult, PaginatedListStore};
 use object_store::{ObjectStoreExt, PutPayload};
 
+use crate::private_files;
+
 /// The forms [`BlobStore::open`] accepts, for its error messages.
 const ACCEPTED_SPECS: &str = "a directory path, s3://BUCKET or s3://BUCKET/PREFIX";
 
@@ -41,19 +43,26 @@ impl BlobStore {
     /// variables (see [`S3Bucket::open`]). An S3 bucket is checked at once, so a misconfigured
     /// server refuses to start instead of failing on the first upload.
     pub async fn open(spec: Option<&str>, data_dir: &Path) -> anyhow::Result<BlobStore> {
-        let Some(spec) = spec else {
-            return Ok(BlobStore::directory(data_dir.join("blobs")));
-        };
-        if let Some(location) = spec.strip_prefix("s3://") {
-            let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
-            let bucket = S3Bucket::open(AmazonS3Builder::from_env(), bucket, prefix.trim_end_matches('/')).await?;
-            return Ok(BlobStore { backend: Backend::S3(bucket) });
+        if let Some(root) = BlobStore::directory_root(spec, data_dir) {
+            return Ok(BlobStore::directory(root));
         }
-        anyhow::ensure!(
-            !spec.is_empty() && !spec.contains("://"),
-            "unsupported audio storage {spec:?}: expected {ACCEPTED_SPECS}"
-        );
-        Ok(BlobStore::directory(PathBuf::from(spec)))
+        let spec = spec.unwrap_or_default();
+        let Some(location) = spec.strip_prefix("s3://") else {
+            anyhow::bail!("unsupported audio storage {spec:?}: expected {ACCEPTED_SPECS}");
+        };
+        let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+        let bucket = S3Bucket::open(AmazonS3Builder::from_env(), bucket, prefix.trim_end_matches('/')).await?;
+        Ok(BlobStore { backend: Backend::S3(bucket) })
+    }
+
+    /// The directory that [`BlobStore::open`] stores the audio in for `spec`; `None` when `spec`
+    /// names no directory (S3, or a form `open` refuses).
+    pub fn directory_root(spec: Option<&str>, data_dir: &Path) -> Option<PathBuf> {
+        match spec {
+            None => Some(data_dir.join("blobs")),
+            Some(spec) if spec.is_empty() || spec.contains("://") => None,
+            Some(spec) => Some(PathBuf::from(spec)),
+        }
     }
 
     /// Stores `bytes` under `key` whole or not at all (see the module doc). The directory runs
@@ -246,7 +255,7 @@ fn list_directory(root: &Path) -> std::io::Result<Vec<(String, SystemTime)>> {
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().ok_or_else(|| std::io::Error::other("blob path has no parent"))?;
-    std::fs::create_dir_all(dir)?;
+    private_files::create_dir_all(dir)?;
     let mut temp = tempfile_in(dir)?;
     temp.1.write_all(bytes)?;
     temp.1.sync_all()?;
@@ -259,7 +268,7 @@ fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
     let mut random = [0u8; 8];
     getrandom::fill(&mut random).map_err(|err| std::io::Error::other(err.to_string()))?;
     let path = dir.join(format!(".tmp-{}", hex::encode(random)));
-    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+    let file = private_files::create_new_file(&path)?;
     Ok((path, file))
 }
 

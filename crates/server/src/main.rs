@@ -17,6 +17,7 @@ mod ids;
 mod metrics;
 mod migrate_data;
 mod openapi;
+mod private_files;
 mod ratelimit;
 mod reembed;
 mod signing;

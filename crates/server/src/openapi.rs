@@ -49,6 +49,15 @@ struct Endpoint {
     data: Option<&'static str>,
 }
 
+/// What every name must be, appended to the descriptions of name fields (see `domain/text.rs`).
+macro_rules! name_rules {
+    () => {
+        " Surrounding whitespace is trimmed; then 1–20 characters, at least one of them visible (not only \
+         invisible or formatting characters such as U+200B or U+FEFF), with no control characters and no \
+         bidirectional embedding, override or isolate controls (U+202A–U+202E, U+2066–U+2069)."
+    };
+}
+
 const fn param(name: &'static str, kind: Kind, required: bool, description: &'static str) -> Param {
     Param { name, kind, required, description }
 }
@@ -58,24 +67,24 @@ const PAGE: [Param; 2] = [
     param("page_size", Kind::PageSize, false, "Items per page."),
 ];
 const GROUP_FIELDS: [Param; 2] = [
-    param("name", Kind::Name, true, "Group name."),
+    param("name", Kind::Name, true, concat!("Group name.", name_rules!())),
     param("desc", Kind::Description, false, "Description."),
 ];
 const GROUP_UPDATE_FIELDS: [Param; 2] = [
-    param("name", Kind::Name, false, "New group name."),
+    param("name", Kind::Name, false, concat!("New group name.", name_rules!())),
     param("desc", Kind::Description, false, "New description."),
 ];
 const PCM_FIELDS_NOTE: &str = "Sample rate of raw 16-bit PCM uploads, 8000–48000 (default 16000); other formats carry their own.";
 const FEATURE_FIELDS: [Param; 5] = [
     param("file", Kind::File, true, "The recording: WAV, raw 16-bit little-endian PCM, MP3, FLAC, OGG Vorbis or M4A/AAC; at most 4 MiB by default; one speaker, at least 1 s of speech."),
-    param("name", Kind::Name, true, "Voiceprint name."),
+    param("name", Kind::Name, true, concat!("Voiceprint name.", name_rules!())),
     param("desc", Kind::Description, false, "Description."),
     param("sample_rate", Kind::Integer, false, PCM_FIELDS_NOTE),
     param("channel", Kind::Integer, false, "Channels of raw PCM uploads, 1 or 2 (default 1)."),
 ];
 const FEATURE_UPDATE_FIELDS: [Param; 5] = [
     param("file", Kind::File, false, "A new recording; replaces audio and embedding at once."),
-    param("name", Kind::Name, false, "New voiceprint name."),
+    param("name", Kind::Name, false, concat!("New voiceprint name.", name_rules!())),
     param("desc", Kind::Description, false, "New description."),
     param("sample_rate", Kind::Integer, false, PCM_FIELDS_NOTE),
     param("channel", Kind::Integer, false, "Channels of raw PCM uploads, 1 or 2 (default 1)."),
@@ -274,7 +283,7 @@ fn schemas() -> Value {
         "VoicePrintGroupFeature": { "type": "object", "properties": {
             "id": id, "group_id": id, "name": { "type": "string" }, "desc": { "type": "string" },
             "icon_url": { "type": "string", "format": "uri" },
-            "audio_url": { "type": "string", "format": "uri", "description": "Signed link to the uploaded recording; needs no token; expires." },
+            "audio_url": { "type": "string", "format": "uri", "description": "Signed link to the uploaded recording; needs no token; expires. Served with the content type of the format detected from its bytes (raw PCM: `audio/L16;rate=…;channels=…`)." },
             "user_info": { "$ref": "#/components/schemas/UserInfo" },
             "created_at": time, "updated_at": time,
         } },

@@ -2,14 +2,26 @@
 
 use anyhow::Context;
 
+use crate::app::ADMIN_TOKEN_FILE;
 use crate::blobs::BlobStore;
 use crate::cli::StorageArgs;
-use crate::store::Store;
+use crate::private_files::{self, PrivateData};
+use crate::store::{Store, SQLITE_FILE};
 
 /// The database: PostgreSQL with `--database-url`, else SQLite in the data directory.
-/// Migrations are applied on the way.
+/// Migrations are applied on the way. First the data directory, the embedded database and the
+/// directory audio store are made private (see `private_files.rs`).
 pub async fn open_store(storage: &StorageArgs) -> anyhow::Result<Store> {
     let url = storage.database_url.as_deref();
+    let data_dir = storage.data_dir.clone();
+    let database = url.is_none().then(|| data_dir.join(SQLITE_FILE));
+    let audio_dir = BlobStore::directory_root(storage.blob_store.as_deref(), &data_dir);
+    tokio::task::spawn_blocking(move || {
+        let own_files = [SQLITE_FILE, ADMIN_TOKEN_FILE];
+        private_files::secure(&PrivateData { data_dir: &data_dir, own_files: &own_files, database, audio_dir })
+    })
+    .await?
+    .with_context(|| format!("cannot make the data directory {} private", storage.data_dir.display()))?;
     Store::open(&storage.data_dir, url, storage.database_connections)
         .await
         .with_context(|| match url {

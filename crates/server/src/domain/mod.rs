@@ -12,7 +12,7 @@ mod text;
 pub use id::Id;
 pub use page::{Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use permission::{Permission, PermissionSet};
-pub use text::{Description, Name, MAX_DESC_CHARS, MAX_NAME_CHARS};
+pub use text::{AccountName, Description, Name, MAX_DESC_CHARS, MAX_NAME_CHARS};
 
 /// Input that does not satisfy a rule; the message is shown to the caller as is.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -42,27 +42,35 @@ pub async fn download(
     }
     let bytes =
         state.blobs.get(&owner.audio_key).await.map_err(|err| ApiError::Internal(format!("reading audio: {err}")))?;
-    let content_type = HeaderValue::from_str(&owner.audio_content_type)
+    let content_type = HeaderValue::from_str(&served_content_type(&bytes, &owner.audio_content_type))
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     Ok(([(CONTENT_TYPE, content_type), (CACHE_CONTROL, HeaderValue::from_static("private, max-age=300"))], bytes)
         .into_response())
 }
 
-/// The content type a recording is stored and served with: what the client declared for it
-/// when that is an audio type, otherwise the one of the format detected from its bytes. Raw
-/// PCM always gets `audio/L16` with its rate and channels: the bytes cannot be read without
-/// them, and re-embedding the recording later (`admin reembed`) reads them back from here.
-pub fn content_type(format: Format, raw: RawPcm, declared: Option<&str>) -> String {
-    let detected = match format {
-        Format::Pcm => return format!("audio/L16;rate={};channels={}", raw.sample_rate, raw.channels),
-        Format::Wav => "audio/wav",
-        Format::Mp3 => "audio/mpeg",
-        Format::Flac => "audio/flac",
-        Format::Ogg => "audio/ogg",
-        Format::M4a => "audio/mp4",
-    };
-    let declared = declared.map(str::trim).filter(|d| d.starts_with("audio/") && d.is_ascii() && d.len() <= 100);
-    declared.unwrap_or(detected).to_owned()
+/// The content type a recording is stored with: the one of the format detected from its bytes,
+/// never what the client declared (`audio/html` must not reach a browser). Raw PCM gets
+/// `audio/L16` with its rate and channels: the bytes cannot be read without them, and
+/// re-embedding the recording later (`admin reembed`) reads them back from here.
+pub fn content_type(format: Format, raw: RawPcm) -> String {
+    match format {
+        Format::Pcm => format!("audio/L16;rate={};channels={}", raw.sample_rate, raw.channels),
+        Format::Wav => "audio/wav".into(),
+        Format::Mp3 => "audio/mpeg".into(),
+        Format::Flac => "audio/flac".into(),
+        Format::Ogg => "audio/ogg".into(),
+        Format::M4a => "audio/mp4".into(),
+    }
+}
+
+/// The content type a stored recording is served with: detected from its bytes again, since
+/// rows written by older versions hold whatever audio type the client declared; only raw PCM's
+/// rate and channels come from the stored type.
+fn served_content_type(bytes: &[u8], stored: &str) -> String {
+    match voxprint_audio::detect(bytes) {
+        Ok(format) => content_type(format, raw_pcm_of(stored)),
+        Err(_) => "application/octet-stream".into(),
+    }
 }
 
 /// The raw PCM parameters recorded in a stored content type by [`content_type`]; Coze's
@@ -86,11 +94,21 @@ mod tests {
     #[test]
     fn raw_pcm_parameters_survive_in_the_content_type() {
         let raw = RawPcm { sample_rate: 8000, channels: 2 };
-        let stored = content_type(Format::Pcm, raw, Some("audio/pcm"));
+        let stored = content_type(Format::Pcm, raw);
         assert_eq!(stored, "audio/L16;rate=8000;channels=2");
         assert_eq!(raw_pcm_of(&stored), raw);
         assert_eq!(raw_pcm_of("audio/wav"), RawPcm::default());
-        assert_eq!(content_type(Format::Wav, raw, Some("audio/x-wav")), "audio/x-wav");
-        assert_eq!(content_type(Format::Flac, raw, Some("text/html")), "audio/flac");
+        assert_eq!(served_content_type(&[1, 2, 3, 4], &stored), stored);
+    }
+
+    #[test]
+    fn served_type_is_the_detected_format_whatever_was_stored() {
+        let wav = [b"RIFF".as_slice(), &36u32.to_le_bytes(), b"WAVEfmt "].concat();
+        assert_eq!(served_content_type(&wav, "audio/html"), "audio/wav");
+        assert_eq!(served_content_type(b"fLaC\0\0\0\x22", "text/html"), "audio/flac");
+        assert_eq!(
+            served_content_type(b"<html><script>alert(1)</script></html>", "audio/wav"),
+            "application/octet-stream"
+        );
     }
 }

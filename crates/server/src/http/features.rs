@@ -222,7 +222,7 @@ impl Recording {
     ) -> Result<Recording, ApiError> {
         let embedded = state.embedder.embed(file.bytes.clone(), raw, Purpose::Enrollment).await?;
         let quality = state.settings.enrollment.check(&embedded.quality).map_err(ApiError::InvalidFile)?;
-        let content_type = audio::content_type(embedded.format, raw, file.declared_type.as_deref());
+        let content_type = audio::content_type(embedded.format, raw);
         let mut nonce = [0u8; 6];
         getrandom::fill(&mut nonce).map_err(|err| ApiError::Internal(err.to_string()))?;
         let key = format!("voiceprints/{group_id}/{voiceprint_id}-{}.{}", hex::encode(nonce), embedded.format.name());

@@ -2,32 +2,26 @@
 
 use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::assets::GROUP_ICON_PATH;
 use super::auth::Caller;
 use super::envelope::{Done, Success};
 use super::error::ApiError;
-use super::json::JsonBody;
+use super::json::JsonObject;
 use super::views::{Created, UserInfo};
 use super::{query_values, AppState, BaseUrl};
 use crate::domain::{Description, Name, Id, Page, Permission};
 use crate::store::{GroupFilter, GroupOwner, GroupView, NewGroup};
 
-#[derive(Deserialize)]
-pub struct CreateGroupBody {
-    name: Option<String>,
-    desc: Option<String>,
-}
-
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(body): JsonBody<CreateGroupBody>,
+    body: JsonObject,
 ) -> Result<Success<Created>, ApiError> {
     caller.require(Permission::CreateVoiceprintGroup)?;
-    let name = Name::parse(body.name.as_deref().ok_or_else(|| ApiError::InvalidParameter("name is required".into()))?)?;
-    let desc = Description::parse(body.desc.as_deref().unwrap_or(""))?;
+    let name = Name::parse(body.text("name")?.ok_or_else(|| ApiError::InvalidParameter("name is required".into()))?)?;
+    let desc = Description::parse(body.text("desc")?.unwrap_or(""))?;
     let id = state.ids.next();
     let group = NewGroup {
         id,
@@ -121,21 +115,15 @@ pub async fn list(
     Ok(Success(GroupList { items, total }))
 }
 
-#[derive(Deserialize)]
-pub struct UpdateGroupBody {
-    name: Option<String>,
-    desc: Option<String>,
-}
-
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
     GroupPath(group_id): GroupPath,
-    JsonBody(body): JsonBody<UpdateGroupBody>,
+    body: JsonObject,
 ) -> Result<Done, ApiError> {
     caller.require(Permission::UpdateVoiceprintGroup)?;
-    let name = body.name.as_deref().map(Name::parse).transpose()?;
-    let desc = body.desc.as_deref().map(Description::parse).transpose()?;
+    let name = body.text("name")?.map(Name::parse).transpose()?;
+    let desc = body.text("desc")?.map(Description::parse).transpose()?;
     if name.is_none() && desc.is_none() {
         return Err(ApiError::InvalidParameter("nothing to update: give `name` and/or `desc`".into()));
     }

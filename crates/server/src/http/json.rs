@@ -1,11 +1,16 @@
-//! A JSON body extractor whose every failure is a 4000 that says what to fix: wrong content
-//! type, body too large, malformed JSON, or a field of the wrong type (named by its path).
+//! JSON request bodies: one JSON object. Every failure is a 4000 that says what to fix in the
+//! API's terms: wrong content type, body too large, malformed JSON, data after the value, not an
+//! object, a field given twice, or a field of the wrong kind (named).
+
+use std::collections::HashSet;
+use std::fmt;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
-use http_body_util::BodyExt;
 use axum::http::header::CONTENT_TYPE;
-use serde::de::DeserializeOwned;
+use http_body_util::BodyExt;
+use serde::de::{Deserialize, Deserializer, Error as _, IgnoredAny, MapAccess, Visitor};
+use serde_json::{Map, Value};
 
 use super::error::ApiError;
 
@@ -13,9 +18,42 @@ use super::error::ApiError;
 /// mistake or an attack.
 pub const MAX_JSON_BODY_BYTES: usize = 64 * 1024;
 
-pub struct JsonBody<T>(pub T);
+/// The fields of a request body that is a JSON object.
+pub struct JsonObject(Map<String, Value>);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+impl JsonObject {
+    /// The string field `name`; absent or null is `None`.
+    pub fn text(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text)),
+            Some(other) => Err(invalid_field(name, "a string", other)),
+        }
+    }
+
+    pub fn into_fields(self) -> Map<String, Value> {
+        self.0
+    }
+}
+
+/// 4000 for the field `name` holding `got` where `expected` was needed.
+pub fn invalid_field(name: &str, expected: &str, got: &Value) -> ApiError {
+    ApiError::InvalidParameter(format!("invalid field `{name}`: expected {expected}, got {}", kind_of(got)))
+}
+
+/// The kind of a JSON value, as the API's messages name it.
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
@@ -27,18 +65,55 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 content_type
             )));
         }
-        let bytes = read_limited(request.into_body(), MAX_JSON_BODY_BYTES).await?;
-        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(deserializer).map_err(|err| {
-            let path = err.path().to_string();
-            let inner = err.into_inner();
-            if inner.is_data() && path != "." {
-                ApiError::InvalidParameter(format!("invalid field `{path}`: {inner}"))
-            } else {
-                ApiError::InvalidParameter(format!("the request body is not valid JSON for this endpoint: {inner}"))
+        parse_object(&read_limited(request.into_body(), MAX_JSON_BODY_BYTES).await?).map(JsonObject)
+    }
+}
+
+/// The body's one JSON value, which must be an object with each field once.
+fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = Value::deserialize(&mut deserializer)
+        .map_err(|err| ApiError::InvalidParameter(format!("the request body is not valid JSON: {err}")))?;
+    deserializer.end().map_err(|err| {
+        ApiError::InvalidParameter(format!(
+            "the request body must be one JSON value with nothing after it, but more follows at line {} column {}",
+            err.line(),
+            err.column()
+        ))
+    })?;
+    let Value::Object(object) = value else {
+        return Err(ApiError::InvalidParameter(format!(
+            "the request body must be a JSON object, got {}",
+            kind_of(&value)
+        )));
+    };
+    // `Value` keeps the last of repeated fields; refuse them instead, as neither reading is sure
+    // to be what the client meant.
+    serde_json::Deserializer::from_slice(bytes)
+        .deserialize_map(UniqueFields)
+        .map_err(|err| ApiError::InvalidParameter(err.to_string()))?;
+    Ok(object)
+}
+
+/// Checks that no field of a JSON object is given twice.
+struct UniqueFields;
+
+impl<'de> Visitor<'de> for UniqueFields {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = HashSet::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if !seen.insert(name.clone()) {
+                return Err(A::Error::custom(format_args!("the field `{name}` is given twice")));
             }
-        })?;
-        Ok(JsonBody(value))
+            map.next_value::<IgnoredAny>()?;
+        }
+        Ok(())
     }
 }
 
@@ -65,4 +140,41 @@ pub async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ApiError> {
         )));
     }
     Ok(Bytes::from(collected))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(body: &str) -> String {
+        match parse_object(body.as_bytes()) {
+            Err(ApiError::InvalidParameter(msg)) => msg,
+            other => panic!("{body}: expected a 4000, got {:?}", other.map(|_| "an object")),
+        }
+    }
+
+    #[test]
+    fn one_object_and_nothing_after_it() {
+        assert_eq!(parse_object(br#" {"name":"x"} "#).unwrap()["name"], "x");
+        assert!(refusal(r#"{"name":"x"} xx"#).contains("nothing after it, but more follows at line 1 column 14"));
+        assert!(refusal(r#"{"name":"x"}{}"#).contains("nothing after it"));
+        assert!(refusal(r#"{"name": "#).starts_with("the request body is not valid JSON: EOF"));
+        assert_eq!(refusal("[1,2]"), "the request body must be a JSON object, got an array");
+        assert_eq!(refusal("\"x\""), "the request body must be a JSON object, got a string");
+        assert_eq!(refusal("null"), "the request body must be a JSON object, got null");
+        assert!(refusal(r#"{"name":"a","desc":"","name":"b"}"#).starts_with("the field `name` is given twice"));
+    }
+
+    #[test]
+    fn fields_are_named_with_what_they_should_be() {
+        let object = JsonObject(parse_object(br#"{"name":1,"desc":null,"tags":["x"]}"#).unwrap());
+        match object.text("name") {
+            Err(ApiError::InvalidParameter(msg)) => {
+                assert_eq!(msg, "invalid field `name`: expected a string, got a number")
+            }
+            other => panic!("{:?}", other),
+        }
+        assert_eq!(object.text("desc").unwrap(), None);
+        assert_eq!(object.text("absent").unwrap(), None);
+    }
 }

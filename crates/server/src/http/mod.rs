@@ -24,9 +24,10 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRequestParts, OriginalUri};
-use axum::http::header::HOST;
+use axum::http::header::{HOST, X_CONTENT_TYPE_OPTIONS};
 use axum::http::request::Parts;
-use axum::http::Method;
+use axum::http::{HeaderValue, Method};
+use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::Router;
 
@@ -93,6 +94,8 @@ pub fn router(state: AppState) -> Router {
         .route(assets::VOICEPRINT_ICON_PATH, get(assets::voiceprint_icon))
         .route("/console", get(assets::console))
         .route("/console/", get(assets::console))
+        .route(assets::CONSOLE_SCRIPT_PATH, get(assets::console_script))
+        .route(assets::CONSOLE_STYLES_PATH, get(assets::console_styles))
         .route(assets::GROUP_ICON_PATH, get(assets::group_icon))
         .route(assets::AVATAR_PATH, get(assets::avatar))
         .route("/healthz", get(operations::healthz))
@@ -106,6 +109,14 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), operations::track_metrics))
         .with_state(state)
         .layer(axum::middleware::from_fn(envelope::assign_logid))
+        .layer(axum::middleware::map_response(no_sniffing))
+}
+
+/// Every answer is to be taken as the content type it declares: a browser must not render a
+/// stored recording or an error as a page whatever bytes it holds.
+async fn no_sniffing(mut response: Response) -> Response {
+    response.headers_mut().insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
 }
 
 async fn no_route(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {

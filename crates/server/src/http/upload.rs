@@ -13,7 +13,7 @@ use bytes::{Bytes, BytesMut};
 use voxprint_audio::RawPcm;
 
 use super::error::ApiError;
-use super::json::{read_limited, JsonBody, MAX_JSON_BODY_BYTES};
+use super::json::{invalid_field, read_limited, JsonObject, MAX_JSON_BODY_BYTES};
 use super::AppState;
 use crate::domain::InvalidInput;
 
@@ -22,8 +22,6 @@ const MAX_FIELD_BYTES: usize = 8 * 1024;
 
 pub struct UploadedFile {
     pub bytes: Bytes,
-    /// The Content-Type the client declared for the part, if any.
-    pub declared_type: Option<String>,
 }
 
 /// The parsed form: at most one file, and the text fields by name (first value wins).
@@ -76,14 +74,14 @@ impl FromRequest<AppState> for UploadForm {
                 read_multipart(multipart, state.settings.max_audio_bytes).await
             }
             "application/json" => {
-                let JsonBody(object) = JsonBody::<serde_json::Map<String, serde_json::Value>>::from_request(request, state).await?;
+                let object = JsonObject::from_request(request, state).await?;
                 let mut fields = HashMap::new();
-                for (key, value) in object {
+                for (key, value) in object.into_fields() {
                     match value {
                         serde_json::Value::String(text) => fields.insert(key, text),
                         serde_json::Value::Number(number) => fields.insert(key, number.to_string()),
                         serde_json::Value::Null => None,
-                        _ => return Err(ApiError::InvalidParameter(format!("invalid field `{key}`: expected a string or a number"))),
+                        other => return Err(invalid_field(&key, "a string or a number", &other)),
                     };
                 }
                 Ok(UploadForm { file: None, fields })
@@ -139,7 +137,6 @@ async fn read_fields(multipart: &mut Multipart, max_file_bytes: usize) -> Result
             if file.is_some() {
                 return Err(ApiError::TooManyFiles("upload exactly one file: this request has more than one".into()));
             }
-            let declared_type = field.content_type().map(str::to_owned);
             let mut bytes = BytesMut::new();
             while let Some(chunk) = field.chunk().await.map_err(malformed)? {
                 if bytes.len() + chunk.len() > max_file_bytes {
@@ -150,7 +147,7 @@ async fn read_fields(multipart: &mut Multipart, max_file_bytes: usize) -> Result
             if bytes.is_empty() {
                 return Err(ApiError::EmptyFile("the uploaded file is empty".into()));
             }
-            file = Some(UploadedFile { bytes: bytes.freeze(), declared_type });
+            file = Some(UploadedFile { bytes: bytes.freeze() });
         } else {
             let mut value = Vec::new();
             while let Some(chunk) = field.chunk().await.map_err(malformed)? {

@@ -165,7 +165,7 @@ impl Store {
         // sqlx's migrator takes no lock on SQLite, and switching a new file to WAL fails at once
         // with "database is locked" (no busy wait) while another process does the same. This file
         // lock makes processes starting together connect and migrate one after the other.
-        let lock = std::fs::File::create(data_dir.join(format!("{SQLITE_FILE}.migrate-lock")))?;
+        let lock = crate::private_files::open_or_create(&data_dir.join(format!("{SQLITE_FILE}.migrate-lock")))?;
         let lock =
             tokio::task::spawn_blocking(move || lock.lock().map(|()| lock)).await.map_err(std::io::Error::other)??;
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;

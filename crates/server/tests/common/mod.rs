@@ -241,11 +241,17 @@ impl TestServer {
     pub fn start_logging(extra_args: &[&str]) -> (TestServer, PathBuf) {
         let temp = tempfile::tempdir().expect("temp dir");
         let log = temp.path().join("server.log");
-        let stderr = std::fs::File::create(&log).expect("log file");
         let storage = Storage::fresh(&temp.path().join("data"));
-        let mut server = TestServer::spawn(&storage, extra_args, "info", Stdio::from(stderr));
+        let mut server = TestServer::start_on_logging(&storage, extra_args, &log);
         server._temp = Some(temp);
         (server, log)
+    }
+
+    /// A server on an existing storage (kept by the caller) whose log goes to `log`, with
+    /// `VOXPRINT_LOG` at `info`.
+    pub fn start_on_logging(storage: &Storage, extra_args: &[&str], log: &Path) -> TestServer {
+        let stderr = std::fs::File::create(log).expect("log file");
+        TestServer::spawn(storage, extra_args, "info", Stdio::from(stderr))
     }
 
     /// A server on an existing storage (kept by the caller).
