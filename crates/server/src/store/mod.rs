@@ -225,10 +225,17 @@ impl Store {
         Ok(value)
     }
 
-    /// A cheap round trip, for readiness checks.
-    pub async fn ping(&self) -> Result<()> {
+    /// Commits a one-row write, for readiness checks: a read would still pass on a full or
+    /// read-only disk.
+    pub async fn probe_write(&self) -> Result<()> {
         with_pool!(self, |pool| {
-            sqlx::query("SELECT 1").execute(pool).await?;
+            sqlx::query(
+                "INSERT INTO storage_probe (singleton, probed_at) VALUES (1, $1)
+                 ON CONFLICT (singleton) DO UPDATE SET probed_at = excluded.probed_at",
+            )
+            .bind(now_seconds())
+            .execute(pool)
+            .await?;
         });
         Ok(())
     }
