@@ -121,6 +121,15 @@ fn keep_writing(api: Arc<Api>, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle
     })
 }
 
+/// A server on `storage` with a group holding one voiceprint, from before the fault.
+async fn serve_a_voiceprint(storage: &Storage) -> (TestServer, Arc<Api>, String) {
+    let server = TestServer::start_on(storage, &[]);
+    let api = Arc::new(Api::new(&server, &server.admin_token));
+    let group = api.create_group("before").await;
+    api.enroll(&group, "alice", clip("flite-rms", 1)).await;
+    (server, api, group)
+}
+
 /// `/readyz` once: its status and body.
 async fn readyz(server: &TestServer) -> (u16, String) {
     match reqwest::Client::new().get(server.url("/readyz")).timeout(Duration::from_secs(60)).send().await {
@@ -254,10 +263,7 @@ async fn a_full_disk_asks_to_retry_and_the_server_recovers_once_there_is_room() 
     let temp = tempfile::tempdir().unwrap();
     let disk = Tmpfs::mount(temp.path(), "16m");
     let storage = Storage::embedded(&disk.path.join("data"));
-    let server = TestServer::start_on(&storage, &[]);
-    let api = Arc::new(Api::new(&server, &server.admin_token));
-    let group = api.create_group("before").await;
-    api.enroll(&group, "alice", clip("flite-rms", 1)).await;
+    let (server, api, group) = serve_a_voiceprint(&storage).await;
     let mut deviations = Vec::new();
 
     disk.fill();
@@ -366,10 +372,7 @@ async fn a_postgresql_outage_asks_to_retry_and_the_server_reconnects_by_itself()
     let postgres = Service::start("postgres.sh", &temp.path().join("postgres"));
     let mut storage = Storage::embedded(&temp.path().join("data"));
     storage.database_url = Some(postgres.export("VOXPRINT_TEST_POSTGRES").to_owned());
-    let server = TestServer::start_on(&storage, &[]);
-    let api = Arc::new(Api::new(&server, &server.admin_token));
-    let group = api.create_group("before").await;
-    api.enroll(&group, "alice", clip("flite-rms", 1)).await;
+    let (server, api, group) = serve_a_voiceprint(&storage).await;
     let mut deviations = Vec::new();
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -439,10 +442,7 @@ async fn an_s3_outage_asks_to_retry_and_the_server_recovers_by_itself() {
     let mut storage = Storage::embedded(&temp.path().join("data"));
     storage.blob_store = Some(format!("s3://{}/{}", garage.export("VOXPRINT_TEST_S3_BUCKET"), common::unique_name()));
     storage.env = garage.exports.iter().filter(|(name, _)| name.starts_with("AWS_")).cloned().collect::<Vec<_>>();
-    let server = TestServer::start_on(&storage, &[]);
-    let api = Arc::new(Api::new(&server, &server.admin_token));
-    let group = api.create_group("before").await;
-    api.enroll(&group, "alice", clip("flite-rms", 1)).await;
+    let (server, api, group) = serve_a_voiceprint(&storage).await;
     let listed = api.get(&format!("{}?page_size=10", features_path(&group))).await;
     let audio_url = listed.ok()["items"][0]["audio_url"].as_str().unwrap().to_owned();
     let mut deviations = Vec::new();
