@@ -26,7 +26,7 @@ use object_store::{ObjectStoreExt, PutPayload, RetryConfig};
 const ACCEPTED_SPECS: &str = "a directory path, s3://BUCKET or s3://BUCKET/PREFIX";
 
 /// How long one S3 operation keeps retrying a service it cannot reach before it fails (the
-/// client's default, three minutes, would hold the request that long).
+/// client's default allows three minutes, holding the request as long).
 const S3_RETRY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Whether a failed blob operation failed because the storage cannot write or cannot be reached

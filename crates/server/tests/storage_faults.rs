@@ -428,8 +428,8 @@ async fn a_postgresql_outage_asks_to_retry_and_the_server_reconnects_by_itself()
     );
 }
 
-/// The S3 service (a Garage) stopped and started again. Before the fix, an enrollment during
-/// the outage retried for minutes and was then answered 5000, and `/readyz` said `ready`.
+/// The S3 service (a Garage) stopped and started again. Before the fix, enrollments and audio
+/// downloads during the outage were answered 5000, and `/readyz` said `ready`.
 #[tokio::test]
 async fn an_s3_outage_asks_to_retry_and_the_server_recovers_by_itself() {
     if !Storage::scale_out_under_test() {
