@@ -88,7 +88,9 @@ log "instance B is back"
 sleep "$(python3 -c "print(max(0, $seconds * 0.35 - 4))")"
 restart_start=$(now)
 log "PostgreSQL stopped for 3 s"
-scripts/postgres.sh restart "$work/postgres" 3
+scripts/postgres.sh down "$work/postgres"
+sleep 3
+scripts/postgres.sh up "$work/postgres"
 # Pools notice the outage on their next use of each connection: allow a few seconds for it.
 restart_end=$(python3 -c "print($(now) + 5)")
 log "PostgreSQL is back"

@@ -8,7 +8,9 @@
 #                                    on stdout, the `export` lines that point the AWS_* settings
 #                                    (and VOXPRINT_TEST_S3_BUCKET) at it:
 #                                      eval "$(scripts/garage.sh start "$dir")"
-#   scripts/garage.sh stop DIR       stop the Garage started in DIR
+#   scripts/garage.sh stop DIR       stop the Garage started in DIR (its files stay)
+#   scripts/garage.sh up DIR         start the stopped Garage of DIR again, with its data and ports:
+#                                    after `stop`, an outage, for the storage-fault tests
 #
 # GARAGE_BIN, when set, names an existing garage binary to use instead of building one.
 # Everything but the export lines goes to stderr, so `eval` sees only them.
@@ -95,19 +97,8 @@ EOF
     garage() { "$bin" -c "$dir/garage.toml" "$@"; }
 
     log "starting garage in $dir (S3 on 127.0.0.1:$s3_port, log in $dir/garage.log)"
-    nohup "$bin" -c "$dir/garage.toml" server >"$dir/garage.log" 2>&1 </dev/null &
-    echo $! >"$dir/garage.pid"
-
-    # Up once its RPC answers the CLI; give up if it exits or takes over a minute.
-    local deadline=$((SECONDS + 60))
-    until node_id=$(garage node id -q 2>/dev/null); do
-        if ! kill -0 "$(cat "$dir/garage.pid")" 2>/dev/null; then
-            tail -n 20 "$dir/garage.log" >&2
-            die "garage exited at start (log above, in $dir/garage.log)"
-        fi
-        ((SECONDS < deadline)) || die "garage did not answer within 60 s (see $dir/garage.log)"
-        sleep 0.2
-    done
+    launch "$dir"
+    node_id=$(garage node id -q)
     node_id=${node_id%%@*}
 
     # A new cluster stores nothing until its layout gives the node a role and capacity.
@@ -127,6 +118,34 @@ EOF
         AWS_ALLOW_HTTP true \
         VOXPRINT_TEST_S3_BUCKET "$BUCKET"
     log "ready"
+}
+
+# Runs the server configured in DIR in the background and waits until its RPC answers the CLI;
+# gives up if it exits or takes over a minute.
+launch() {
+    local dir=$1 bin
+    bin=$(garage_bin)
+    nohup "$bin" -c "$dir/garage.toml" server >>"$dir/garage.log" 2>&1 </dev/null &
+    echo $! >"$dir/garage.pid"
+    local deadline=$((SECONDS + 60))
+    until "$bin" -c "$dir/garage.toml" node id -q >/dev/null 2>&1; do
+        if ! kill -0 "$(cat "$dir/garage.pid")" 2>/dev/null; then
+            tail -n 20 "$dir/garage.log" >&2
+            die "garage exited at start (log above, in $dir/garage.log)"
+        fi
+        ((SECONDS < deadline)) || die "garage did not answer within 60 s (see $dir/garage.log)"
+        sleep 0.2
+    done
+}
+
+cmd_up() {
+    local dir=$1
+    [[ -f $dir/garage.toml ]] || die "no garage.toml in $dir: start one first (scripts/garage.sh start $dir)"
+    if [[ -f $dir/garage.pid ]] && kill -0 "$(cat "$dir/garage.pid")" 2>/dev/null; then
+        die "the garage of $dir is already running"
+    fi
+    launch "$dir"
+    log "up again"
 }
 
 cmd_stop() {
@@ -153,9 +172,9 @@ cmd_stop() {
 
 case "${1:-}" in
     install) cmd_install ;;
-    start | stop)
+    start | stop | up)
         [[ $# -eq 2 ]] || die "usage: scripts/garage.sh $1 DIR"
         "cmd_$1" "$2"
         ;;
-    *) die "usage: scripts/garage.sh install | start DIR | stop DIR" ;;
+    *) die "usage: scripts/garage.sh install | start DIR | stop DIR | up DIR" ;;
 esac

@@ -4,8 +4,9 @@
 #
 #   scripts/postgres.sh install        # apt-get install postgresql when its server is missing
 #   eval "$(scripts/postgres.sh start DIR)"   # exports VOXPRINT_TEST_POSTGRES=postgres://…
-#   scripts/postgres.sh restart DIR [SECONDS]  # stop the server, wait SECONDS (default 0), start it
 #   scripts/postgres.sh stop DIR
+#   scripts/postgres.sh down DIR / up DIR   # stop the server keeping its data, start it again on
+#                                           # the same port: an outage, for the storage-fault tests
 #
 # initdb refuses to run as root, so as root the cluster belongs to the `postgres` user that the
 # Debian package creates. Only the `export` line goes to standard output.
@@ -35,6 +36,19 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# Starts the server of the cluster recorded in DIR, on the port recorded there.
+run_server() {
+  local dir=$1 bin cluster port
+  bin=$(pg_bin)
+  cluster=$(cat "$dir/cluster-path")
+  port=$(cat "$dir/port")
+  # Loopback only, socket in the cluster's own directory, enough connections for several
+  # instances with their pools; fsync stays on (the crash tests rely on real durability).
+  as_owner "$bin/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$cluster -c max_connections=400" \
+    start >&2 || { cat "$cluster/server.log" >&2; exit 1; }
+}
+
 case "${1:-}" in
   install)
     if pg_bin >/dev/null; then
@@ -57,25 +71,12 @@ case "${1:-}" in
     cluster=$(as_owner mktemp -d -t voxprint-postgres.XXXXXX)
     echo "$cluster" >"$dir/cluster-path"
     port=$(free_port)
+    echo "$port" >"$dir/port"
     as_owner "$bin/initdb" -D "$cluster/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
-    # Loopback only, socket in the cluster's own directory, enough connections for several
-    # instances with their pools; fsync stays on (the crash tests rely on real durability).
-    options="-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$cluster -c max_connections=400"
-    echo "$options" >"$dir/server-options"
-    as_owner "$bin/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 -o "$options" start >&2 \
-      || { cat "$cluster/server.log" >&2; exit 1; }
+    run_server "$dir"
     echo "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (cluster in $cluster)" >&2
     echo "export VOXPRINT_TEST_POSTGRES=postgres://postgres@127.0.0.1:$port/postgres"
-    ;;
-  restart)
-    # An outage of the same cluster, for the fault tests: connections drop, data stays.
-    dir=${2:?usage: postgres.sh restart DIR [SECONDS]}
-    cluster=$(cat "$dir/cluster-path")
-    as_owner "$(pg_bin)/pg_ctl" -D "$cluster/data" -m fast -w stop >&2
-    sleep "${3:-0}"
-    as_owner "$(pg_bin)/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 -o "$(cat "$dir/server-options")" \
-      start >&2 || { cat "$cluster/server.log" >&2; exit 1; }
     ;;
   stop)
     dir=${2:?usage: postgres.sh stop DIR}
@@ -85,8 +86,15 @@ case "${1:-}" in
       rm -rf "$cluster"
     fi
     ;;
+  down)
+    dir=${2:?usage: postgres.sh down DIR}
+    as_owner "$(pg_bin)/pg_ctl" -D "$(cat "$dir/cluster-path")/data" -m fast -w stop >&2
+    ;;
+  up)
+    run_server "${2:?usage: postgres.sh up DIR}"
+    ;;
   *)
-    echo "usage: scripts/postgres.sh install | start DIR | restart DIR [SECONDS] | stop DIR" >&2
+    echo "usage: scripts/postgres.sh install | start DIR | stop DIR | down DIR | up DIR" >&2
     exit 2
     ;;
 esac

@@ -15,6 +15,7 @@ use crate::http::{self, ApiSettings, AppState};
 use crate::ids::IdGenerator;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
+use crate::readiness::Readiness;
 use crate::signing::UrlSigner;
 use crate::speakers::EmbeddingCache;
 use crate::storage;
@@ -55,6 +56,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new());
     let workers = args.embed_workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let state = AppState {
+        readiness: Arc::new(Readiness::new(store.clone(), blobs.clone())),
         store,
         ids,
         settings: Arc::new(ApiSettings {

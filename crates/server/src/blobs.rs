@@ -2,25 +2,48 @@
 //! bucket of any S3-compatible service (AWS S3, Garage, MinIO…), chosen by [`BlobStore::open`].
 //!
 //! Both backends write a blob whole or not at all: the directory writes a temporary file, flushes
-//! it to disk and renames it into place; S3 stores an object with one PUT, which S3 makes
-//! visible atomically. So a reader (or a restart after a crash) sees either the whole blob or
-//! none. Keys are never reused: a replaced recording gets a new key, and the old blob is deleted
-//! only after the database row points at the new one.
+//! it to disk and renames it into place (and removes it again if any step fails, a full disk
+//! included); S3 stores an object with one PUT, which S3 makes visible atomically. So a reader
+//! (or a restart after a crash) sees either the whole blob or none. Keys are never reused: a
+//! replaced recording gets a new key, and the old blob is deleted only after the database row
+//! points at the new one.
+//!
+//! A failure that a later retry may get past — a full or read-only disk, an S3 service out of
+//! reach — is told apart by [`is_unavailable`].
 
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use bytes::Bytes;
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::client::{HttpError, HttpErrorKind};
 use object_store::list::{PaginatedListOptions, PaginatedListResult, PaginatedListStore};
-use object_store::{ObjectStoreExt, PutPayload};
+use object_store::{ObjectStoreExt, PutPayload, RetryConfig};
 
 use crate::private_files;
 
 /// The forms [`BlobStore::open`] accepts, for its error messages.
 const ACCEPTED_SPECS: &str = "a directory path, s3://BUCKET or s3://BUCKET/PREFIX";
+
+/// How long one S3 operation keeps retrying a service it cannot reach before it fails (the
+/// client's default allows three minutes, holding the request as long).
+const S3_RETRY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether a failed blob operation failed because the storage cannot write or cannot be reached
+/// for now (a full, read-only or over-quota disk; an S3 service that refuses connections or
+/// does not answer), rather than because of the request or a bug: a retry later may succeed.
+pub fn is_unavailable(err: &std::io::Error) -> bool {
+    matches!(
+        err.kind(),
+        ErrorKind::StorageFull
+            | ErrorKind::ReadOnlyFilesystem
+            | ErrorKind::QuotaExceeded
+            | ErrorKind::NotConnected
+            | ErrorKind::TimedOut
+    )
+}
 
 #[derive(Debug, Clone)]
 pub struct BlobStore {
@@ -145,7 +168,10 @@ impl S3Bucket {
             .or_else(|| settings.get_config_value(&AmazonS3ConfigKey::Endpoint));
         // Path-style requests (ENDPOINT/BUCKET/KEY): Garage and MinIO on a plain endpoint need
         // them, and AWS still accepts them.
-        let mut settings = settings.with_bucket_name(bucket).with_virtual_hosted_style_request(false);
+        let mut settings = settings
+            .with_bucket_name(bucket)
+            .with_virtual_hosted_style_request(false)
+            .with_retry(RetryConfig { retry_timeout: S3_RETRY_TIMEOUT, max_retries: 5, ..RetryConfig::default() });
         // An endpoint written as http:// is a deliberate choice (a service on the same host or
         // network), so it needs no second switch in AWS_ALLOW_HTTP.
         if endpoint.as_deref().is_some_and(|url| url.starts_with("http://")) {
@@ -163,16 +189,17 @@ impl S3Bucket {
     }
 
     async fn put(&self, key: &str, bytes: Bytes) -> std::io::Result<()> {
-        self.client.put(&self.location_of(key)?, PutPayload::from(bytes)).await?;
+        self.client.put(&self.location_of(key)?, PutPayload::from(bytes)).await.map_err(s3_error)?;
         Ok(())
     }
 
     async fn get(&self, key: &str) -> std::io::Result<Bytes> {
-        Ok(self.client.get(&self.location_of(key)?).await?.bytes().await?)
+        let found = self.client.get(&self.location_of(key)?).await.map_err(s3_error)?;
+        found.bytes().await.map_err(s3_error)
     }
 
     async fn delete(&self, key: &str) -> std::io::Result<()> {
-        Ok(self.client.delete(&self.location_of(key)?).await?)
+        self.client.delete(&self.location_of(key)?).await.map_err(s3_error)
     }
 
     /// Every object under the prefix, keyed relative to it like the database's keys.
@@ -181,7 +208,7 @@ impl S3Bucket {
         let mut found = Vec::new();
         let mut page_token = None;
         loop {
-            let page = self.list_page(None, page_token).await?;
+            let page = self.list_page(None, page_token).await.map_err(s3_error)?;
             for object in page.result.objects {
                 let key = object.location.as_ref();
                 let relative = if self.prefix.is_empty() { Some(key) } else { key.strip_prefix(&under_prefix) };
@@ -210,6 +237,21 @@ impl S3Bucket {
     fn location_of(&self, key: &str) -> std::io::Result<object_store::path::Path> {
         check_key(key)?;
         Ok(if self.prefix.is_empty() { key.into() } else { format!("{}/{key}", self.prefix).into() })
+    }
+}
+
+/// An S3 failure as an I/O error. One where the service could not be reached, the request
+/// broke off or timed out, after the client's retries, becomes `NotConnected` or `TimedOut`,
+/// which [`is_unavailable`] recognises; a missing object stays `NotFound`.
+fn s3_error(err: object_store::Error) -> std::io::Error {
+    let transport = std::iter::successors(Some(&err as &(dyn std::error::Error + 'static)), |cause| cause.source())
+        .find_map(|cause| cause.downcast_ref::<HttpError>().map(HttpError::kind));
+    match transport {
+        Some(HttpErrorKind::Timeout) => std::io::Error::new(ErrorKind::TimedOut, err),
+        Some(HttpErrorKind::Connect | HttpErrorKind::Request | HttpErrorKind::Interrupted) => {
+            std::io::Error::new(ErrorKind::NotConnected, err)
+        }
+        _ => err.into(),
     }
 }
 
@@ -253,15 +295,27 @@ fn list_directory(root: &Path) -> std::io::Result<Vec<(String, SystemTime)>> {
     Ok(found)
 }
 
+/// Writes a temporary file, flushes it and renames it to `path`; on failure, whatever was
+/// written is removed again, so a full disk leaves no partial or temporary file behind.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().ok_or_else(|| std::io::Error::other("blob path has no parent"))?;
     private_files::create_dir_all(dir)?;
-    let mut temp = tempfile_in(dir)?;
-    temp.1.write_all(bytes)?;
-    temp.1.sync_all()?;
-    std::fs::rename(&temp.0, path)?;
-    // Make the rename itself durable.
-    std::fs::File::open(dir)?.sync_all()
+    let (temp, mut file) = tempfile_in(dir)?;
+    let renamed = file.write_all(bytes).and_then(|()| file.sync_all()).and_then(|()| std::fs::rename(&temp, path));
+    drop(file);
+    if let Err(err) = renamed {
+        remove_after_failure(&temp);
+        return Err(err);
+    }
+    // Make the rename itself durable. If that fails the caller will not refer to the blob, so
+    // it goes too rather than stay as an orphan.
+    std::fs::File::open(dir).and_then(|dir| dir.sync_all()).inspect_err(|_| remove_after_failure(path))
+}
+
+fn remove_after_failure(path: &Path) {
+    if let Err(err) = std::fs::remove_file(path) {
+        tracing::warn!(path = %path.display(), %err, "could not remove a partly written audio file");
+    }
 }
 
 fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {

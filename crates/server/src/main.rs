@@ -19,6 +19,7 @@ mod migrate_data;
 mod openapi;
 mod private_files;
 mod ratelimit;
+mod readiness;
 mod reembed;
 mod signing;
 mod speakers;

@@ -125,7 +125,7 @@ const ENDPOINTS: [Endpoint; 9] = [
 pub const ERROR_CODES: [(u32, u16, &str); 12] = [
     (4000, 400, "invalid request parameter (format, range, missing field, quota reached); HTTP 405 for a method the path does not serve, 408 for an upload that did not arrive within the time limit, 414 or 431 for a URL or headers too large"),
     (4008, 429, "this token is rate-limited; retry after `Retry-After` seconds"),
-    (4009, 503, "server overloaded or request over its time limit; retry after `Retry-After` seconds"),
+    (4009, 503, "server overloaded, request over its time limit, or storage temporarily unable to write or unreachable; retry after `Retry-After` seconds"),
     (4100, 401, "authentication invalid: no, unknown, revoked or expired token"),
     (4101, 403, "the token lacks the permission, or the caller may not act on the resource"),
     (4200, 404, "resource not found (also for resources of another team)"),

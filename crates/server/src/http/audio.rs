@@ -40,8 +40,7 @@ pub async fn download(
     if expires < now_seconds() || !state.signer.verify(id.0, &owner.audio_key, expires, &signature) {
         return Err(refused());
     }
-    let bytes =
-        state.blobs.get(&owner.audio_key).await.map_err(|err| ApiError::Internal(format!("reading audio: {err}")))?;
+    let bytes = state.blobs.get(&owner.audio_key).await.map_err(|err| ApiError::audio_storage("reading audio", err))?;
     let content_type = HeaderValue::from_str(&served_content_type(&bytes, &owner.audio_content_type))
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     Ok(([(CONTENT_TYPE, content_type), (CACHE_CONTROL, HeaderValue::from_static("private, max-age=300"))], bytes)

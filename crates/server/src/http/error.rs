@@ -39,6 +39,9 @@ pub enum ApiError {
     Overloaded(String),
     /// 4000 with 408: the client's upload did not arrive within the request time limit.
     UploadTimeout(String),
+    /// 4009 too: the storage cannot write or cannot be reached for now (a full or read-only
+    /// disk, a database or S3 outage); the detail is logged, never sent.
+    StorageUnavailable(String),
     /// 4008: this token made too many requests; retry after the given seconds.
     RateLimited { msg: String, retry_after_secs: u64 },
     /// 404 for a path that is no route at all; code 4200 in the envelope.
@@ -61,12 +64,29 @@ impl ApiError {
             ApiError::FileTooLarge(_) => (4302, StatusCode::PAYLOAD_TOO_LARGE),
             ApiError::UnsupportedFile(_) => (4303, StatusCode::UNSUPPORTED_MEDIA_TYPE),
             ApiError::InvalidFile(_) => (4304, StatusCode::BAD_REQUEST),
-            ApiError::Overloaded(_) => (4009, StatusCode::SERVICE_UNAVAILABLE),
+            ApiError::Overloaded(_) | ApiError::StorageUnavailable(_) => (4009, StatusCode::SERVICE_UNAVAILABLE),
             ApiError::RateLimited { .. } => (4008, StatusCode::TOO_MANY_REQUESTS),
             ApiError::UploadTimeout(_) => (4000, StatusCode::REQUEST_TIMEOUT),
             ApiError::NoRoute(_) => (4200, StatusCode::NOT_FOUND),
             ApiError::MethodNotAllowed(_) => (4000, StatusCode::METHOD_NOT_ALLOWED),
             ApiError::Internal(_) => (5000, StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+}
+
+/// Seconds a client is asked to wait before retrying after a storage fault: an outage or a full
+/// disk rarely clears within a second.
+const STORAGE_RETRY_AFTER_SECS: u64 = 5;
+
+impl ApiError {
+    /// A failed read or write of stored audio (`action` says which): 4009 when the storage is
+    /// unavailable for now, otherwise a fault of ours.
+    pub fn audio_storage(action: &str, err: std::io::Error) -> ApiError {
+        let detail = format!("{action}: {err}");
+        if crate::blobs::is_unavailable(&err) {
+            ApiError::StorageUnavailable(detail)
+        } else {
+            ApiError::Internal(detail)
         }
     }
 }
@@ -87,6 +107,7 @@ impl From<StoreError> for ApiError {
                 "voiceprint quota reached: a group may hold at most {limit} voiceprints; delete one first"
             )),
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            err @ StoreError::Unavailable(_) => ApiError::StorageUnavailable(err.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -128,6 +149,7 @@ impl IntoResponse for ApiError {
         let (code, status) = self.code_and_status();
         let retry_after = match &self {
             ApiError::Overloaded(_) => Some(1),
+            ApiError::StorageUnavailable(_) => Some(STORAGE_RETRY_AFTER_SECS),
             ApiError::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
             _ => None,
         };
@@ -136,6 +158,12 @@ impl IntoResponse for ApiError {
             ApiError::Internal(detail) => {
                 tracing::error!(logid = %envelope::current_logid(), %detail, "internal error");
                 "internal server error; quote the logid when reporting it".to_owned()
+            }
+            ApiError::StorageUnavailable(detail) => {
+                tracing::warn!(logid = %envelope::current_logid(), %detail, "storage unavailable");
+                "the storage is temporarily unable to write or unreachable (disk full or read-only, or the \
+                 database or audio store down); retry in a moment"
+                    .to_owned()
             }
             ApiError::InvalidParameter(msg)
             | ApiError::Unauthenticated(msg)

@@ -227,7 +227,7 @@ impl Recording {
         getrandom::fill(&mut nonce).map_err(|err| ApiError::Internal(err.to_string()))?;
         let key = format!("voiceprints/{group_id}/{voiceprint_id}-{}.{}", hex::encode(nonce), embedded.format.name());
         let sha256 = Sha256::digest(&file.bytes).to_vec();
-        state.blobs.put(&key, file.bytes).await.map_err(|err| ApiError::Internal(format!("storing audio: {err}")))?;
+        state.blobs.put(&key, file.bytes).await.map_err(|err| ApiError::audio_storage("storing audio", err))?;
         Ok(Recording {
             key,
             content_type,

@@ -36,6 +36,7 @@ use crate::embedder::Embedder;
 use crate::ids::IdGenerator;
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
+use crate::readiness::Readiness;
 use crate::signing::UrlSigner;
 use crate::speakers::EmbeddingCache;
 use crate::store::Store;
@@ -71,6 +72,7 @@ pub struct AppState {
     pub signer: UrlSigner,
     pub metrics: Arc<Metrics>,
     pub limiter: Arc<RateLimiter>,
+    pub readiness: Arc<Readiness>,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -23,13 +23,14 @@ pub async fn healthz() -> impl IntoResponse {
     ([(CONTENT_TYPE, "text/plain")], "ok\n")
 }
 
-/// Readiness: the storage answers (the model was loaded before the server started listening).
+/// Readiness: the storage accepts writes (see `readiness.rs`; the model was loaded before the
+/// server started listening).
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
+    match state.readiness.check().await {
         Ok(()) => ([(CONTENT_TYPE, "text/plain")], "ready\n").into_response(),
-        Err(err) => {
-            tracing::warn!(%err, "not ready: storage unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, [(CONTENT_TYPE, "text/plain")], "storage unavailable\n").into_response()
+        Err(reason) => {
+            (StatusCode::SERVICE_UNAVAILABLE, [(CONTENT_TYPE, "text/plain")], format!("not ready: {reason}\n"))
+                .into_response()
         }
     }
 }

@@ -11,6 +11,7 @@
 //! runtime translation layer.
 
 mod accounts;
+mod faults;
 mod groups;
 pub mod transfer;
 mod voiceprints;
@@ -19,8 +20,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::postgres::{PgConnectOptions, PgPool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
 pub use groups::{GroupFilter, GroupOwner, GroupView, NewGroup};
 pub use voiceprints::{AudioRecord, NewVoiceprint, StoredAudio, VoiceprintOwner, VoiceprintView};
@@ -33,14 +34,28 @@ pub enum StoreError {
     VoiceprintQuota { limit: i64 },
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The database cannot write or cannot be reached for now (see `faults::is_unavailable`);
+    /// a retry later may succeed.
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("{0}")]
     Config(String),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> StoreError {
+        if faults::is_unavailable(&err) {
+            StoreError::Unavailable(err)
+        } else {
+            StoreError::Database(err)
+        }
+    }
 }
 
 pub use crate::clock::now_seconds;
@@ -133,6 +148,11 @@ pub const SQLITE_FILE: &str = "voxprint.db";
 /// How many connections one process keeps to PostgreSQL at most.
 pub const DEFAULT_POSTGRES_CONNECTIONS: u32 = 16;
 
+/// How long a request waits for a PostgreSQL connection, reconnecting meanwhile, before it is
+/// answered "storage unavailable, retry": long enough to ride out a quick server restart, short
+/// enough that clients are not left hanging through a real outage.
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl Store {
     /// Opens the database — PostgreSQL when `database_url` is given, else the embedded SQLite
     /// file under `data_dir` — and applies pending migrations.
@@ -168,7 +188,7 @@ impl Store {
         let lock = crate::private_files::open_or_create(&data_dir.join(format!("{SQLITE_FILE}.migrate-lock")))?;
         let lock =
             tokio::task::spawn_blocking(move || lock.lock().map(|()| lock)).await.map_err(std::io::Error::other)??;
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let pool = faults::pool_options::<sqlx::Sqlite>().max_connections(8).connect_with(options).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         drop(lock);
         Ok(Store { pool: Pool::Sqlite(pool) })
@@ -181,9 +201,9 @@ impl Store {
         // One direct connection first: the pool retries failed connections until its timeout
         // and then reports only that it timed out, hiding why (refused, password, no database).
         sqlx::Connection::close(<sqlx::PgConnection as sqlx::Connection>::connect_with(&options).await?).await?;
-        let pool = PgPoolOptions::new()
+        let pool = faults::pool_options::<sqlx::Postgres>()
             .max_connections(max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
@@ -205,10 +225,17 @@ impl Store {
         Ok(value)
     }
 
-    /// A cheap round trip, for readiness checks.
-    pub async fn ping(&self) -> Result<()> {
+    /// Commits a one-row write, for readiness checks: a read would still pass on a full or
+    /// read-only disk.
+    pub async fn probe_write(&self) -> Result<()> {
         with_pool!(self, |pool| {
-            sqlx::query("SELECT 1").execute(pool).await?;
+            sqlx::query(
+                "INSERT INTO storage_probe (singleton, probed_at) VALUES (1, $1)
+                 ON CONFLICT (singleton) DO UPDATE SET probed_at = excluded.probed_at",
+            )
+            .bind(now_seconds())
+            .execute(pool)
+            .await?;
         });
         Ok(())
     }

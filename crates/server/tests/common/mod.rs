@@ -27,6 +27,9 @@ pub struct Storage {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
     pub blob_store: Option<String>,
+    /// Environment variables that the server and `voxprint admin` get on top of the test's own,
+    /// such as the AWS_* settings of an S3 service of the test's own.
+    pub env: Vec<(String, String)>,
     _database: Option<Arc<ScratchDatabase>>,
 }
 
@@ -40,9 +43,21 @@ impl Storage {
         }
     }
 
+    /// Whether the harness runs the scale-out deployment: tests of one deployment's own faults
+    /// run only under it.
+    pub fn scale_out_under_test() -> bool {
+        std::env::var("VOXPRINT_TEST_DEPLOYMENT").as_deref() == Ok("scale-out")
+    }
+
     /// SQLite and a blob directory, both in `data_dir`.
     pub fn embedded(data_dir: &Path) -> Storage {
-        Storage { data_dir: data_dir.to_path_buf(), database_url: None, blob_store: None, _database: None }
+        Storage {
+            data_dir: data_dir.to_path_buf(),
+            database_url: None,
+            blob_store: None,
+            env: Vec::new(),
+            _database: None,
+        }
     }
 
     /// A new database on the test PostgreSQL server and a new prefix in the test S3 bucket.
@@ -53,6 +68,7 @@ impl Storage {
             data_dir: data_dir.to_path_buf(),
             database_url: Some(database.url.clone()),
             blob_store: Some(s3_blob_store(&name)),
+            env: Vec::new(),
             _database: Some(Arc::new(database)),
         }
     }
@@ -292,6 +308,7 @@ impl TestServer {
             .args(["--listen", "127.0.0.1:0"])
             .args(storage.args())
             .args(extra_args)
+            .envs(storage.env.iter().map(|(name, value)| (name, value)))
             .env("VOXPRINT_LOG", log_level)
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -406,6 +423,7 @@ pub fn admin_output(storage: &Storage, args: &[&str]) -> String {
         .arg("admin")
         .args(args)
         .args(storage.args())
+        .envs(storage.env.iter().map(|(name, value)| (name, value)))
         .env("VOXPRINT_LOG", "warn")
         .output()
         .expect("run voxprint admin");

@@ -1,0 +1,6 @@
+-- Readiness checks prove that the database still accepts writes by committing this one row
+-- (see readiness.rs). It holds nothing else, and `migrate-data` leaves it behind.
+CREATE TABLE storage_probe (
+    singleton   INTEGER PRIMARY KEY CHECK (singleton = 1),
+    probed_at   INTEGER NOT NULL
+);
