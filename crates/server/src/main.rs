@@ -18,6 +18,7 @@ mod metrics;
 mod migrate_data;
 mod openapi;
 mod ratelimit;
+mod recording;
 mod reembed;
 mod signing;
 mod speakers;
