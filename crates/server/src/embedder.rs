@@ -124,10 +124,12 @@ fn work(encoder: &Encoder, jobs: &Mutex<Receiver<Job>>) {
     }
 }
 
-/// A decoded and preprocessed recording, ready for the encoder: one utterance for a probe,
-/// the recording and its simulated conditions for an enrollment.
+/// A decoded recording, ready for the encoder: one preprocessed utterance for a probe, the
+/// recording and its simulated conditions for an enrollment (made as the encoder takes them).
 struct Prepared {
-    utterances: Vec<Vec<f32>>,
+    utterances: Box<dyn Iterator<Item = Vec<f32>>>,
+    /// How many `utterances` yields.
+    count: usize,
     format: Format,
     audio_seconds: f32,
     quality: Quality,
@@ -135,18 +137,17 @@ struct Prepared {
 
 /// Decodes and preprocesses each job, then embeds every usable utterance in one encoder pass.
 fn embed_batch(encoder: &Encoder, batch: &[Job]) -> Vec<Result<Embedded, EmbedFailure>> {
-    let prepared: Vec<Result<Prepared, EmbedFailure>> =
+    let mut prepared: Vec<Result<Prepared, EmbedFailure>> =
         batch.iter().map(|job| prepare(&job.audio, job.raw, job.purpose)).collect();
-    let usable: Vec<&[f32]> =
-        prepared.iter().filter_map(|p| p.as_ref().ok()).flat_map(|p| p.utterances.iter().map(Vec::as_slice)).collect();
-    let mut embeddings = encoder.embed_batch(&usable).into_iter();
+    let usable = prepared.iter_mut().filter_map(|p| p.as_mut().ok()).flat_map(|p| p.utterances.by_ref());
+    let mut embeddings = encoder.embed_batch(usable).into_iter();
     prepared
         .into_iter()
         .zip(batch)
         .map(|(prepared, job)| {
-            let Prepared { utterances, format, audio_seconds, quality } = prepared?;
-            let mine: Vec<_> = embeddings.by_ref().take(utterances.len()).collect();
-            if mine.len() < utterances.len() {
+            let Prepared { count, format, audio_seconds, quality, .. } = prepared?;
+            let mine: Vec<_> = embeddings.by_ref().take(count).collect();
+            if mine.len() < count {
                 return Err(EmbedFailure::Internal("the encoder returned too few embeddings".into()));
             }
             let to_failure = |EngineError::NotEnoughSpeech { seconds }| EmbedFailure::NotEnoughSpeech { seconds };
@@ -180,9 +181,11 @@ fn prepare(audio: &[u8], raw: RawPcm, purpose: Purpose) -> Result<Prepared, Embe
         }
         quality::measure(recording.clipping, recording.sample_rate, &spectrogram)
     };
-    let utterances = match purpose {
-        Purpose::Probe => vec![preprocess::finish(recording.wav_16k)],
-        Purpose::Enrollment => speakers::condition_inputs(recording.wav_16k, audio),
+    let (utterances, count): (Box<dyn Iterator<Item = Vec<f32>>>, usize) = match purpose {
+        Purpose::Probe => (Box::new(std::iter::once(preprocess::finish(recording.wav_16k))), 1),
+        Purpose::Enrollment => {
+            (Box::new(speakers::condition_inputs(recording.wav_16k, audio)), speakers::CONDITION_ROWS)
+        }
     };
-    Ok(Prepared { utterances, format: recording.format, audio_seconds: recording.seconds, quality })
+    Ok(Prepared { utterances, count, format: recording.format, audio_seconds: recording.seconds, quality })
 }
