@@ -16,18 +16,18 @@ use symphonia::core::io::{MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::default::formats::{FlacReader, IsoMp4Reader, MpaReader, OggReader};
 
 use crate::wav::sanitize;
-use crate::{check_shape, max_samples, mp4, too_long, DecodeError, Decoded, Format};
+use crate::{check_shape, mp4, DecodeError, Format, Output};
 
 /// Undecodable packets tolerated before giving up.
 const MAX_BAD_PACKETS: usize = 16;
 
-pub(crate) fn decode(bytes: &[u8], format: Format) -> Result<Decoded, DecodeError> {
+pub(crate) fn decode(bytes: &[u8], format: Format, out: &mut Output) -> Result<(), DecodeError> {
     if format == Format::M4a {
         mp4::check(bytes)?;
     }
     // symphonia's source must be 'static, hence the copy (uploads are a few MB at most).
     let owned = bytes.to_vec();
-    match catch_unwind(AssertUnwindSafe(|| decode_with_symphonia(owned, format))) {
+    match catch_unwind(AssertUnwindSafe(|| decode_with_symphonia(owned, format, out))) {
         Ok(result) => result,
         Err(_) => Err(DecodeError::corrupt(format!("the {} data is malformed (the decoder failed)", label(format)))),
     }
@@ -44,7 +44,7 @@ fn label(format: Format) -> &'static str {
     }
 }
 
-fn decode_with_symphonia(bytes: Vec<u8>, format: Format) -> Result<Decoded, DecodeError> {
+fn decode_with_symphonia(bytes: Vec<u8>, format: Format, out: &mut Output) -> Result<(), DecodeError> {
     let what = label(format);
     let source = MediaSourceStream::new(Box::new(Cursor::new(bytes)), MediaSourceStreamOptions::default());
     let options = FormatOptions { enable_gapless: true, ..FormatOptions::default() };
@@ -75,8 +75,6 @@ fn decode_with_symphonia(bytes: Vec<u8>, format: Format) -> Result<Decoded, Deco
         .make(&track.codec_params, &DecoderOptions::default())
         .map_err(|e| open_error(what, e))?;
 
-    let mut samples: Vec<f32> = Vec::new();
-    let mut shape: Option<(u32, u16)> = None;
     let mut buffer: Option<SampleBuffer<f32>> = None;
     let mut bad_packets = 0usize;
     loop {
@@ -84,7 +82,7 @@ fn decode_with_symphonia(bytes: Vec<u8>, format: Format) -> Result<Decoded, Deco
             Ok(packet) => packet,
             // The end, or a cut inside a packet: keep what came before.
             Err(SymphoniaError::IoError(_)) | Err(SymphoniaError::ResetRequired) => break,
-            Err(SymphoniaError::DecodeError(_)) if !samples.is_empty() => break,
+            Err(SymphoniaError::DecodeError(_)) if out.shape.is_some() => break,
             Err(e) => return Err(stream_error(what, e)),
         };
         if packet.track_id() != track_id {
@@ -106,18 +104,12 @@ fn decode_with_symphonia(bytes: Vec<u8>, format: Format) -> Result<Decoded, Deco
         if audio.frames() == 0 {
             continue;
         }
-        match shape {
-            None => {
-                check_shape(what, spec.rate, channels as u64)?;
-                shape = Some((spec.rate, channels as u16));
-            }
+        match out.shape {
+            None => check_shape(what, spec.rate, channels as u64)?,
             Some((rate, ch)) if rate != spec.rate || ch as usize != channels => {
                 return Err(DecodeError::corrupt(format!("the {what} stream changes its sample rate or channels midway")));
             }
             Some(_) => {}
-        }
-        if samples.len() + audio.frames() * channels > max_samples(spec.rate, channels as u16) {
-            return Err(too_long());
         }
         let needed = audio.capacity() as u64;
         let buf = match &mut buffer {
@@ -125,16 +117,13 @@ fn decode_with_symphonia(bytes: Vec<u8>, format: Format) -> Result<Decoded, Deco
             slot => slot.insert(SampleBuffer::new(needed, spec)),
         };
         buf.copy_interleaved_ref(audio);
-        samples.extend(buf.samples().iter().map(|&x| sanitize(x)));
+        buf.samples_mut().iter_mut().for_each(|x| *x = sanitize(*x));
+        out.push(spec.rate, channels as u16, buf.samples())?;
     }
-    let Some((sample_rate, channels)) = shape else {
-        return Err(if bad_packets > 0 {
-            DecodeError::corrupt(format!("the {what} data is malformed: no packet could be decoded"))
-        } else {
-            DecodeError::Empty
-        });
-    };
-    Ok(Decoded { samples, sample_rate, channels, format })
+    if out.shape.is_none() && bad_packets > 0 {
+        return Err(DecodeError::corrupt(format!("the {what} data is malformed: no packet could be decoded")));
+    }
+    Ok(())
 }
 
 fn supported(format: Format, codec: CodecType) -> bool {

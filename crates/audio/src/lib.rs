@@ -25,13 +25,17 @@
 //! (see [`sniff`](crate::sniff)).
 //!
 //! Output is always interleaved `f32` in `[-1, 1]` at the stored rate and channel count;
-//! downmixing and resampling are the engine's job.
+//! downmixing and resampling are the engine's job. [`decode_into`] hands the samples to a
+//! [`Sink`] piece by piece as they are decoded, so that the caller can reduce them as they come
+//! instead of holding the whole recording at its original rate and channel count (ten minutes
+//! of 7.1 at 48 kHz, a 200 KB FLAC of silence, are 920 MB of `f32`); [`decode`] collects them.
 //!
 //! # Hostile input
 //! Uploads come from the network, so [`decode`] never panics and never allocates without bound:
 //! - rates outside 8000–48000 Hz and channel counts outside 1–8 are refused before decoding;
 //! - decoded audio is capped at [`MAX_DURATION_SECONDS`] (a tiny low-bitrate MP3 can expand
-//!   a lot); past it decoding stops with [`DecodeError::Corrupt`];
+//!   a lot); past it decoding stops with [`DecodeError::Corrupt`], and WAV and raw PCM longer
+//!   than that are refused before decoding;
 //! - WAV and raw PCM are parsed here with checked arithmetic, so their output is bounded by the
 //!   input size;
 //! - MP4 sample tables are checked against their box sizes before symphonia sees them (it
@@ -51,8 +55,11 @@ pub mod wav;
 
 use std::fmt;
 
-/// Decoding stops, with [`DecodeError::Corrupt`], past this much audio.
-pub const MAX_DURATION_SECONDS: u32 = 600;
+/// Decoding stops, with [`DecodeError::Corrupt`], past this much audio. Everything a speaker
+/// model needs fits well within it, and it bounds what one recording costs downstream: at
+/// 16 kHz mono two minutes are 7.7 MB of samples, which the speech detector, the simulated
+/// enrollment conditions and the encoder each multiply.
+pub const MAX_DURATION_SECONDS: u32 = 120;
 /// Lowest sample rate accepted, in Hz (narrow-band telephone audio).
 pub const MIN_SAMPLE_RATE: u32 = 8_000;
 /// Highest sample rate accepted, in Hz.
@@ -110,6 +117,35 @@ impl fmt::Display for Format {
     }
 }
 
+/// Where [`decode_into`] puts the audio as it is decoded.
+pub trait Sink {
+    /// Called once, before any samples, with the stream's sample rate and channel count (within
+    /// the accepted ranges).
+    fn start(&mut self, sample_rate: u32, channels: u16);
+    /// The next whole frames, interleaved, in `[-1, 1]`.
+    fn samples(&mut self, interleaved: &[f32]);
+}
+
+/// What [`decode_into`] decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stream {
+    /// Frames per second, within [`MIN_SAMPLE_RATE`]..=[`MAX_SAMPLE_RATE`].
+    pub sample_rate: u32,
+    /// Channels per frame, within 1..=[`MAX_CHANNELS`].
+    pub channels: u16,
+    /// Frames handed to the sink; never 0.
+    pub frames: u64,
+    /// The format recognised from the content.
+    pub format: Format,
+}
+
+impl Stream {
+    /// Length of the decoded audio in seconds.
+    pub fn seconds(&self) -> f32 {
+        (self.frames as f64 / f64::from(self.sample_rate)) as f32
+    }
+}
+
 /// How to read content that is no recognised container: raw signed 16-bit little-endian PCM
 /// with this rate and channel count (Coze's `sample_rate` and `channel`; default 16000 Hz mono).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -163,32 +199,88 @@ impl std::error::Error for DecodeError {}
 /// `raw` describes the samples when the content is no recognised container (see the crate
 /// documentation); it is not consulted otherwise.
 pub fn decode(bytes: &[u8], raw: RawPcm) -> Result<Decoded, DecodeError> {
-    let decoded = match sniff::sniff(bytes)? {
-        sniff::Sniffed::Wav => wav::decode(bytes)?,
-        sniff::Sniffed::Raw => pcm::decode_raw(bytes, raw)?,
-        sniff::Sniffed::Mp3 { offset } => compressed::decode(&bytes[offset..], Format::Mp3)?,
-        sniff::Sniffed::Flac { offset } => compressed::decode(&bytes[offset..], Format::Flac)?,
-        sniff::Sniffed::Ogg => compressed::decode(bytes, Format::Ogg)?,
-        sniff::Sniffed::M4a => compressed::decode(bytes, Format::M4a)?,
-    };
-    if decoded.samples.is_empty() {
-        return Err(DecodeError::Empty);
+    let mut samples = Collect(Vec::new());
+    let stream = decode_into(bytes, raw, &mut samples)?;
+    Ok(Decoded {
+        samples: samples.0,
+        sample_rate: stream.sample_rate,
+        channels: stream.channels,
+        format: stream.format,
+    })
+}
+
+/// Decodes an upload as [`decode`] does, handing the samples to `sink` as they are decoded
+/// (a packet, or a few thousand frames, at a time) instead of collecting them.
+pub fn decode_into(bytes: &[u8], raw: RawPcm, sink: &mut dyn Sink) -> Result<Stream, DecodeError> {
+    let sniffed = sniff::sniff(bytes)?;
+    let mut out = Output { sink, shape: None, frames: 0 };
+    match sniffed {
+        sniff::Sniffed::Wav => wav::decode(bytes, &mut out)?,
+        sniff::Sniffed::Raw => pcm::decode_raw(bytes, raw, &mut out)?,
+        sniff::Sniffed::Mp3 { offset } => compressed::decode(&bytes[offset..], Format::Mp3, &mut out)?,
+        sniff::Sniffed::Flac { offset } => compressed::decode(&bytes[offset..], Format::Flac, &mut out)?,
+        sniff::Sniffed::Ogg => compressed::decode(bytes, Format::Ogg, &mut out)?,
+        sniff::Sniffed::M4a => compressed::decode(bytes, Format::M4a, &mut out)?,
     }
-    Ok(decoded)
+    match out.shape {
+        Some((sample_rate, channels)) if out.frames > 0 => {
+            Ok(Stream { sample_rate, channels, frames: out.frames, format: format_of(sniffed) })
+        }
+        _ => Err(DecodeError::Empty),
+    }
 }
 
 /// The format [`decode`] would use for these bytes, without decoding them: `Ok(Format::Pcm)`
 /// for unrecognised content, `Err` for empty input or content that is recognisably not audio
 /// we decode.
 pub fn detect(bytes: &[u8]) -> Result<Format, DecodeError> {
-    Ok(match sniff::sniff(bytes)? {
+    sniff::sniff(bytes).map(format_of)
+}
+
+fn format_of(sniffed: sniff::Sniffed) -> Format {
+    match sniffed {
         sniff::Sniffed::Wav => Format::Wav,
         sniff::Sniffed::Raw => Format::Pcm,
         sniff::Sniffed::Mp3 { .. } => Format::Mp3,
         sniff::Sniffed::Flac { .. } => Format::Flac,
         sniff::Sniffed::Ogg => Format::Ogg,
         sniff::Sniffed::M4a => Format::M4a,
-    })
+    }
+}
+
+/// The [`Sink`] of [`decode`]: keeps everything.
+struct Collect(Vec<f32>);
+
+impl Sink for Collect {
+    fn start(&mut self, _sample_rate: u32, _channels: u16) {}
+
+    fn samples(&mut self, interleaved: &[f32]) {
+        self.0.extend_from_slice(interleaved);
+    }
+}
+
+/// The decoders' end of a [`Sink`]: starts it with the first frames, counts the frames, and
+/// stops decoding past [`MAX_DURATION_SECONDS`].
+pub(crate) struct Output<'a> {
+    sink: &'a mut dyn Sink,
+    /// Sample rate and channel count, once frames have come.
+    pub(crate) shape: Option<(u32, u16)>,
+    frames: u64,
+}
+
+impl Output<'_> {
+    /// Passes on whole frames of a stream of this shape (checked with [`check_shape`]).
+    pub(crate) fn push(&mut self, sample_rate: u32, channels: u16, interleaved: &[f32]) -> Result<(), DecodeError> {
+        if self.shape.is_none() {
+            self.shape = Some((sample_rate, channels));
+            self.sink.start(sample_rate, channels);
+        }
+        let frames = self.frames + (interleaved.len() / usize::from(channels)) as u64;
+        check_length(sample_rate, frames)?;
+        self.frames = frames;
+        self.sink.samples(interleaved);
+        Ok(())
+    }
 }
 
 /// Length of the decoded audio in seconds (frames / sample rate).
@@ -219,15 +311,12 @@ pub(crate) fn check_shape(what: &str, sample_rate: u32, channels: u64) -> Result
     Ok(())
 }
 
-/// The error for audio past [`MAX_DURATION_SECONDS`].
-pub(crate) fn too_long() -> DecodeError {
-    DecodeError::corrupt(format!(
-        "the audio is longer than {} minutes, the most that is decoded",
-        MAX_DURATION_SECONDS / 60
-    ))
-}
-
-/// Most interleaved samples allowed at this rate and channel count.
-pub(crate) fn max_samples(sample_rate: u32, channels: u16) -> usize {
-    MAX_DURATION_SECONDS as usize * sample_rate as usize * channels as usize
+/// Refuses `frames` at `sample_rate` when they last longer than [`MAX_DURATION_SECONDS`].
+pub(crate) fn check_length(sample_rate: u32, frames: u64) -> Result<(), DecodeError> {
+    if frames <= u64::from(MAX_DURATION_SECONDS) * u64::from(sample_rate) {
+        return Ok(());
+    }
+    Err(DecodeError::corrupt(format!(
+        "the recording is longer than {MAX_DURATION_SECONDS} seconds, the most that is accepted; upload a shorter one"
+    )))
 }

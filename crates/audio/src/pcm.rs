@@ -1,9 +1,10 @@
 //! Raw PCM: the bytes are the samples, signed 16-bit little-endian, interleaved, with the rate
 //! and channel count the caller supplies (Coze's `pcm` format).
 
-use crate::{check_shape, max_samples, too_long, DecodeError, Decoded, Format, RawPcm};
+use crate::wav::{self, Encoding, WavFormat};
+use crate::{check_shape, DecodeError, Output, RawPcm};
 
-pub(crate) fn decode_raw(bytes: &[u8], raw: RawPcm) -> Result<Decoded, DecodeError> {
+pub(crate) fn decode_raw(bytes: &[u8], raw: RawPcm, out: &mut Output) -> Result<(), DecodeError> {
     check_shape("raw PCM", raw.sample_rate, raw.channels as u64)?;
     let frame = 2 * raw.channels as usize;
     if !bytes.len().is_multiple_of(frame) {
@@ -13,9 +14,12 @@ pub(crate) fn decode_raw(bytes: &[u8], raw: RawPcm) -> Result<Decoded, DecodeErr
             bytes.len()
         )));
     }
-    if bytes.len() / 2 > max_samples(raw.sample_rate, raw.channels) {
-        return Err(too_long());
-    }
-    let samples = bytes.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]]) as f32 / 32_768.0).collect();
-    Ok(Decoded { samples, sample_rate: raw.sample_rate, channels: raw.channels, format: Format::Pcm })
+    // The same samples as 16-bit PCM WAV data.
+    let format = WavFormat {
+        encoding: Encoding::Int,
+        channels: raw.channels,
+        sample_rate: raw.sample_rate,
+        bytes_per_sample: 2,
+    };
+    wav::convert(&format, bytes, out)
 }

@@ -16,7 +16,10 @@
 //!
 //! Float samples are clamped to `[-1, 1]`, and NaN or infinite ones become 0.
 
-use crate::{check_shape, max_samples, too_long, DecodeError, Decoded, Format};
+use crate::{check_length, check_shape, DecodeError, Output};
+
+/// Frames converted and handed on at a time.
+const FRAMES_PER_PIECE: usize = 4096;
 
 /// The sample encoding of a WAV file's `data` chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,10 +50,9 @@ const WAVE_FORMAT_EXTENSIBLE: u16 = 0xFFFE;
 const KSDATAFORMAT_GUID_TAIL: [u8; 14] = [0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71];
 
 /// Decodes a whole RIFF/WAVE file (the caller has checked the `RIFF….WAVE` header).
-pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, DecodeError> {
+pub(crate) fn decode(bytes: &[u8], out: &mut Output) -> Result<(), DecodeError> {
     let (format, data) = parse(bytes)?;
-    let samples = convert(&format, data)?;
-    Ok(Decoded { samples, sample_rate: format.sample_rate, channels: format.channels, format: Format::Wav })
+    convert(&format, data, out)
 }
 
 /// Finds the format and the sample bytes of a WAV file.
@@ -194,37 +196,42 @@ fn tag_name(tag: u16) -> &'static str {
     }
 }
 
-/// Sample bytes → `f32` in `[-1, 1]`.
-pub fn convert(format: &WavFormat, data: &[u8]) -> Result<Vec<f32>, DecodeError> {
-    let width = format.bytes_per_sample;
-    let frame = width * format.channels as usize;
+/// Sample bytes → `f32` in `[-1, 1]`, handed to `out` a piece at a time.
+pub(crate) fn convert(format: &WavFormat, data: &[u8], out: &mut Output) -> Result<(), DecodeError> {
+    let frame = format.bytes_per_sample * format.channels as usize;
     if !data.len().is_multiple_of(frame) {
         return Err(DecodeError::corrupt(format!(
             "the WAV data ends in the middle of a sample: {} bytes is not a whole number of {frame}-byte frames",
             data.len()
         )));
     }
-    if data.len() / width > max_samples(format.sample_rate, format.channels) {
-        return Err(too_long());
+    check_length(format.sample_rate, (data.len() / frame) as u64)?;
+    let mut samples = Vec::with_capacity(FRAMES_PER_PIECE * format.channels as usize);
+    for piece in data.chunks(FRAMES_PER_PIECE * frame) {
+        samples.clear();
+        append_samples(format, piece, &mut samples);
+        out.push(format.sample_rate, format.channels, &samples)?;
     }
-    let chunks = data.chunks_exact(width);
-    let samples = match (format.encoding, width) {
-        (Encoding::Int, 1) => chunks.map(|c| (c[0] as f32 - 128.0) / 128.0).collect(),
-        (Encoding::Int, 2) => chunks.map(|c| i16::from_le_bytes([c[0], c[1]]) as f32 / 32_768.0).collect(),
+    Ok(())
+}
+
+fn append_samples(format: &WavFormat, bytes: &[u8], samples: &mut Vec<f32>) {
+    let chunks = bytes.chunks_exact(format.bytes_per_sample);
+    match (format.encoding, format.bytes_per_sample) {
+        (Encoding::Int, 1) => samples.extend(chunks.map(|c| (c[0] as f32 - 128.0) / 128.0)),
+        (Encoding::Int, 2) => samples.extend(chunks.map(|c| i16::from_le_bytes([c[0], c[1]]) as f32 / 32_768.0)),
         (Encoding::Int, 3) => {
-            chunks.map(|c| (i32::from_le_bytes([0, c[0], c[1], c[2]]) >> 8) as f32 / 8_388_608.0).collect()
+            samples.extend(chunks.map(|c| (i32::from_le_bytes([0, c[0], c[1], c[2]]) >> 8) as f32 / 8_388_608.0))
         }
-        (Encoding::Int, _) => {
-            chunks.map(|c| (i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64 / 2_147_483_648.0) as f32).collect()
-        }
-        (Encoding::Float, 4) => chunks.map(|c| sanitize(f32::from_le_bytes([c[0], c[1], c[2], c[3]]))).collect(),
+        (Encoding::Int, _) => samples
+            .extend(chunks.map(|c| (i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64 / 2_147_483_648.0) as f32)),
+        (Encoding::Float, 4) => samples.extend(chunks.map(|c| sanitize(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))),
         (Encoding::Float, _) => {
-            chunks.map(|c| sanitize(f64::from_le_bytes(c.try_into().unwrap_or([0; 8])) as f32)).collect()
+            samples.extend(chunks.map(|c| sanitize(f64::from_le_bytes(c.try_into().unwrap_or([0; 8])) as f32)))
         }
-        (Encoding::ALaw, _) => chunks.map(|c| alaw(c[0]) as f32 / 32_768.0).collect(),
-        (Encoding::MuLaw, _) => chunks.map(|c| mulaw(c[0]) as f32 / 32_768.0).collect(),
-    };
-    Ok(samples)
+        (Encoding::ALaw, _) => samples.extend(chunks.map(|c| alaw(c[0]) as f32 / 32_768.0)),
+        (Encoding::MuLaw, _) => samples.extend(chunks.map(|c| mulaw(c[0]) as f32 / 32_768.0)),
+    }
 }
 
 /// Keeps a decoded sample inside `[-1, 1]`; NaN and infinities become silence.
@@ -291,8 +298,8 @@ mod tests {
         bytes.extend_from_slice(&[1, 0, 1, 0, 0x40, 0x1F, 0, 0, 0x80, 0x3E, 0, 0, 2, 0, 16, 0]);
         bytes.extend_from_slice(b"junk\x03\0\0\0abc");
         bytes.extend_from_slice(b"data\x04\0\0\0\x00\x40\x00\xC0");
-        let (format, data) = parse(&bytes).unwrap();
-        assert_eq!(format.sample_rate, 8000);
-        assert_eq!(convert(&format, data).unwrap(), vec![0.5, -0.5]);
+        let decoded = crate::decode(&bytes, crate::RawPcm::default()).unwrap();
+        assert_eq!(decoded.sample_rate, 8000);
+        assert_eq!(decoded.samples, vec![0.5, -0.5]);
     }
 }

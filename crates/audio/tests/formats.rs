@@ -4,7 +4,9 @@
 mod common;
 
 use common::*;
-use voxprint_audio::{decode, detect, duration_seconds, DecodeError, Decoded, Format, RawPcm};
+use voxprint_audio::{
+    decode, decode_into, detect, duration_seconds, DecodeError, Decoded, Format, RawPcm, Sink, MAX_DURATION_SECONDS,
+};
 
 const MONO16K: RawPcm = RawPcm { sample_rate: 16_000, channels: 1 };
 
@@ -167,11 +169,11 @@ fn wav_rf64() {
 }
 
 #[test]
-fn wav_longer_than_ten_minutes_is_refused() {
-    let frames = 600 * 8_000;
+fn wav_longer_than_the_limit_is_refused() {
+    let frames = MAX_DURATION_SECONDS as usize * 8_000;
     assert_eq!(ok(&wav(PCM, 1, 8_000, 8, &vec![128; frames])).samples.len(), frames);
     let message = corrupt(&wav(PCM, 1, 8_000, 8, &vec![128; frames + 1]));
-    assert!(message.contains("10 minutes"), "{message}");
+    assert!(message.contains(&format!("longer than {MAX_DURATION_SECONDS} seconds")), "{message}");
 }
 
 #[test]
@@ -251,9 +253,9 @@ fn raw_pcm_equals_the_wav_it_came_from() {
 }
 
 #[test]
-fn raw_pcm_longer_than_ten_minutes_is_refused() {
+fn raw_pcm_longer_than_the_limit_is_refused() {
     let raw = RawPcm { sample_rate: 8_000, channels: 1 };
-    let mut bytes = vec![0u8; 2 * 600 * 8_000];
+    let mut bytes = vec![0u8; 2 * MAX_DURATION_SECONDS as usize * 8_000];
     bytes[0] = 1; // not all zeros, for realism
     assert!(decode(&bytes, raw).is_ok());
     bytes.extend_from_slice(&[0, 0]);
@@ -323,6 +325,41 @@ fn compressed_fixtures_decode() {
         assert!(d.samples.iter().all(|x| (-1.0..=1.0).contains(x)), "{name}");
         let rms = (d.samples.iter().map(|x| x * x).sum::<f32>() / d.samples.len() as f32).sqrt();
         assert!(rms > 0.02, "{name}: decoded to near silence ({rms})");
+    }
+}
+
+/// A [`Sink`] that keeps every piece it is given, and the shape it was started with.
+#[derive(Default)]
+struct Pieces {
+    shape: Option<(u32, u16)>,
+    pieces: Vec<Vec<f32>>,
+}
+
+impl Sink for Pieces {
+    fn start(&mut self, sample_rate: u32, channels: u16) {
+        assert!(self.shape.is_none() && self.pieces.is_empty(), "started once, before any samples");
+        self.shape = Some((sample_rate, channels));
+    }
+
+    fn samples(&mut self, interleaved: &[f32]) {
+        let (_, channels) = self.shape.expect("started before samples");
+        assert!(interleaved.len().is_multiple_of(usize::from(channels)), "whole frames only");
+        self.pieces.push(interleaved.to_vec());
+    }
+}
+
+#[test]
+fn decoding_into_a_sink_hands_over_the_same_samples_piece_by_piece() {
+    let long_wav = wav(PCM, 2, 44_100, 16, &s16le(&(0..40_000).map(|i| (i % 2000 - 1000) as i16).collect::<Vec<_>>()));
+    for (name, bytes) in [("WAV", long_wav), ("Ogg", fixture("stereo44k.ogg")), ("MP3", fixture("stereo44k-id3.mp3"))] {
+        let whole = ok(&bytes);
+        let mut sink = Pieces::default();
+        let stream = decode_into(&bytes, MONO16K, &mut sink).unwrap();
+        assert!(sink.pieces.len() > 1, "{name}: {} pieces", sink.pieces.len());
+        assert_eq!(sink.shape, Some((whole.sample_rate, whole.channels)), "{name}");
+        assert_eq!(sink.pieces.concat(), whole.samples, "{name}");
+        assert_eq!(stream.frames as usize, whole.samples.len() / usize::from(whole.channels), "{name}");
+        assert_eq!((stream.seconds(), stream.format), (duration_seconds(&whole), whole.format), "{name}");
     }
 }
 

@@ -17,7 +17,7 @@ use realfft::RealFftPlanner;
 
 use crate::constants::SAMPLE_RATE;
 
-/// The simulated conditions, in the order [`degrade`] returns them. Index 0 of a voiceprint's
+/// The simulated conditions, in the order of a condition set. Index 0 of a voiceprint's
 /// condition set is the clean recording itself, so a set has `CONDITIONS.len() + 1` rows.
 pub const CONDITIONS: [Condition; 9] = [
     Condition::Noise(Colour::White, 10.0),
@@ -52,18 +52,13 @@ pub enum Condition {
     Codec,
 }
 
-/// Each condition of [`CONDITIONS`] applied to `samples` (16 kHz mono, before preprocessing).
-pub fn degrade(samples: &[f32], seed: u64) -> Vec<Vec<f32>> {
-    CONDITIONS
-        .iter()
-        .enumerate()
-        .map(|(index, condition)| {
-            let mut random = Random::new(seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let mut out = apply(*condition, samples, &mut random);
-            limit_peak(&mut out);
-            out
-        })
-        .collect()
+/// Condition `index` of [`CONDITIONS`] applied to `samples` (16 kHz mono, before
+/// preprocessing). One at a time: each result is as large as the recording.
+pub fn degrade(samples: &[f32], seed: u64, index: usize) -> Vec<f32> {
+    let mut random = Random::new(seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut out = apply(CONDITIONS[index], samples, &mut random);
+    limit_peak(&mut out);
+    out
 }
 
 fn apply(condition: Condition, samples: &[f32], random: &mut Random) -> Vec<f32> {
@@ -207,8 +202,12 @@ fn convolve(x: &[f32], h: &[f32]) -> Vec<f32> {
         forward.process(&mut input, &mut output).expect("realfft buffers made by its own plan");
         output
     };
-    let (a, b) = (spectrum(x), spectrum(h));
-    let mut product: Vec<_> = a.iter().zip(&b).map(|(p, q)| p * q).collect();
+    // The product overwrites the signal's spectrum, and the response's is gone before the output
+    // comes: on a long recording each of these buffers is tens of MB.
+    let mut product = spectrum(x);
+    let response = spectrum(h);
+    product.iter_mut().zip(&response).for_each(|(p, q)| *p = *p * q);
+    drop(response);
     let mut out = inverse.make_output_vec();
     inverse.process(&mut product, &mut out).expect("realfft buffers made by its own plan");
     let scale = 1.0 / n as f32;
@@ -274,11 +273,11 @@ mod tests {
     #[test]
     fn every_condition_keeps_length_and_is_deterministic() {
         let clip = tone(220.0, 1.0);
-        let first = degrade(&clip, 7);
-        assert_eq!(first.len(), CONDITIONS.len());
+        let all = |seed| (0..CONDITIONS.len()).map(|index| degrade(&clip, seed, index)).collect::<Vec<_>>();
+        let first = all(7);
         assert!(first.iter().all(|c| c.len() == clip.len() && c.iter().all(|v| v.is_finite() && v.abs() <= 0.99)));
-        assert_eq!(first, degrade(&clip, 7));
-        assert_ne!(first[0], degrade(&clip, 8)[0], "the seed changes the noise");
+        assert_eq!(first, all(7));
+        assert_ne!(first[0], degrade(&clip, 8, 0), "the seed changes the noise");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //!
 //! [`Encoder::embed_batch`] puts the windows of all its utterances through the LSTM together:
 //! the recurrent step is a matrix product with one row per window, and more rows run nearer
-//! the CPU's peak. The server batches concurrent requests into one call for that reason.
+//! the CPU's peak. The server batches concurrent requests into one call for that reason. It
+//! takes the utterances in turn and runs each full pass as soon as its windows are there, so
+//! besides the embeddings it holds one utterance and one pass, however many utterances come.
 
 use std::path::Path;
 
@@ -78,8 +80,11 @@ impl Encoder {
     }
 
     /// Embeds several utterances, running all their windows through the LSTM together. The
-    /// results are in the order of `utterances`.
-    pub fn embed_batch(&self, utterances: &[&[f32]]) -> Vec<Result<Embedding, EngineError>> {
+    /// results are in the order of `utterances`, which are taken one at a time.
+    pub fn embed_batch<U: AsRef<[f32]>>(
+        &self,
+        utterances: impl IntoIterator<Item = U>,
+    ) -> Vec<Result<Embedding, EngineError>> {
         self.embed_batch_at_least(utterances, MIN_SPEECH_SECONDS)
     }
 
@@ -93,13 +98,23 @@ impl Encoder {
         }
     }
 
-    fn embed_batch_at_least(&self, utterances: &[&[f32]], min_seconds: f32) -> Vec<Result<Embedding, EngineError>> {
-        // Mel frames of every window, in window order; and each utterance's window range.
+    fn embed_batch_at_least<U: AsRef<[f32]>>(
+        &self,
+        utterances: impl IntoIterator<Item = U>,
+        min_seconds: f32,
+    ) -> Vec<Result<Embedding, EngineError>> {
+        // Mel frames of the windows not yet embedded, in window order; the embeddings of the
+        // others; and each utterance's window range. Passes are cut every MAX_WINDOWS_PER_PASS
+        // windows of the whole batch, as if all frames were there at once.
+        let window_len = PARTIAL_N_FRAMES * N_MELS;
+        let pass_len = MAX_WINDOWS_PER_PASS * window_len;
         let mut frames: Vec<f32> = Vec::new();
-        let mut spans: Vec<Result<std::ops::Range<usize>, EngineError>> = Vec::with_capacity(utterances.len());
+        let mut window_embeddings = Vec::new();
+        let mut spans: Vec<Result<std::ops::Range<usize>, EngineError>> = Vec::new();
         let mut n_windows = 0;
         let mut mel = Vec::new();
         for samples in utterances {
+            let samples = samples.as_ref();
             let seconds = samples.len() as f32 / SAMPLE_RATE as f32;
             if seconds < min_seconds {
                 spans.push(Err(EngineError::NotEnoughSpeech { seconds }));
@@ -114,9 +129,11 @@ impl Encoder {
             }
             spans.push(Ok(n_windows..n_windows + plan.starts.len()));
             n_windows += plan.starts.len();
+            let full = frames.len() / pass_len * pass_len;
+            window_embeddings.extend(self.embed_windows(&frames[..full], full / window_len));
+            frames.drain(..full);
         }
-
-        let window_embeddings = self.embed_windows(&frames, n_windows);
+        window_embeddings.extend(self.embed_windows(&frames, frames.len() / window_len));
         spans
             .into_iter()
             .map(|span| {

@@ -15,10 +15,14 @@ pub fn preprocess(samples: &[f32], channels: usize, sample_rate: u32) -> Vec<f32
 
 /// An enrollment's encoder inputs from its 16 kHz mono recording: the recording preprocessed as
 /// [`preprocess`] does, then the recording under each simulated condition of
-/// [`crate::augment::CONDITIONS`] (seeded by `seed`), preprocessed alike.
-pub fn with_conditions(wav_16k: Vec<f32>, seed: u64) -> Vec<Vec<f32>> {
-    let degraded = augment::degrade(&wav_16k, seed);
-    std::iter::once(wav_16k).chain(degraded).map(finish).collect()
+/// [`crate::augment::CONDITIONS`] (seeded by `seed`), preprocessed alike. Each is made when it
+/// is taken, so that an encoder taking them in turn holds one or two recordings' worth, not
+/// ten.
+pub fn with_conditions(wav_16k: Vec<f32>, seed: u64) -> impl Iterator<Item = Vec<f32>> {
+    (0..=augment::CONDITIONS.len()).map(move |index| match index {
+        0 => finish(wav_16k.clone()),
+        _ => finish(augment::degrade(&wav_16k, seed, index - 1)),
+    })
 }
 
 /// The last two steps, on 16 kHz mono samples: volume, then silence trimming.

@@ -22,7 +22,7 @@ const BAND_BELOW_PEAK_DB: f32 = 50.0;
 const FULL_SCALE: f32 = 0.999;
 /// Full-scale samples count as clipped only in runs at least this long: a waveform that merely
 /// touches full scale on a peak is fine, a flattened one is not.
-const CLIPPED_RUN: usize = 3;
+const CLIPPED_RUN: u64 = 3;
 
 /// Quality measures of a recording.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -38,9 +38,9 @@ pub struct Quality {
     pub clipping: f32,
 }
 
-/// Measures a recording: `mono` is it as decoded (samples in [-1, 1] at `sample_rate`, for the
-/// clipping), `spectrogram` is of it at 16 kHz.
-pub fn measure(mono: &[f32], sample_rate: u32, spectrogram: &Spectrogram) -> Quality {
+/// Measures a recording: `clipping` is [`Clipping::fraction`] of it as decoded (mixed down, at
+/// its `sample_rate`), `spectrogram` is of it at 16 kHz.
+pub fn measure(clipping: f32, sample_rate: u32, spectrogram: &Spectrogram) -> Quality {
     let powers: Vec<f32> = spectrogram.frames().map(|f| f.iter().sum()).collect();
     let mut sorted = powers.clone();
     sorted.sort_by(f32::total_cmp);
@@ -61,7 +61,7 @@ pub fn measure(mono: &[f32], sample_rate: u32, spectrogram: &Spectrogram) -> Qua
         // At least −20 dB: below that "mostly noise" is all there is to say.
         snr_db: db((mean - noise).max(noise / 100.0)) - db(noise),
         bandwidth_hz: bandwidth_hz(spectrogram, &speech, &quietest).min(sample_rate as f32 / 2.0),
-        clipping: clipping(mono),
+        clipping,
     }
 }
 
@@ -89,28 +89,61 @@ fn bandwidth_hz(spectrogram: &Spectrogram, speech: &[usize], noise: &[usize]) ->
     reached.map_or(0.0, |band| ((band + 1) * BAND_BINS) as f32 * BIN_HZ)
 }
 
-/// Fraction of samples in runs of at least [`CLIPPED_RUN`] at full scale.
-fn clipping(mono: &[f32]) -> f32 {
-    if mono.is_empty() {
-        return 0.0;
-    }
-    let (mut clipped, mut run) = (0usize, 0usize);
-    for &s in mono {
-        if s.abs() >= FULL_SCALE {
-            run += 1;
-        } else {
-            if run >= CLIPPED_RUN {
-                clipped += run;
+/// Counts the samples in runs of at least [`CLIPPED_RUN`] at full scale, over a recording that
+/// arrives in pieces: clipping is judged on the samples as decoded, before resampling smooths
+/// the flattened peaks, yet the decoded recording is never held whole.
+#[derive(Debug, Clone, Default)]
+pub struct Clipping {
+    samples: u64,
+    clipped: u64,
+    /// Length of the full-scale run the last piece ended in.
+    run: u64,
+}
+
+impl Clipping {
+    /// The next piece of the mono recording, in [-1, 1].
+    pub fn push(&mut self, mono: &[f32]) {
+        self.samples += mono.len() as u64;
+        for &s in mono {
+            if s.abs() >= FULL_SCALE {
+                self.run += 1;
+            } else {
+                if self.run >= CLIPPED_RUN {
+                    self.clipped += self.run;
+                }
+                self.run = 0;
             }
-            run = 0;
         }
     }
-    if run >= CLIPPED_RUN {
-        clipped += run;
+
+    /// Fraction of the samples so far that are clipped.
+    pub fn fraction(&self) -> f32 {
+        if self.samples == 0 {
+            return 0.0;
+        }
+        let last_run = if self.run >= CLIPPED_RUN { self.run } else { 0 };
+        (self.clipped + last_run) as f32 / self.samples as f32
     }
-    clipped as f32 / mono.len() as f32
 }
 
 fn from_db(db: f32) -> f32 {
     10f32.powf(db / 10.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clipped_runs_are_counted_across_pieces() {
+        let mut clipping = Clipping::default();
+        clipping.push(&[0.5, 1.0, -1.0]);
+        clipping.push(&[1.0, 0.2, 1.0, 1.0]);
+        clipping.push(&[0.0; 3]);
+        // The run of three spans two pieces; the run of two is too short.
+        assert_eq!(clipping.fraction(), 3.0 / 10.0);
+        clipping.push(&[-1.0; 3]);
+        assert_eq!(clipping.fraction(), 6.0 / 13.0, "a run at the end counts");
+        assert_eq!(Clipping::default().fraction(), 0.0);
+    }
 }

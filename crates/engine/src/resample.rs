@@ -9,6 +9,10 @@
 //!
 //! For the usual rates (those where `16000 / gcd` is small) the taps of every phase are
 //! precomputed once and cached; other rates compute the taps of each output sample as they go.
+//!
+//! [`To16k`] resamples a signal that arrives in pieces, as a decoder produces it, keeping only
+//! the input that outputs still to come reach: a long recording is never held at its original
+//! rate. [`to_16k`] is the same computation on a whole signal.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -31,13 +35,77 @@ const MAX_CACHED_RATES: usize = 16;
 /// samples, as librosa does; the input unchanged when it already is at 16 kHz, and nothing for a
 /// rate of 0.
 pub fn to_16k(samples: &[f32], sample_rate: u32) -> Vec<f32> {
-    if sample_rate == SAMPLE_RATE {
-        return samples.to_vec();
+    let mut stream = To16k::new(sample_rate);
+    stream.push(samples);
+    stream.finish()
+}
+
+/// Resampling to 16 kHz of mono audio that arrives in pieces. Each output sample is computed as
+/// soon as the last input it weighs has arrived, and input no later output reaches is dropped,
+/// so besides the output only a piece and the kernel's reach (a few hundred samples) are held.
+/// The result is exactly [`to_16k`] of the whole signal.
+pub struct To16k {
+    rate: u32,
+    /// `None` when there is nothing to compute: at 16 kHz (copied) or at 0 Hz (dropped).
+    resampler: Option<Arc<Resampler>>,
+    /// The input still needed; `input[0]` is sample `origin` of the signal.
+    input: Vec<f32>,
+    origin: usize,
+    received: usize,
+    /// Index of the next output sample.
+    next: u64,
+    scratch: Vec<f32>,
+    out: Vec<f32>,
+}
+
+impl To16k {
+    pub fn new(sample_rate: u32) -> To16k {
+        let resampler = (sample_rate != SAMPLE_RATE && sample_rate != 0).then(|| resampler(sample_rate));
+        let taps = resampler.as_ref().map_or(0, |r| 2 * r.reach + 1);
+        To16k {
+            rate: sample_rate,
+            resampler,
+            input: Vec::new(),
+            origin: 0,
+            received: 0,
+            next: 0,
+            scratch: vec![0f32; taps],
+            out: Vec::new(),
+        }
     }
-    if sample_rate == 0 || samples.is_empty() {
-        return Vec::new();
+
+    /// The next piece of the signal.
+    pub fn push(&mut self, samples: &[f32]) {
+        let Some(r) = &self.resampler else {
+            if self.rate == SAMPLE_RATE {
+                self.out.extend_from_slice(samples);
+            }
+            return;
+        };
+        self.input.extend_from_slice(samples);
+        self.received += samples.len();
+        while r.base(self.next) + r.reach < self.received {
+            self.out.push(r.sample(self.next, &self.input, self.origin, &mut self.scratch));
+            self.next += 1;
+        }
+        let needed_from = r.base(self.next).saturating_sub(r.reach);
+        if needed_from > self.origin {
+            self.input.drain(..needed_from - self.origin);
+            self.origin = needed_from;
+        }
     }
-    resampler(sample_rate).process(samples)
+
+    /// The 16 kHz signal, once the input has ended.
+    pub fn finish(mut self) -> Vec<f32> {
+        if let Some(r) = &self.resampler {
+            let n_out = (self.received as u128 * u128::from(r.phases)).div_ceil(u128::from(r.step)) as u64;
+            self.out.reserve((n_out - self.next) as usize);
+            for n in self.next..n_out {
+                self.out.push(r.sample(n, &self.input, self.origin, &mut self.scratch));
+            }
+        }
+        self.out
+    }
 }
 
 fn resampler(sample_rate: u32) -> Arc<Resampler> {
@@ -113,35 +181,36 @@ impl Resampler {
         Resampler { kernel, step, phases, reach, table, isa: Isa::detect() }
     }
 
-    fn process(&self, x: &[f32]) -> Vec<f32> {
-        let n_out = (x.len() as u128 * u128::from(self.phases)).div_ceil(u128::from(self.step)) as usize;
+    /// The input sample at or before output `n`'s instant `n · step / phases`.
+    fn base(&self, n: u64) -> usize {
+        (u128::from(n) * u128::from(self.step) / u128::from(self.phases)) as usize
+    }
+
+    /// Output sample `n` from `x`, which holds input samples `origin..` up to the end received so
+    /// far: taps beyond either end of the signal are left out. `scratch` holds `2 · reach + 1`
+    /// taps.
+    fn sample(&self, n: u64, x: &[f32], origin: usize, scratch: &mut [f32]) -> f32 {
         let taps = 2 * self.reach + 1;
-        let mut scratch = vec![0f32; taps];
-        let mut out = Vec::with_capacity(n_out);
-        for n in 0..n_out as u64 {
-            let position = n as u128 * u128::from(self.step);
-            let base = (position / u128::from(self.phases)) as usize;
-            let phase = (position % u128::from(self.phases)) as u64;
-            let weights: &[f32] = match &self.table {
-                Some(t) => &t[phase as usize * taps..(phase as usize + 1) * taps],
-                None => {
-                    fill_taps(&self.kernel, phase as f64 / self.phases as f64, self.reach, &mut scratch);
-                    &scratch
-                }
-            };
-            // Input index of weights[j] is base + j - reach; clip to the signal.
-            let first = base as isize - self.reach as isize;
-            let lo = (-first).max(0) as usize;
-            let hi = (x.len() as isize - first).clamp(0, taps as isize) as usize;
-            let value = if lo < hi {
-                let xs = &x[(first + lo as isize) as usize..(first + hi as isize) as usize];
-                self.isa.dot(xs, &weights[lo..hi])
-            } else {
-                0.0
-            };
-            out.push(value);
+        let position = u128::from(n) * u128::from(self.step);
+        let base = (position / u128::from(self.phases)) as usize;
+        let phase = (position % u128::from(self.phases)) as usize;
+        let weights: &[f32] = match &self.table {
+            Some(t) => &t[phase * taps..(phase + 1) * taps],
+            None => {
+                fill_taps(&self.kernel, phase as f64 / self.phases as f64, self.reach, scratch);
+                scratch
+            }
+        };
+        // Signal index of weights[j] is base + j - reach; clip to the signal.
+        let first = base as isize - self.reach as isize;
+        let end = (origin + x.len()) as isize;
+        let lo = (-first).max(0) as usize;
+        let hi = (end - first).clamp(0, taps as isize) as usize;
+        if lo >= hi {
+            return 0.0;
         }
-        out
+        let start = (first + lo as isize) as usize - origin;
+        self.isa.dot(&x[start..start + (hi - lo)], &weights[lo..hi])
     }
 }
 
@@ -204,6 +273,24 @@ mod tests {
         // 7.9 kHz survives at 44.1 kHz only as far as soxr lets it (≈ −53 dB); 10 kHz not at all.
         let stop = to_16k(&tone(10_000.0, 44_100, 0.5), 44_100);
         assert!(rms(&stop[1000..7000]) < 1e-5);
+    }
+
+    #[test]
+    fn pieces_give_exactly_what_the_whole_signal_gives() {
+        for rate in [8_000, 16_000, 22_050, 44_100, 48_000, 16_001] {
+            let signal = tone(440.0, rate, 0.3);
+            let mut stream = To16k::new(rate);
+            let mut rest = signal.as_slice();
+            for size in [1, 13, 480, 4096, 2].into_iter().cycle() {
+                let (piece, after) = rest.split_at(size.min(rest.len()));
+                stream.push(piece);
+                rest = after;
+                if rest.is_empty() {
+                    break;
+                }
+            }
+            assert_eq!(stream.finish(), to_16k(&signal, rate), "rate {rate}");
+        }
     }
 
     #[test]

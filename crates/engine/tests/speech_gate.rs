@@ -44,7 +44,13 @@ fn clean_clips() -> Vec<PathBuf> {
 
 fn analyse(mono: &[f32], rate: u32) -> (Sound, Cues, Quality) {
     let spectrogram = Spectrogram::new(&resample::to_16k(mono, rate));
-    (speech::detect(&spectrogram), speech::cues(&spectrogram), quality::measure(mono, rate, &spectrogram))
+    let mut clipping = quality::Clipping::default();
+    clipping.push(mono);
+    (
+        speech::detect(&spectrogram),
+        speech::cues(&spectrogram),
+        quality::measure(clipping.fraction(), rate, &spectrogram),
+    )
 }
 
 /// A seeded xorshift generator: uniform and Gaussian samples.

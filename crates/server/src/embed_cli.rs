@@ -60,12 +60,11 @@ fn embed_file(
     conditions: bool,
 ) -> anyhow::Result<Vec<Vec<f32>>> {
     let bytes = std::fs::read(file).context("cannot read")?;
-    let decoded = voxprint_audio::decode(&bytes, raw)?;
+    let recording = crate::recording::decode(&bytes, raw)?;
     if conditions {
-        let set = crate::speakers::embed_conditions(encoder, &decoded, &bytes)?;
+        let set = crate::speakers::embed_conditions(encoder, recording.wav_16k, &bytes)?;
         return Ok(set.chunks_exact(crate::speakers::EMBEDDING_DIM).map(<[f32]>::to_vec).collect());
     }
-    let samples = voxprint_engine::preprocess(&decoded.samples, decoded.channels as usize, decoded.sample_rate);
-    let embedding = encoder.embed(&samples)?;
+    let embedding = encoder.embed(&voxprint_engine::preprocess::finish(recording.wav_16k))?;
     Ok(vec![embedding.as_slice().to_vec()])
 }

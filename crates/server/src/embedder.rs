@@ -12,11 +12,10 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::oneshot;
 use voxprint_audio::{DecodeError, Format, RawPcm};
-use voxprint_engine::preprocess::{self, to_mono};
-use voxprint_engine::{quality, resample, speech, EngineError, Encoder, Quality, Sound, Spectrogram};
+use voxprint_engine::{preprocess, quality, speech, Encoder, EngineError, Quality, Sound, Spectrogram};
 
 use crate::metrics::Metrics;
-use crate::speakers;
+use crate::{recording, speakers};
 
 const MAX_BATCH: usize = 16;
 
@@ -125,10 +124,12 @@ fn work(encoder: &Encoder, jobs: &Mutex<Receiver<Job>>) {
     }
 }
 
-/// A decoded and preprocessed recording, ready for the encoder: one utterance for a probe,
-/// the recording and its simulated conditions for an enrollment.
+/// A decoded recording, ready for the encoder: one preprocessed utterance for a probe, the
+/// recording and its simulated conditions for an enrollment (made as the encoder takes them).
 struct Prepared {
-    utterances: Vec<Vec<f32>>,
+    utterances: Box<dyn Iterator<Item = Vec<f32>>>,
+    /// How many `utterances` yields.
+    count: usize,
     format: Format,
     audio_seconds: f32,
     quality: Quality,
@@ -136,18 +137,17 @@ struct Prepared {
 
 /// Decodes and preprocesses each job, then embeds every usable utterance in one encoder pass.
 fn embed_batch(encoder: &Encoder, batch: &[Job]) -> Vec<Result<Embedded, EmbedFailure>> {
-    let prepared: Vec<Result<Prepared, EmbedFailure>> =
+    let mut prepared: Vec<Result<Prepared, EmbedFailure>> =
         batch.iter().map(|job| prepare(&job.audio, job.raw, job.purpose)).collect();
-    let usable: Vec<&[f32]> =
-        prepared.iter().filter_map(|p| p.as_ref().ok()).flat_map(|p| p.utterances.iter().map(Vec::as_slice)).collect();
-    let mut embeddings = encoder.embed_batch(&usable).into_iter();
+    let usable = prepared.iter_mut().filter_map(|p| p.as_mut().ok()).flat_map(|p| p.utterances.by_ref());
+    let mut embeddings = encoder.embed_batch(usable).into_iter();
     prepared
         .into_iter()
         .zip(batch)
         .map(|(prepared, job)| {
-            let Prepared { utterances, format, audio_seconds, quality } = prepared?;
-            let mine: Vec<_> = embeddings.by_ref().take(utterances.len()).collect();
-            if mine.len() < utterances.len() {
+            let Prepared { count, format, audio_seconds, quality, .. } = prepared?;
+            let mine: Vec<_> = embeddings.by_ref().take(count).collect();
+            if mine.len() < count {
                 return Err(EmbedFailure::Internal("the encoder returned too few embeddings".into()));
             }
             let to_failure = |EngineError::NotEnoughSpeech { seconds }| EmbedFailure::NotEnoughSpeech { seconds };
@@ -166,28 +166,26 @@ fn embed_batch(encoder: &Encoder, batch: &[Job]) -> Vec<Result<Embedded, EmbedFa
         .collect()
 }
 
-/// Decodes a recording, refuses it unless it contains speech, measures its quality and
-/// preprocesses it as [`voxprint_engine::preprocess`] does (for an enrollment, also under each
-/// simulated condition), step by step so that the detector and the measures share the 16 kHz
-/// signal and its spectrogram.
+/// Decodes a recording to 16 kHz mono, refuses it unless it contains speech, measures its
+/// quality and preprocesses it as [`voxprint_engine::preprocess`] does (for an enrollment, also
+/// under each simulated condition), step by step so that the detector and the measures share
+/// the 16 kHz signal and its spectrogram.
 fn prepare(audio: &[u8], raw: RawPcm, purpose: Purpose) -> Result<Prepared, EmbedFailure> {
-    let decoded = voxprint_audio::decode(audio, raw).map_err(EmbedFailure::Decode)?;
-    let mono = to_mono(&decoded.samples, usize::from(decoded.channels));
-    let wav = resample::to_16k(&mono, decoded.sample_rate);
-    let spectrogram = Spectrogram::new(&wav);
-    match speech::detect(&spectrogram) {
-        Sound::Speech => {}
-        other => return Err(EmbedFailure::NoSpeech(other)),
-    }
-    let quality = quality::measure(&mono, decoded.sample_rate, &spectrogram);
-    let utterances = match purpose {
-        Purpose::Probe => vec![preprocess::finish(wav)],
-        Purpose::Enrollment => speakers::condition_inputs(wav, audio),
+    let recording = recording::decode(audio, raw).map_err(EmbedFailure::Decode)?;
+    // The spectrogram takes 1.6 times the samples' memory: gone before the encoder's inputs come.
+    let quality = {
+        let spectrogram = Spectrogram::new(&recording.wav_16k);
+        match speech::detect(&spectrogram) {
+            Sound::Speech => {}
+            other => return Err(EmbedFailure::NoSpeech(other)),
+        }
+        quality::measure(recording.clipping, recording.sample_rate, &spectrogram)
     };
-    Ok(Prepared {
-        utterances,
-        format: decoded.format,
-        audio_seconds: voxprint_audio::duration_seconds(&decoded),
-        quality,
-    })
+    let (utterances, count): (Box<dyn Iterator<Item = Vec<f32>>>, usize) = match purpose {
+        Purpose::Probe => (Box::new(std::iter::once(preprocess::finish(recording.wav_16k))), 1),
+        Purpose::Enrollment => {
+            (Box::new(speakers::condition_inputs(recording.wav_16k, audio)), speakers::CONDITION_ROWS)
+        }
+    };
+    Ok(Prepared { utterances, count, format: recording.format, audio_seconds: recording.seconds, quality })
 }

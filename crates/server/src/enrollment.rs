@@ -100,8 +100,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use voxprint_audio::RawPcm;
-    use voxprint_engine::preprocess::to_mono;
-    use voxprint_engine::{quality, resample, Spectrogram};
+    use voxprint_engine::{quality, Spectrogram};
 
     use super::*;
 
@@ -114,9 +113,8 @@ mod tests {
     }
 
     fn measure(path: &Path) -> Quality {
-        let decoded = voxprint_audio::decode(&std::fs::read(path).unwrap(), RawPcm::default()).unwrap();
-        let mono = to_mono(&decoded.samples, usize::from(decoded.channels));
-        quality::measure(&mono, decoded.sample_rate, &Spectrogram::new(&resample::to_16k(&mono, decoded.sample_rate)))
+        let recording = crate::recording::decode(&std::fs::read(path).unwrap(), RawPcm::default()).unwrap();
+        quality::measure(recording.clipping, recording.sample_rate, &Spectrogram::new(&recording.wav_16k))
     }
 
     fn clips(dir: &Path) -> Vec<PathBuf> {

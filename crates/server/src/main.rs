@@ -20,6 +20,7 @@ mod openapi;
 mod private_files;
 mod ratelimit;
 mod readiness;
+mod recording;
 mod reembed;
 mod signing;
 mod speakers;

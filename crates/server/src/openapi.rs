@@ -76,7 +76,7 @@ const GROUP_UPDATE_FIELDS: [Param; 2] = [
 ];
 const PCM_FIELDS_NOTE: &str = "Sample rate of raw 16-bit PCM uploads, 8000–48000 (default 16000); other formats carry their own.";
 const FEATURE_FIELDS: [Param; 5] = [
-    param("file", Kind::File, true, "The recording: WAV, raw 16-bit little-endian PCM, MP3, FLAC, OGG Vorbis or M4A/AAC; at most 4 MiB by default; one speaker, at least 1 s of speech."),
+    param("file", Kind::File, true, "The recording: WAV, raw 16-bit little-endian PCM, MP3, FLAC, OGG Vorbis or M4A/AAC; at most 4 MiB by default and 120 s of audio; one speaker, at least 1 s of speech."),
     param("name", Kind::Name, true, concat!("Voiceprint name.", name_rules!())),
     param("desc", Kind::Description, false, "Description."),
     param("sample_rate", Kind::Integer, false, PCM_FIELDS_NOTE),
@@ -133,7 +133,7 @@ pub const ERROR_CODES: [(u32, u16, &str); 12] = [
     (4301, 400, "more than one file uploaded"),
     (4302, 413, "file larger than the limit"),
     (4303, 415, "file type not supported"),
-    (4304, 400, "file invalid: corrupt, truncated, no speech, too little speech, or (enrollment) too poor to enroll"),
+    (4304, 400, "file invalid: corrupt, truncated, longer than 120 s, no speech, too little speech, or (enrollment) too poor to enroll"),
     (5000, 500, "internal server error (quote the logid)"),
 ];
 

@@ -18,7 +18,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
-use voxprint_audio::Decoded;
 use voxprint_engine::{augment, Embedding, Encoder, EngineError};
 
 use crate::metrics::Metrics;
@@ -141,18 +140,15 @@ pub fn condition_seed(audio: &[u8]) -> u64 {
     u64::from_le_bytes(digest[..8].try_into().expect("a SHA-256 digest has 32 bytes"))
 }
 
-/// The encoder inputs of an enrollment from its decoded 16 kHz mono recording: the recording
-/// preprocessed, then the recording under each simulated condition.
-pub fn condition_inputs(wav_16k: Vec<f32>, audio: &[u8]) -> Vec<Vec<f32>> {
+/// The encoder inputs of an enrollment from its decoded 16 kHz mono recording, made as they are
+/// taken: the recording preprocessed, then the recording under each simulated condition.
+pub fn condition_inputs(wav_16k: Vec<f32>, audio: &[u8]) -> impl Iterator<Item = Vec<f32>> {
     voxprint_engine::preprocess::with_conditions(wav_16k, condition_seed(audio))
 }
 
-/// A decoded recording's condition set (see [`condition_set`]).
-pub fn embed_conditions(encoder: &Encoder, decoded: &Decoded, audio: &[u8]) -> Result<Vec<f32>, EngineError> {
-    let mono = voxprint_engine::preprocess::to_mono(&decoded.samples, usize::from(decoded.channels));
-    let inputs = condition_inputs(voxprint_engine::resample::to_16k(&mono, decoded.sample_rate), audio);
-    let slices: Vec<&[f32]> = inputs.iter().map(Vec::as_slice).collect();
-    condition_set(encoder.embed_batch(&slices))
+/// The condition set (see [`condition_set`]) of a recording decoded to 16 kHz mono.
+pub fn embed_conditions(encoder: &Encoder, wav_16k: Vec<f32>, audio: &[u8]) -> Result<Vec<f32>, EngineError> {
+    condition_set(encoder.embed_batch(condition_inputs(wav_16k, audio)))
 }
 
 /// Flat rows from the embeddings of [`condition_inputs`]: the recording's own first (its

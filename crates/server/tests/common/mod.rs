@@ -384,6 +384,11 @@ impl TestServer {
         let _ = self.child.wait();
     }
 
+    /// The server's process ID, to read its /proc entries.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM, as a service manager stopping the server would.
     pub fn terminate(&self) {
         let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();

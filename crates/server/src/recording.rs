@@ -1,0 +1,60 @@
+//! An upload decoded straight into what the speaker engine works on, 16 kHz mono: each piece
+//! the decoder produces is mixed down and resampled at once, so a job never holds the recording
+//! at its original rate and channel count (ten minutes of 48 kHz 7.1, a 200 KB FLAC of silence,
+//! would be 920 MB of samples; at 16 kHz mono they are 38 MB, and decoding stops at
+//! [`voxprint_audio::MAX_DURATION_SECONDS`]). The samples are exactly those of
+//! `voxprint_engine::preprocess`'s first steps on the whole recording.
+
+use voxprint_audio::{DecodeError, Format, RawPcm, Sink};
+use voxprint_engine::preprocess::to_mono;
+use voxprint_engine::quality::Clipping;
+use voxprint_engine::resample::To16k;
+
+/// A decoded upload.
+pub struct Recording {
+    /// The recording mixed down and resampled to 16 kHz.
+    pub wav_16k: Vec<f32>,
+    pub format: Format,
+    /// The rate it was decoded at: its bandwidth is at most half of it.
+    pub sample_rate: u32,
+    pub seconds: f32,
+    /// Fraction of the mixed-down samples clipped at full scale, judged before resampling.
+    pub clipping: f32,
+}
+
+/// Decodes an upload (see [`voxprint_audio::decode`]) into a [`Recording`].
+pub fn decode(audio: &[u8], raw: RawPcm) -> Result<Recording, DecodeError> {
+    let mut mixdown = Mixdown::default();
+    let stream = voxprint_audio::decode_into(audio, raw, &mut mixdown)?;
+    Ok(Recording {
+        wav_16k: mixdown.resampler.map(To16k::finish).unwrap_or_default(),
+        format: stream.format,
+        sample_rate: stream.sample_rate,
+        seconds: stream.seconds(),
+        clipping: mixdown.clipping.fraction(),
+    })
+}
+
+/// The [`Sink`] that reduces each decoded piece to mono and resamples it.
+#[derive(Default)]
+struct Mixdown {
+    channels: usize,
+    clipping: Clipping,
+    /// Made when the stream starts, at its rate.
+    resampler: Option<To16k>,
+}
+
+impl Sink for Mixdown {
+    fn start(&mut self, sample_rate: u32, channels: u16) {
+        self.channels = usize::from(channels);
+        self.resampler = Some(To16k::new(sample_rate));
+    }
+
+    fn samples(&mut self, interleaved: &[f32]) {
+        let mono = to_mono(interleaved, self.channels);
+        self.clipping.push(&mono);
+        if let Some(resampler) = &mut self.resampler {
+            resampler.push(&mono);
+        }
+    }
+}
