@@ -287,11 +287,6 @@ impl TestServer {
         server
     }
 
-    /// The server's process ID.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     fn spawn(storage: &Storage, extra_args: &[&str], log_level: &str, stderr: Stdio) -> TestServer {
         TestServer::spawn_with(Command::new(BIN), storage, extra_args, log_level, stderr)
     }
