@@ -16,15 +16,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
 use axum::Router;
-use bytes::Bytes;
-use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
@@ -33,6 +30,7 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 
 use super::connection_io::ConnectionIo;
+use super::observed_body::{BodyObserver, ObservedBody};
 use crate::metrics::Metrics;
 
 /// The limits of `voxprint serve`'s connection handling.
@@ -403,7 +401,7 @@ impl hyper::service::Service<Request<Incoming>> for RouterService {
         let response = self.router.clone().oneshot(request.map(Body::new));
         Box::pin(async move {
             let response = response.await?;
-            Ok(response.map(|body| Body::new(BodyWhileServing { body, _serving: serving })))
+            Ok(response.map(|body| ObservedBody::wrap(body, serving)))
         })
     }
 }
@@ -424,26 +422,6 @@ impl Drop for Serving {
     }
 }
 
-/// A response body that keeps its request marked as serving until hyper drops it, which it
-/// does once the body has been sent (or the client went away).
-struct BodyWhileServing {
-    body: Body,
-    _serving: Serving,
-}
-
-impl http_body::Body for BodyWhileServing {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.get_mut().body).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
-}
+/// The response body keeps its request marked as serving until hyper drops it, which it does
+/// once the body has been sent (or the client went away).
+impl BodyObserver for Serving {}

@@ -15,6 +15,7 @@ mod features;
 mod groups;
 mod identify;
 mod json;
+mod observed_body;
 mod operations;
 mod upload;
 mod users;

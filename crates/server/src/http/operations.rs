@@ -1,21 +1,17 @@
 //! Operating the server: liveness and readiness, Prometheus metrics, and the middleware that
 //! measures every request and bounds how long one may take.
 
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use http_body::{Frame, SizeHint};
 
 use super::error::ApiError;
+use super::observed_body::{BodyObserver, ObservedBody};
 use super::AppState;
 
 /// Liveness: the process is up and serving HTTP.
@@ -63,7 +59,7 @@ pub async fn track_metrics(State(state): State<AppState>, request: Request, next
 pub async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let limit = state.settings.request_timeout;
     let upload = UploadWatch::default();
-    let request = request.map(|body| Body::new(WatchedBody { body, watch: upload.clone() }));
+    let request = request.map(|body| ObservedBody::wrap(body, upload.clone()));
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) if upload.is_waiting() => ApiError::UploadTimeout(format!(
@@ -89,28 +85,8 @@ impl UploadWatch {
     }
 }
 
-/// A request body that records, on each read, whether the read had to wait for the client.
-struct WatchedBody {
-    body: Body,
-    watch: UploadWatch,
-}
-
-impl http_body::Body for WatchedBody {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        let this = self.get_mut();
-        let polled = Pin::new(&mut this.body).poll_frame(cx);
-        this.watch.0.store(polled.is_pending(), Ordering::Relaxed);
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
+impl BodyObserver for UploadWatch {
+    fn polled(&mut self, waiting: bool) {
+        self.0.store(waiting, Ordering::Relaxed);
     }
 }
