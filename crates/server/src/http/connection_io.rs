@@ -3,10 +3,11 @@
 //!   deadline of a waiting connection;
 //! - it turns hyper's own error answers into Coze envelopes. Hyper answers a request it cannot
 //!   parse (malformed, a URL too long, headers too large) by itself, with an empty body and
-//!   no way to change it, before any of our code runs. Such an answer is the only thing written
-//!   while no request is being served, and it has a fixed shape (`HTTP/1.1 4xx …`,
-//!   `content-length: 0`, nothing after the head), so it is recognised there and replaced by
-//!   the same status with the envelope and a logid, like every other answer of the API.
+//!   no way to change it, before any of our code runs. Such an answer is written while no
+//!   request is being served and has a fixed shape (`HTTP/1.1 400|414|431 …`,
+//!   `content-length: 0`, nothing after the head) that none of ours has, since every answer of
+//!   the API carries an envelope; so it is recognised there and replaced by the same status
+//!   with the envelope and a logid.
 
 use std::io::IoSlice;
 use std::pin::Pin;
