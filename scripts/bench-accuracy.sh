@@ -64,7 +64,7 @@ if [ "${1:-}" = --calibrate ]; then
   embed "$acc/dev-sets.jsonl" --conditions $(enrollments_of "${DEV[@]}")
   "$venv/bin/python" scripts/accuracy/calibrate.py "$acc/dev-sets.jsonl" "$acc/dev-probes.jsonl" "${DEV[@]}"
   "$venv/bin/python" scripts/accuracy/cohort.py "$acc/dev-sets.jsonl" "$acc/cohort.f32" "${DEV[@]}"
-  echo "constants above go into crates/server/src/speakers.rs, $acc/cohort.f32 into crates/server/assets/" >&2
+  echo "constants above go into crates/server/src/speaker/scoring.rs, $acc/cohort.f32 into crates/server/assets/" >&2
   exit 0
 fi
 

@@ -32,11 +32,11 @@ NOFILE=65536
 
 # --- The settings file documents every variable of the command line -----------------------------
 missing=()
-for var in $(grep -oE 'env *= *"VOXPRINT_[A-Z0-9_]+"' crates/server/src/cli.rs | cut -d'"' -f2 | sort -u); do
+for var in $(grep -oE 'env *= *"VOXPRINT_[A-Z0-9_]+"' crates/server/src/cli/args.rs | cut -d'"' -f2 | sort -u); do
   grep -Eq "^#?$var=" packaging/voxprint.default || missing+=("$var")
 done
 [ ${#missing[@]} = 0 ] || fail "packaging/voxprint.default lacks ${missing[*]}: add a line for each (commented out, with its default), as for the others"
-log "settings file: every VOXPRINT_ variable of cli.rs is there"
+log "settings file: every VOXPRINT_ variable of cli/args.rs is there"
 
 # --- Build and inspect -----------------------------------------------------------------------------
 deb=$(scripts/package.sh --debug)

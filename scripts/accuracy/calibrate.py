@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Choose the scoring constants of crates/server/src/speakers.rs on the development voices.
+"""Choose the scoring constants of crates/server/src/speaker/scoring.rs on the development voices.
 
 Usage: calibrate.py SETS.jsonl PROBES.jsonl DEV_VOICES...
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{admin_output, audio_form, clip, features_path, testdata, Api, Storage, TestServer, BIN};
 
-/// Bytes of a complete condition set: 10 rows of 256 f32 (speakers.rs).
+/// Bytes of a complete condition set: 10 rows of 256 f32 (speaker/scoring.rs).
 const SET_BYTES: i64 = 10 * 256 * 4;
 
 /// What an old version left: one embedding, no condition set. Valid SQL on both backends.

@@ -8,6 +8,7 @@ mod id;
 mod page;
 mod permission;
 mod text;
+pub mod token;
 
 pub use id::Id;
 pub use page::{Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};

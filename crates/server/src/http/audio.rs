@@ -1,4 +1,4 @@
-//! Downloads of uploaded recordings through signed, expiring links (see `signing.rs`), and the
+//! Downloads of uploaded recordings through signed, expiring links (see `service/signing.rs`), and the
 //! content types recordings are served with.
 
 use axum::extract::{Path, RawQuery, State};
@@ -10,7 +10,7 @@ use voxprint_audio::{Format, RawPcm};
 use super::error::ApiError;
 use super::{query_values, AppState};
 use crate::domain::Id;
-use crate::store::now_seconds;
+use crate::storage::database::now_seconds;
 
 pub const AUDIO_PATH: &str = "/v1/audio/voiceprint_audio";
 

@@ -9,8 +9,8 @@ use axum::http::request::Parts;
 use super::error::ApiError;
 use super::AppState;
 use crate::domain::{Permission, PermissionSet};
-use crate::store::now_seconds;
-use crate::tokens;
+use crate::storage::database::now_seconds;
+use crate::domain::token;
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
@@ -51,12 +51,12 @@ impl FromRequestParts<AppState> for Caller {
             }
         };
         let invalid = || ApiError::Unauthenticated("the token is invalid, revoked or expired".into());
-        if !tokens::looks_like_token(secret) {
+        if !token::looks_like_token(secret) {
             return Err(invalid());
         }
-        let hash = tokens::hash(secret);
+        let hash = token::hash(secret);
         let record = state.store.find_token(&hash).await?.ok_or_else(invalid)?;
-        if !tokens::hashes_equal(&record.token_hash, &hash) || record.revoked_at.is_some() {
+        if !token::hashes_equal(&record.token_hash, &hash) || record.revoked_at.is_some() {
             return Err(invalid());
         }
         if record.expires_at.is_some_and(|expires_at| expires_at <= now_seconds()) {

@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::envelope;
 use crate::domain::InvalidInput;
-use crate::embedder::EmbedFailure;
-use crate::store::StoreError;
+use crate::speaker::workers::EmbedFailure;
+use crate::storage::database::StoreError;
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -83,7 +83,7 @@ impl ApiError {
     /// unavailable for now, otherwise a fault of ours.
     pub fn audio_storage(action: &str, err: std::io::Error) -> ApiError {
         let detail = format!("{action}: {err}");
-        if crate::blobs::is_unavailable(&err) {
+        if crate::storage::blobs::is_unavailable(&err) {
             ApiError::StorageUnavailable(detail)
         } else {
             ApiError::Internal(detail)

@@ -5,7 +5,7 @@
 //! written the new blob is deleted; a replaced blob is deleted only after the row points at
 //! its successor. So a failed request leaves nothing half-written behind.
 //!
-//! A recording for a voiceprint must also pass the enrollment limits (`enrollment.rs`); the
+//! A recording for a voiceprint must also pass the enrollment limits (`speaker/quality_gate.rs`); the
 //! enroll answer adds its quality measures and warnings to Coze's `{id}`.
 
 use axum::extract::{FromRequestParts, Path, RawQuery, State};
@@ -21,10 +21,10 @@ use super::upload::{UploadForm, UploadedFile};
 use super::views::UserInfo;
 use super::{audio, query_values, AppState, BaseUrl};
 use crate::domain::{Description, Id, Name, Page, Permission};
-use crate::embedder::Purpose;
-use crate::enrollment::QualityReport;
-use crate::speakers::{embedding_to_bytes, SCORING_VERSION};
-use crate::store::{NewVoiceprint, StoredAudio, VoiceprintOwner, VoiceprintView};
+use crate::speaker::workers::Purpose;
+use crate::speaker::quality_gate::QualityReport;
+use crate::speaker::scoring::{embedding_to_bytes, SCORING_VERSION};
+use crate::storage::database::{NewVoiceprint, StoredAudio, VoiceprintOwner, VoiceprintView};
 
 pub async fn create(
     State(state): State<AppState>,

@@ -12,7 +12,7 @@ use super::json::JsonObject;
 use super::views::{Created, UserInfo};
 use super::{query_values, AppState, BaseUrl};
 use crate::domain::{Description, Name, Id, Page, Permission};
-use crate::store::{GroupFilter, GroupOwner, GroupView, NewGroup};
+use crate::storage::database::{GroupFilter, GroupOwner, GroupView, NewGroup};
 
 pub async fn create(
     State(state): State<AppState>,

@@ -1,5 +1,5 @@
 //! Endpoint 9: who of this group is speaking? The upload is embedded once and scored against
-//! every voiceprint of the group (see `speakers.rs` for the cache and the score).
+//! every voiceprint of the group (see `speaker/scoring.rs` for the cache and the score).
 //!
 //! Beyond Coze, the answer carries the open-set decision, so that clients need not know the
 //! threshold: `threshold` (the server's `--match-threshold`) and, per item, `matched`.
@@ -14,7 +14,7 @@ use super::groups::{visible_group, GroupPath};
 use super::upload::{optional_integer, UploadForm};
 use super::AppState;
 use crate::domain::{Id, Permission};
-use crate::embedder::Purpose;
+use crate::speaker::workers::Purpose;
 
 #[derive(Serialize)]
 pub struct Identification {

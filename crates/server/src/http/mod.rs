@@ -16,7 +16,9 @@ mod groups;
 mod identify;
 mod json;
 mod observed_body;
+pub mod openapi;
 mod operations;
+pub mod ratelimit;
 mod upload;
 mod users;
 mod views;
@@ -32,15 +34,15 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::Router;
 
-use crate::blobs::BlobStore;
-use crate::embedder::Embedder;
-use crate::ids::IdGenerator;
+use crate::storage::blobs::BlobStore;
+use crate::speaker::workers::Embedder;
+use crate::storage::id_generator::IdGenerator;
 use crate::metrics::Metrics;
-use crate::ratelimit::RateLimiter;
-use crate::readiness::Readiness;
-use crate::signing::UrlSigner;
-use crate::speakers::EmbeddingCache;
-use crate::store::Store;
+use crate::http::ratelimit::RateLimiter;
+use crate::storage::readiness::Readiness;
+use crate::service::signing::UrlSigner;
+use crate::speaker::scoring::EmbeddingCache;
+use crate::storage::database::Store;
 pub use error::ApiError;
 
 /// Settings the handlers need, fixed at start.
@@ -59,7 +61,7 @@ pub struct ApiSettings {
     /// How long a request may take before it is answered with 4009.
     pub request_timeout: std::time::Duration,
     /// When an enrollment is too poor to accept.
-    pub enrollment: crate::enrollment::EnrollmentLimits,
+    pub enrollment: crate::speaker::quality_gate::EnrollmentLimits,
 }
 
 #[derive(Clone)]

@@ -19,7 +19,7 @@ pub async fn healthz() -> impl IntoResponse {
     ([(CONTENT_TYPE, "text/plain")], "ok\n")
 }
 
-/// Readiness: the storage accepts writes (see `readiness.rs`; the model was loaded before the
+/// Readiness: the storage accepts writes (see `storage/readiness.rs`; the model was loaded before the
 /// server started listening).
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match state.readiness.check().await {
@@ -31,9 +31,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// The OpenAPI document (see `openapi.rs`).
+/// The OpenAPI document (see `openapi.rs` beside this file).
 pub async fn openapi() -> impl IntoResponse {
-    axum::Json(crate::openapi::document())
+    axum::Json(crate::http::openapi::document())
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

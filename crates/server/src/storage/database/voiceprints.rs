@@ -14,7 +14,7 @@ pub struct NewVoiceprint<'a> {
 }
 
 /// The recording as stored: where the blob is, its embedding, and its condition set for the
-/// current scoring version (see speakers.rs).
+/// current scoring version (see `speaker/scoring.rs`).
 pub struct StoredAudio<'a> {
     pub key: &'a str,
     pub content_type: &'a str,

@@ -79,8 +79,8 @@ pub struct Store {
 macro_rules! with_pool {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.pool {
-            $crate::store::Pool::Sqlite($pool) => $body,
-            $crate::store::Pool::Postgres($pool) => $body,
+            $crate::storage::database::Pool::Sqlite($pool) => $body,
+            $crate::storage::database::Pool::Postgres($pool) => $body,
         }
     };
 }
@@ -95,14 +95,14 @@ macro_rules! with_pool {
 macro_rules! with_tx {
     ($store:expr, $kind:ident, |$tx:ident| $body:expr) => {
         match &$store.pool {
-            $crate::store::Pool::Sqlite(pool) => {
+            $crate::storage::database::Pool::Sqlite(pool) => {
                 #[allow(unused_mut)]
-                let mut $tx = pool.begin_with(<sqlx::Sqlite as $crate::store::Dialect>::$kind).await?;
+                let mut $tx = pool.begin_with(<sqlx::Sqlite as $crate::storage::database::Dialect>::$kind).await?;
                 $body
             }
-            $crate::store::Pool::Postgres(pool) => {
+            $crate::storage::database::Pool::Postgres(pool) => {
                 #[allow(unused_mut)]
-                let mut $tx = pool.begin_with(<sqlx::Postgres as $crate::store::Dialect>::$kind).await?;
+                let mut $tx = pool.begin_with(<sqlx::Postgres as $crate::storage::database::Dialect>::$kind).await?;
                 $body
             }
         }
@@ -185,7 +185,7 @@ impl Store {
         // sqlx's migrator takes no lock on SQLite, and switching a new file to WAL fails at once
         // with "database is locked" (no busy wait) while another process does the same. This file
         // lock makes processes starting together connect and migrate one after the other.
-        let lock = crate::private_files::open_or_create(&data_dir.join(format!("{SQLITE_FILE}.migrate-lock")))?;
+        let lock = crate::storage::private_files::open_or_create(&data_dir.join(format!("{SQLITE_FILE}.migrate-lock")))?;
         let lock =
             tokio::task::spawn_blocking(move || lock.lock().map(|()| lock)).await.map_err(std::io::Error::other)??;
         let pool = faults::pool_options::<sqlx::Sqlite>().max_connections(8).connect_with(options).await?;
@@ -240,7 +240,7 @@ impl Store {
         Ok(())
     }
 
-    /// Leases an ID-generator node number for this process (see `ids.rs`).
+    /// Leases an ID-generator node number for this process (see `storage/id_generator.rs`).
     pub async fn lease_id_node(&self) -> Result<i64> {
         let (lease,): (i64,) = with_pool!(self, |pool| {
             sqlx::query_as("INSERT INTO id_nodes (started_at) VALUES ($1) RETURNING id")

@@ -10,12 +10,12 @@
 use bytes::Bytes;
 use voxprint_audio::RawPcm;
 
-use crate::audit::read_verified;
-use crate::blobs::BlobStore;
-use crate::embedder::{EmbedFailure, Embedded, Embedder, Purpose};
+use crate::storage::check::read_verified;
+use crate::storage::blobs::BlobStore;
+use crate::speaker::workers::{EmbedFailure, Embedded, Embedder, Purpose};
 use crate::http::audio::raw_pcm_of;
-use crate::speakers::{embedding_to_bytes, SCORING_VERSION};
-use crate::store::Store;
+use crate::speaker::scoring::{embedding_to_bytes, SCORING_VERSION};
+use crate::storage::database::Store;
 
 #[derive(Debug, Default)]
 pub struct Outcome {

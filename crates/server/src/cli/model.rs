@@ -60,10 +60,10 @@ fn embed_file(
     conditions: bool,
 ) -> anyhow::Result<Vec<Vec<f32>>> {
     let bytes = std::fs::read(file).context("cannot read")?;
-    let recording = crate::recording::decode(&bytes, raw)?;
+    let recording = crate::speaker::recording::decode(&bytes, raw)?;
     if conditions {
-        let set = crate::speakers::embed_conditions(encoder, recording.wav_16k, &bytes)?;
-        return Ok(set.chunks_exact(crate::speakers::EMBEDDING_DIM).map(<[f32]>::to_vec).collect());
+        let set = crate::speaker::scoring::embed_conditions(encoder, recording.wav_16k, &bytes)?;
+        return Ok(set.chunks_exact(crate::speaker::scoring::EMBEDDING_DIM).map(<[f32]>::to_vec).collect());
     }
     let embedding = encoder.embed(&voxprint_engine::preprocess::finish(recording.wav_16k))?;
     Ok(vec![embedding.as_slice().to_vec()])

@@ -22,7 +22,7 @@ use object_store::client::{HttpError, HttpErrorKind};
 use object_store::list::{PaginatedListOptions, PaginatedListResult, PaginatedListStore};
 use object_store::{ObjectStoreExt, PutPayload, RetryConfig};
 
-use crate::private_files;
+use crate::storage::private_files;
 
 /// The forms [`BlobStore::open`] accepts, for its error messages.
 const ACCEPTED_SPECS: &str = "a directory path, s3://BUCKET or s3://BUCKET/PREFIX";

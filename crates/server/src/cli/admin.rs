@@ -4,8 +4,8 @@
 
 use crate::cli::{AdminCommand, StorageArgs};
 use crate::domain::{AccountName, PermissionSet};
-use crate::ids::IdGenerator;
-use crate::store::now_seconds;
+use crate::storage::id_generator::IdGenerator;
+use crate::storage::database::now_seconds;
 
 pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result<()> {
     let store = crate::storage::open_store(storage).await?;
@@ -59,7 +59,7 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
         }
         AdminCommand::Check => {
             let blobs = crate::storage::open_blobs(storage).await?;
-            let report = crate::audit::check(&store, &blobs).await?;
+            let report = crate::storage::check::check(&store, &blobs).await?;
             for problem in &report.damaged {
                 eprintln!("damaged: {problem}");
             }
@@ -77,8 +77,8 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
             let encoder = std::sync::Arc::new(voxprint_engine::Encoder::load(&model.resolve())?);
             let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
             let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
-            let embedder = crate::embedder::Embedder::start(encoder, workers, 4, metrics);
-            let outcome = crate::reembed::run(&store, &blobs, &embedder).await?;
+            let embedder = crate::speaker::workers::Embedder::start(encoder, workers, 4, metrics);
+            let outcome = crate::speaker::reembed::run(&store, &blobs, &embedder).await?;
             for problem in &outcome.failed {
                 eprintln!("not refreshed: {problem}");
             }

@@ -21,7 +21,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use voxprint_engine::{augment, Embedding, Encoder, EngineError};
 
 use crate::metrics::Metrics;
-use crate::store::{Store, StoreError};
+use crate::storage::database::{Store, StoreError};
 
 /// The decision threshold on `score`: a best score below it means "none of the enrolled
 /// speakers". It is the centre of the calibration curve.
@@ -54,7 +54,7 @@ const CALIBRATION_SCALE: f64 = 0.0186;
 /// `scripts/bench-accuracy.sh --calibrate`: little-endian f32 rows of [`EMBEDDING_DIM`],
 /// [`CONDITION_ROWS`] rows per voice. It belongs to the model and to [`SCORING_VERSION`].
 static COHORT: LazyLock<Vec<f32>> =
-    LazyLock::new(|| floats_from_bytes(include_bytes!("../assets/cohort-v1.f32")).collect());
+    LazyLock::new(|| floats_from_bytes(include_bytes!("../../assets/cohort-v1.f32")).collect());
 
 /// Groups kept in memory at most; past that an arbitrary one is dropped (it reloads on use).
 const MAX_CACHED_GROUPS: usize = 10_000;

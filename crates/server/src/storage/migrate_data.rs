@@ -9,12 +9,12 @@
 use anyhow::{bail, ensure, Context};
 use sha2::{Digest, Sha256};
 
-use crate::audit::read_verified;
-use crate::blobs::BlobStore;
+use crate::storage::check::read_verified;
+use crate::storage::blobs::BlobStore;
 use crate::cli::MigrateDataArgs;
 use crate::storage::redact_password;
-use crate::store::transfer::{Row, Table, Value, TABLES};
-use crate::store::{Store, SQLITE_FILE};
+use crate::storage::database::transfer::{Row, Table, Value, TABLES};
+use crate::storage::database::{Store, SQLITE_FILE};
 
 pub async fn run(args: &MigrateDataArgs) -> anyhow::Result<()> {
     ensure!(

@@ -9,9 +9,9 @@ use anyhow::{ensure, Context};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use crate::blobs::BlobStore;
-use crate::speakers::EMBEDDING_DIM;
-use crate::store::{AudioRecord, Store};
+use crate::storage::blobs::BlobStore;
+use crate::speaker::scoring::EMBEDDING_DIM;
+use crate::storage::database::{AudioRecord, Store};
 
 /// The stored audio and the voiceprints' records of it, read blobs first and rows second: a
 /// voiceprint committed in between is then seen, and its blob never taken for an orphan.

@@ -10,14 +10,14 @@ use tokio::net::TcpListener;
 use voxprint_engine::Encoder;
 
 use crate::cli::ServeArgs;
-use crate::embedder::Embedder;
+use crate::speaker::workers::Embedder;
 use crate::http::{self, ApiSettings, AppState};
-use crate::ids::IdGenerator;
+use crate::storage::id_generator::IdGenerator;
 use crate::metrics::Metrics;
-use crate::ratelimit::RateLimiter;
-use crate::readiness::Readiness;
-use crate::signing::UrlSigner;
-use crate::speakers::EmbeddingCache;
+use crate::http::ratelimit::RateLimiter;
+use crate::storage::readiness::Readiness;
+use crate::service::signing::UrlSigner;
+use crate::speaker::scoring::EmbeddingCache;
 use crate::storage;
 
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
@@ -27,7 +27,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // The model first: without it nothing can be enrolled, so refuse to start at all.
     let encoder = Arc::new(Encoder::load(&args.model.resolve())?);
     let data_dir = &args.storage.data_dir;
-    crate::private_files::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    crate::storage::private_files::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
     let store = storage::open_store(&args.storage).await?;
     let blobs = storage::open_blobs(&args.storage).await?;
     let ids = Arc::new(IdGenerator::new(store.lease_id_node().await?));
@@ -43,7 +43,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::spawn({
         let (store, blobs) = (store.clone(), blobs.clone());
         async move {
-            match crate::sweep::remove_orphan_audio(&store, &blobs, grace).await {
+            match crate::storage::sweep::remove_orphan_audio(&store, &blobs, grace).await {
                 Ok(0) => {}
                 Ok(removed) => {
                     tracing::info!(removed, "deleted audio files no voiceprint refers to")
@@ -81,7 +81,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::spawn({
         let (store, blobs, embedder) = (state.store.clone(), state.blobs.clone(), state.embedder.clone());
         async move {
-            match crate::reembed::run(&store, &blobs, &embedder).await {
+            match crate::speaker::reembed::run(&store, &blobs, &embedder).await {
                 Ok(outcome) if outcome.refreshed + outcome.superseded + outcome.failed.len() == 0 => {}
                 Ok(outcome) => {
                     for problem in &outcome.failed {

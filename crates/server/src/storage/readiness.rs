@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::sync::Mutex;
 
-use crate::blobs::BlobStore;
-use crate::store::Store;
+use crate::storage::blobs::BlobStore;
+use crate::storage::database::Store;
 
 /// How long a probe's outcome is reused.
 const PROBE_INTERVAL: Duration = Duration::from_secs(2);

@@ -15,14 +15,14 @@ use voxprint_audio::{DecodeError, Format, RawPcm};
 use voxprint_engine::{preprocess, quality, speech, Encoder, EngineError, Quality, Sound, Spectrogram};
 
 use crate::metrics::Metrics;
-use crate::{recording, speakers};
+use crate::speaker::{recording, scoring};
 
 const MAX_BATCH: usize = 16;
 
 /// An utterance's embedding and what was learnt about the audio on the way.
 pub struct Embedded {
     pub embedding: Vec<f32>,
-    /// For an enrollment, the condition set (`speakers::condition_set`); empty for a probe.
+    /// For an enrollment, the condition set (`scoring::condition_set`); empty for a probe.
     pub conditions: Vec<f32>,
     pub format: Format,
     /// Length of the decoded recording.
@@ -157,8 +157,8 @@ fn embed_batch(encoder: &Encoder, batch: &[Job]) -> Vec<Result<Embedded, EmbedFa
                     (embedding.as_slice().to_vec(), Vec::new())
                 }
                 Purpose::Enrollment => {
-                    let conditions = speakers::condition_set(mine).map_err(to_failure)?;
-                    (conditions[..speakers::EMBEDDING_DIM].to_vec(), conditions)
+                    let conditions = scoring::condition_set(mine).map_err(to_failure)?;
+                    (conditions[..scoring::EMBEDDING_DIM].to_vec(), conditions)
                 }
             };
             Ok(Embedded { embedding, conditions, format, audio_seconds, quality })
@@ -184,7 +184,7 @@ fn prepare(audio: &[u8], raw: RawPcm, purpose: Purpose) -> Result<Prepared, Embe
     let (utterances, count): (Box<dyn Iterator<Item = Vec<f32>>>, usize) = match purpose {
         Purpose::Probe => (Box::new(std::iter::once(preprocess::finish(recording.wav_16k))), 1),
         Purpose::Enrollment => {
-            (Box::new(speakers::condition_inputs(recording.wav_16k, audio)), speakers::CONDITION_ROWS)
+            (Box::new(scoring::condition_inputs(recording.wav_16k, audio)), scoring::CONDITION_ROWS)
         }
     };
     Ok(Prepared { utterances, count, format: recording.format, audio_seconds: recording.seconds, quality })

@@ -7,9 +7,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::audit::Inventory;
-use crate::blobs::BlobStore;
-use crate::store::Store;
+use crate::storage::check::Inventory;
+use crate::storage::blobs::BlobStore;
+use crate::storage::database::Store;
 
 pub async fn remove_orphan_audio(store: &Store, blobs: &BlobStore, grace: Duration) -> anyhow::Result<usize> {
     let inventory = Inventory::take(store, blobs).await?;

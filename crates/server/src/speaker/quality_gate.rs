@@ -113,7 +113,7 @@ mod tests {
     }
 
     fn measure(path: &Path) -> Quality {
-        let recording = crate::recording::decode(&std::fs::read(path).unwrap(), RawPcm::default()).unwrap();
+        let recording = crate::speaker::recording::decode(&std::fs::read(path).unwrap(), RawPcm::default()).unwrap();
         quality::measure(recording.clipping, recording.sample_rate, &Spectrogram::new(&recording.wav_16k))
     }
 

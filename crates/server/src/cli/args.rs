@@ -1,4 +1,4 @@
-//! Command-line interface. Every option of `serve` and of the storage can also be set by an
+//! The command line's arguments. Every option of `serve` and of the storage can also be set by an
 //! environment variable (`VOXPRINT_…`), so containers and service managers need no flags.
 
 use std::net::SocketAddr;
@@ -44,7 +44,7 @@ pub enum Command {
         command: AdminCommand,
     },
     /// Use a running server's voiceprint API: groups, voiceprints, identification.
-    Client(crate::client::ClientArgs),
+    Client(crate::cli::client::ClientArgs),
     /// Copy an embedded deployment (SQLite data directory) into PostgreSQL, keeping every ID,
     /// and verify the copy. Safe to run again; stop the source's servers first.
     MigrateData(MigrateDataArgs),
@@ -76,7 +76,7 @@ pub struct StorageArgs {
     #[arg(long, env = "VOXPRINT_DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
     /// Connections each process keeps to PostgreSQL at most.
-    #[arg(long, env = "VOXPRINT_DATABASE_CONNECTIONS", default_value_t = crate::store::DEFAULT_POSTGRES_CONNECTIONS, global = true)]
+    #[arg(long, env = "VOXPRINT_DATABASE_CONNECTIONS", default_value_t = crate::storage::database::DEFAULT_POSTGRES_CONNECTIONS, global = true)]
     pub database_connections: u32,
     /// Where audio lives: a directory (default: `blobs` in the data directory) or
     /// `s3://bucket/prefix` on any S3-compatible service, configured by the usual AWS_*
@@ -149,7 +149,7 @@ pub struct ServeArgs {
     /// The decision threshold on `score` (0–100): speaker_identify reports it as `threshold`
     /// and marks each voiceprint scoring at least this much as `matched`. The default is the
     /// README's recommended threshold; calibrate on your own recordings before changing it.
-    #[arg(long, env = "VOXPRINT_MATCH_THRESHOLD", default_value_t = crate::speakers::RECOMMENDED_THRESHOLD, value_parser = parse_threshold, allow_negative_numbers = true)]
+    #[arg(long, env = "VOXPRINT_MATCH_THRESHOLD", default_value_t = crate::speaker::scoring::RECOMMENDED_THRESHOLD, value_parser = parse_threshold, allow_negative_numbers = true)]
     pub match_threshold: f64,
     /// Largest accepted audio upload, in bytes (default 4 MiB).
     #[arg(long, env = "VOXPRINT_MAX_AUDIO_BYTES", default_value_t = 4 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=1 << 30))]
@@ -231,8 +231,8 @@ impl ServeArgs {
         }
     }
 
-    pub fn enrollment_limits(&self) -> crate::enrollment::EnrollmentLimits {
-        crate::enrollment::EnrollmentLimits {
+    pub fn enrollment_limits(&self) -> crate::speaker::quality_gate::EnrollmentLimits {
+        crate::speaker::quality_gate::EnrollmentLimits {
             min_speech_seconds: self.enroll_min_speech_seconds,
             min_snr_db: self.enroll_min_snr_db,
             max_clipping: self.enroll_max_clipping,

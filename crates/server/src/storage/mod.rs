@@ -1,16 +1,25 @@
 //! Opens what the storage flags name: the database and the audio blob store.
 
+pub mod blobs;
+pub mod check;
+pub mod database;
+pub mod id_generator;
+pub mod migrate_data;
+pub mod private_files;
+pub mod readiness;
+pub mod sweep;
+
 use anyhow::Context;
 
-use crate::app::ADMIN_TOKEN_FILE;
-use crate::blobs::BlobStore;
+use crate::serve::ADMIN_TOKEN_FILE;
+use crate::storage::blobs::BlobStore;
 use crate::cli::StorageArgs;
-use crate::private_files::{self, PrivateData};
-use crate::store::{Store, SQLITE_FILE};
+use private_files::PrivateData;
+use crate::storage::database::{Store, SQLITE_FILE};
 
 /// The database: PostgreSQL with `--database-url`, else SQLite in the data directory.
 /// Migrations are applied on the way. First the data directory, the embedded database and the
-/// directory audio store are made private (see `private_files.rs`).
+/// directory audio store are made private (see `private_files.rs` beside this file).
 pub async fn open_store(storage: &StorageArgs) -> anyhow::Result<Store> {
     let url = storage.database_url.as_deref();
     let data_dir = storage.data_dir.clone();

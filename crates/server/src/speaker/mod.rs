@@ -1,0 +1,9 @@
+//! From recordings to decisions: decoding an upload for the engine, the embedding workers, the
+//! enrollment quality gate, scoring against a group's voiceprints, and bringing stored
+//! voiceprints up to the current scoring version.
+
+pub mod quality_gate;
+pub mod recording;
+pub mod reembed;
+pub mod scoring;
+pub mod workers;
