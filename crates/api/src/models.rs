@@ -1,0 +1,132 @@
+//! The envelope and the `data` of each endpoint, as JSON carries them. Fields Voxprint adds to
+//! Coze's objects are marked; the official SDKs ignore them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Id;
+
+/// Every JSON answer: `code` 0 with `data` (absent for update and delete), or a failure's code
+/// and `msg`; `detail.logid` is also sent as the `X-Tt-Logid` header.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    pub code: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<T>,
+    #[serde(default)]
+    pub detail: Detail,
+    #[serde(default)]
+    pub msg: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Detail {
+    #[serde(default)]
+    pub logid: String,
+}
+
+/// The body of group create and update: both fields are optional on update.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GroupFields {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desc: Option<String>,
+}
+
+/// The `data` of a group create.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Created {
+    pub id: Id,
+}
+
+/// A page of a list: `total` counts every matching item, not the page.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}
+
+/// The creator of a group or voiceprint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub id: Id,
+    pub name: String,
+    pub nickname: String,
+    pub avatar_url: String,
+}
+
+/// A voiceprint group.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Group {
+    pub id: Id,
+    pub name: String,
+    pub desc: String,
+    pub icon_url: String,
+    pub user_info: UserInfo,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub feature_count: i64,
+}
+
+/// A voiceprint ("feature" in Coze's paths).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Feature {
+    pub id: Id,
+    pub group_id: Id,
+    pub name: String,
+    pub desc: String,
+    pub icon_url: String,
+    /// A signed link to the enrolled recording, valid for a while without a token.
+    pub audio_url: String,
+    pub user_info: UserInfo,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The `data` of an enrollment: Coze's `{id}`, and (Voxprint) the recording's quality.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Enrolled {
+    pub id: Id,
+    pub quality: Quality,
+}
+
+/// Voxprint: how good a recording is for a voiceprint, with warnings about what could make it
+/// fragile (too little speech, noise, narrow band, clipping).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quality {
+    pub speech_seconds: f32,
+    pub snr_db: f32,
+    pub bandwidth_hz: f32,
+    pub clipping: f32,
+    pub warnings: Vec<String>,
+}
+
+/// The `data` of speaker_identify.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Identification {
+    /// Best first.
+    pub feature_score_list: Vec<FeatureScore>,
+    /// Voxprint: the decision threshold on `score`, present even when `top_k` cut the list or
+    /// the group is empty.
+    pub threshold: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FeatureScore {
+    pub feature_id: Id,
+    pub feature_name: String,
+    pub feature_desc: String,
+    /// 0–100, higher is more alike; calibrated so that one threshold fits every condition.
+    pub score: f64,
+    /// Voxprint: `score >= threshold`, i.e. this could be the speaker.
+    pub matched: bool,
+}
+
+/// The `data` of `GET /v1/users/me`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Me {
+    pub user_id: Id,
+    pub user_name: String,
+    pub nick_name: String,
+    pub avatar_url: String,
+}
