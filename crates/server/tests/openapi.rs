@@ -1,9 +1,9 @@
-//! The OpenAPI document: served and printed alike, every operation routed, and the same
-//! contract as Coze's own specs in ../shared/reference/coze-openapi.
+//! The OpenAPI document: served and printed alike, every operation routed, and the contract of
+//! the Coze voiceprint API as docs/api.md writes it down in its `contract` blocks.
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use common::{TestServer, BIN};
@@ -98,50 +98,95 @@ fn body_fields(operation: &Value) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-#[test]
-fn matches_the_coze_specs() {
-    let ours = ours_from_cli();
-    let reference_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/coze-openapi");
-    let entries = std::fs::read_dir(&reference_dir)
-        .unwrap_or_else(|err| panic!("the Coze specs must be beside the repository at {}: {err}", reference_dir.display()));
-    let mut compared = 0;
-    let mut extensions = BTreeSet::new();
-    for entry in entries.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "yaml")) {
-        let text = std::fs::read_to_string(entry.path()).unwrap();
-        let theirs: Value = serde_yaml::from_str(&text).unwrap();
-        for (their_path, item) in theirs["paths"].as_object().unwrap() {
-            // Coze writes path parameters as `:name`.
-            let path = their_path
-                .split('/')
-                .map(|s| s.strip_prefix(':').map_or(s.to_owned(), |name| format!("{{{name}}}")))
-                .collect::<Vec<_>>()
-                .join("/");
-            for (method, their_op) in item.as_object().unwrap() {
-                let where_ = format!("{} {method} {path}", entry.file_name().to_string_lossy());
-                let our_op = &ours["paths"][&path][method];
-                assert!(our_op.is_object(), "{where_}: missing from ours");
-                assert_eq!(our_op["x-coze-permission"], their_op["x-coze-permission"], "{where_}: permission");
-                for location in ["path", "query"] {
-                    assert_eq!(names(&our_op["parameters"], location), names(&their_op["parameters"], location), "{where_}: {location} parameters");
-                }
-                assert_eq!(body_fields(our_op), body_fields(their_op), "{where_}: body fields");
-                let their_response = &their_op["responses"]["200"]["content"]["application/json"]["schema"];
-                let our_response = &our_op["responses"]["200"]["content"]["application/json"]["schema"];
-                let (their_fields, our_fields) = (fields(&theirs, their_response), fields(&ours, our_response));
-                assert_eq!(our_fields.coze, their_fields.coze, "{where_}: response fields");
-                extensions.extend(our_fields.extensions.into_iter().map(|field| format!("{method} {path}: {field}")));
-                compared += 1;
-            }
+/// What docs/api.md says about one operation: a fenced block with the info string `contract`,
+/// one `key: value` line per item, lists comma-separated and `-` for an empty one.
+struct Contract {
+    /// The method in lower case, a space and the path: "put /v1/audio/voiceprint_groups/{group_id}".
+    operation: String,
+    permission: String,
+    path: BTreeSet<String>,
+    query: BTreeSet<String>,
+    body: BTreeSet<String>,
+    /// Coze's response fields, as `field_paths` writes them.
+    response: BTreeSet<String>,
+    /// The response fields Voxprint adds (marked `x-voxprint-extension` in ours).
+    extensions: BTreeSet<String>,
+}
+
+impl Contract {
+    /// Parses the lines between the fences.
+    fn parse(block: &str) -> Contract {
+        let mut items = BTreeMap::new();
+        for line in block.lines() {
+            let (key, value) = line.split_once(':').unwrap_or_else(|| panic!("not `key: value`: {line:?} in {block:?}"));
+            assert!(items.insert(key.trim(), value.trim()).is_none(), "`{key}` twice in {block:?}");
         }
+        let mut take = |key: &str| items.remove(key).unwrap_or_else(|| panic!("no `{key}` line in {block:?}"));
+        let contract = Contract {
+            operation: take("operation").to_owned(),
+            permission: take("permission").to_owned(),
+            path: list(take("path")),
+            query: list(take("query")),
+            body: list(take("body")),
+            response: list(take("response")),
+            extensions: list(take("extensions")),
+        };
+        assert!(items.is_empty(), "unknown lines {items:?} in {block:?}");
+        contract
     }
-    assert_eq!(compared, 9, "all nine endpoints compared");
-    // Extra response fields only where ../shared/reference/API.md ("Voxprint extensions") has them.
-    let identify = "post /v1/audio/voiceprint_groups/{group_id}/speaker_identify";
-    let enroll = "post /v1/audio/voiceprint_groups/{group_id}/features";
-    let expected = [
-        format!("{enroll}: data.quality"),
-        format!("{identify}: data.feature_score_list[].matched"),
-        format!("{identify}: data.threshold"),
-    ];
-    assert_eq!(extensions, BTreeSet::from(expected));
+}
+
+/// A comma-separated list; `-` is the empty one.
+fn list(value: &str) -> BTreeSet<String> {
+    if value == "-" {
+        return BTreeSet::new();
+    }
+    value.split(',').map(|item| item.trim().to_owned()).collect()
+}
+
+/// Every `contract` block of the Markdown text, in order.
+fn contracts(markdown: &str) -> Vec<Contract> {
+    markdown
+        .split("```contract\n")
+        .skip(1)
+        .map(|rest| {
+            let (block, _) = rest.split_once("\n```").unwrap_or_else(|| panic!("unclosed contract block: {rest:.80}"));
+            Contract::parse(block)
+        })
+        .collect()
+}
+
+#[test]
+fn matches_the_contract_in_docs_api_md() {
+    let ours = ours_from_cli();
+    let doc = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/api.md");
+    let text = std::fs::read_to_string(&doc).unwrap_or_else(|err| panic!("reading {}: {err}", doc.display()));
+    let mut compared = BTreeSet::new();
+    let (mut our_extensions, mut documented_extensions) = (BTreeSet::new(), BTreeSet::new());
+    for contract in contracts(&text) {
+        let where_ = format!("docs/api.md, {}", contract.operation);
+        let (method, path) = contract.operation.split_once(' ').unwrap_or_else(|| panic!("{where_}: not `method path`"));
+        let our_op = &ours["paths"][path][method];
+        assert!(our_op.is_object(), "{where_}: missing from ours");
+        assert_eq!(our_op["x-coze-permission"], contract.permission, "{where_}: permission");
+        assert_eq!(names(&our_op["parameters"], "path"), contract.path, "{where_}: path parameters");
+        assert_eq!(names(&our_op["parameters"], "query"), contract.query, "{where_}: query parameters");
+        assert_eq!(body_fields(our_op), contract.body, "{where_}: body fields");
+        let our_response = &our_op["responses"]["200"]["content"]["application/json"]["schema"];
+        let our_fields = fields(&ours, our_response);
+        assert_eq!(our_fields.coze, contract.response, "{where_}: response fields");
+        // Extra response fields only where the document lists them ("Voxprint extensions").
+        our_extensions.extend(our_fields.extensions.iter().map(|field| format!("{}: {field}", contract.operation)));
+        documented_extensions.extend(contract.extensions.iter().map(|field| format!("{}: {field}", contract.operation)));
+        assert!(compared.insert(contract.operation.clone()), "{where_}: a second block for the same operation");
+    }
+    assert_eq!(compared.len(), 9, "all nine endpoints compared: {compared:?}");
+    let all_ours: BTreeSet<String> = ours["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| item.as_object().unwrap().keys().map(move |method| format!("{method} {path}")))
+        .collect();
+    assert_eq!(compared, all_ours, "every operation of ours has its contract block");
+    assert_eq!(our_extensions, documented_extensions, "extension fields");
 }

@@ -28,7 +28,7 @@ impl Permission {
         Permission::IdentifyInVoiceprintGroup,
     ];
 
-    /// The name used by Coze (and in API.md).
+    /// The name used by the Coze voiceprint API (and in docs/api.md).
     pub fn name(self) -> &'static str {
         match self {
             Permission::CreateVoiceprintGroup => "createVoiceprintGroup",

@@ -2,8 +2,9 @@
 //! error codes the server enforces. Served at `/openapi.json`, printed by `voxprint openapi`.
 //!
 //! Each endpoint is one row of `ENDPOINTS`; a test checks every row against the router (each
-//! path and method is served) and against Coze's own specs (same paths, methods, parameters
-//! and response fields; Voxprint's extra response fields are marked `x-voxprint-extension`).
+//! path and method is served) and against the Coze voiceprint API as docs/api.md writes it down
+//! (same paths, methods, permissions, parameters and response fields; Voxprint's extra response
+//! fields are marked `x-voxprint-extension`).
 
 use serde_json::{json, Map, Value};
 
@@ -231,7 +232,8 @@ fn schema_of(kind: Kind) -> Value {
 }
 
 /// Marks a property as a Voxprint extension: a field Coze does not have, which the SDKs ignore.
-/// The spec comparison test leaves these out, and checks they are the ones API.md lists.
+/// The contract test leaves these out of Coze's fields, and checks they are the ones docs/api.md
+/// lists.
 fn extension(mut schema: Value) -> Value {
     schema["x-voxprint-extension"] = json!(true);
     schema
