@@ -42,7 +42,7 @@ log "settings file: every VOXPRINT_ variable of cli/args.rs is there"
 deb=$(scripts/package.sh --debug)
 log "built $deb"
 contents=$(dpkg-deb --contents "$deb")
-for path in ./usr/bin/voxprint ./etc/default/voxprint ./usr/share/doc/voxprint/README.md; do
+for path in ./usr/bin/voxprint ./etc/default/voxprint ./usr/share/doc/voxprint/README.md ./usr/share/doc/voxprint/docs/api.md; do
   grep -q " $path\$" <<<"$contents" || fail "$deb lacks $path"
 done
 grep -Eq " \./(usr/)?lib/systemd/system/$UNIT\$" <<<"$contents" || fail "$deb lacks the unit $UNIT"

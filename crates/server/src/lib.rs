@@ -27,6 +27,7 @@
 pub mod cli;
 pub mod clock;
 pub mod domain;
+pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod serve;

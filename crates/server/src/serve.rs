@@ -10,15 +10,16 @@ use tokio::net::TcpListener;
 use voxprint_engine::Encoder;
 
 use crate::cli::ServeArgs;
-use crate::speaker::workers::Embedder;
-use crate::http::{self, ApiSettings, AppState};
-use crate::storage::id_generator::IdGenerator;
-use crate::metrics::Metrics;
 use crate::http::ratelimit::RateLimiter;
-use crate::storage::readiness::Readiness;
+use crate::http::{self, ApiSettings, AppState};
+use crate::metrics::Metrics;
 use crate::service::signing::UrlSigner;
+use crate::service::{Settings, Voxprint};
 use crate::speaker::scoring::EmbeddingCache;
+use crate::speaker::workers::Embedder;
 use crate::storage;
+use crate::storage::id_generator::IdGenerator;
+use crate::storage::readiness::Readiness;
 
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 
@@ -55,31 +56,37 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let signing_key = store.shared_secret("audio_url_signing_key", random_key).await?;
     let metrics = Arc::new(Metrics::new());
     let workers = args.embed_workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let state = AppState {
-        readiness: Arc::new(Readiness::new(store.clone(), blobs.clone())),
+    let readiness = Arc::new(Readiness::new(store.clone(), blobs.clone()));
+    let voxprint = Voxprint {
         store,
+        blobs,
         ids,
-        settings: Arc::new(ApiSettings {
-            public_url,
+        embedder: Embedder::start(encoder, workers, args.embed_queue.max(1), metrics.clone()),
+        speakers: Arc::new(EmbeddingCache::new(metrics.clone())),
+        metrics,
+        settings: Arc::new(Settings {
             max_groups_per_user: args.max_groups_per_user,
             max_voiceprints_per_group: args.max_voiceprints_per_group,
             match_threshold: args.match_threshold,
+            enrollment: args.enrollment_limits(),
+        }),
+    };
+    let state = AppState {
+        voxprint: voxprint.clone(),
+        settings: Arc::new(ApiSettings {
+            public_url,
             max_audio_bytes: args.max_audio_bytes as usize,
             audio_url_ttl_seconds: args.audio_url_ttl,
             request_timeout: std::time::Duration::from_secs(args.request_timeout),
-            enrollment: args.enrollment_limits(),
         }),
-        blobs,
-        embedder: Embedder::start(encoder, workers, args.embed_queue.max(1), metrics.clone()),
-        speakers: Arc::new(EmbeddingCache::new(metrics.clone())),
         limiter: Arc::new(RateLimiter::new(args.rate_limit, args.rate_limit_burst)),
-        metrics,
+        readiness,
         signer: UrlSigner::new(signing_key),
     };
     // In the background too: voiceprints stored by an older version are scored as before
     // until their scoring data is refreshed.
     tokio::spawn({
-        let (store, blobs, embedder) = (state.store.clone(), state.blobs.clone(), state.embedder.clone());
+        let Voxprint { store, blobs, embedder, .. } = voxprint.clone();
         async move {
             match crate::speaker::reembed::run(&store, &blobs, &embedder).await {
                 Ok(outcome) if outcome.refreshed + outcome.superseded + outcome.failed.len() == 0 => {}
@@ -105,7 +112,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     std::io::stdout().flush()?;
     let connections = args.connection_settings();
     tracing::info!(%address, max_connections = connections.max_connections, "serving");
-    let metrics = state.metrics.clone();
+    let metrics = voxprint.metrics.clone();
     http::connections::serve(listener, http::router(state), connections, metrics, shutdown_signal()).await;
     tracing::info!("stopped");
     Ok(())

@@ -8,6 +8,7 @@ use serde_json::json;
 const GROUPS: &str = "/v1/audio/voiceprint_groups";
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn missing_malformed_and_unknown_tokens_get_4100() {
     let server = TestServer::start(&[]);
     let http = reqwest::Client::new();
@@ -27,6 +28,7 @@ async fn missing_malformed_and_unknown_tokens_get_4100() {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn users_me_names_the_tokens_user() {
     let server = TestServer::start(&[]);
     let (user, token) = server.new_user(&server.default_team(), "ada", "listVoiceprintGroup");
@@ -39,6 +41,7 @@ async fn users_me_names_the_tokens_user() {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn a_token_needs_the_endpoints_permission() {
     let server = TestServer::start(&[]);
     let team = server.default_team();
@@ -59,6 +62,7 @@ async fn a_token_needs_the_endpoints_permission() {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn revocation_and_expiry_take_effect_on_the_next_request() {
     let server = TestServer::start(&[]);
     let team = server.default_team();
@@ -96,6 +100,7 @@ async fn revocation_and_expiry_take_effect_on_the_next_request() {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn first_start_bootstraps_once_and_later_starts_reuse_everything() {
     let temp = tempfile::tempdir().unwrap();
     let storage = common::Storage::fresh(temp.path());
@@ -118,6 +123,7 @@ async fn first_start_bootstraps_once_and_later_starts_reuse_everything() {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn admin_commands_print_ids_and_rows() {
     let temp = tempfile::tempdir().unwrap();
     let dir = &common::Storage::fresh(temp.path());

@@ -8,6 +8,7 @@ use std::process::Command;
 use common::BIN;
 
 #[test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 fn serve_without_a_model_refuses_with_one_line_naming_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(BIN)
@@ -25,6 +26,7 @@ fn serve_without_a_model_refuses_with_one_line_naming_the_fix() {
 }
 
 #[test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 fn model_fetch_is_idempotent() {
     let output = Command::new(BIN).args(["model", "fetch"]).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -33,6 +35,7 @@ fn model_fetch_is_idempotent() {
 }
 
 #[test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 fn embed_prints_one_json_line_per_file() {
     let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/corpus");
     let same_a = format!("{corpus}/flite-awb/01.wav");
@@ -61,6 +64,7 @@ fn embed_prints_one_json_line_per_file() {
 }
 
 #[test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 fn serve_refuses_storage_it_cannot_use_and_says_why() {
     let dir = tempfile::tempdir().unwrap();
     let serve = |flags: &[&str]| {
@@ -87,6 +91,7 @@ fn serve_refuses_storage_it_cannot_use_and_says_why() {
 }
 
 #[test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 fn serve_refuses_a_match_threshold_outside_0_to_100() {
     let dir = tempfile::tempdir().unwrap();
     let serve = |flags: &[&str], env: Option<&str>| {

@@ -46,6 +46,7 @@ fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (Vec<u8>, bool)
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn a_flood_of_idle_connections_does_not_lock_out_clients() {
     // Under the usual service limit of 1024 open files, more idle connections than that.
     let server = TestServer::start_with_open_files_limit(1024, &[]);
@@ -73,6 +74,7 @@ async fn a_flood_of_idle_connections_does_not_lock_out_clients() {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn slow_and_idle_connections_are_closed_after_their_timeouts() {
     let server = TestServer::start(&["--header-read-timeout", "1", "--idle-timeout", "3"]);
     let address = address(&server);
@@ -115,6 +117,7 @@ async fn slow_and_idle_connections_are_closed_after_their_timeouts() {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn sigterm_finishes_requests_in_flight_and_exits_within_the_deadline() {
     let mut server = TestServer::start(&["--shutdown-timeout", "3"]);
     let api = Api::new(&server, &server.admin_token);
@@ -170,6 +173,7 @@ fn raw_exchange(address: &str, request: &[u8]) -> (u16, String, Value) {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn requests_the_http_layer_refuses_get_a_coze_envelope() {
     let server = TestServer::start(&[]);
     let address = address(&server);
@@ -195,6 +199,7 @@ async fn requests_the_http_layer_refuses_get_a_coze_envelope() {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn a_slow_upload_is_reported_as_a_timeout_not_as_overload() {
     let server = TestServer::start(&["--request-timeout", "1"]);
     let api = Api::new(&server, &server.admin_token);

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use common::{audio_form, features_path, clip, Api, Storage, TestServer};
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn sigkill_during_enrollments_leaves_no_half_written_voiceprint() {
     let temp = tempfile::tempdir().unwrap();
     let storage = Storage::fresh(temp.path());
@@ -60,6 +61,7 @@ async fn sigkill_during_enrollments_leaves_no_half_written_voiceprint() {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn sigterm_finishes_requests_in_flight_then_exits() {
     let mut server = TestServer::start(&["--embed-workers", "1"]);
     let api = std::sync::Arc::new(Api::new(&server, &server.admin_token));

@@ -11,6 +11,7 @@ use serde_json::json;
 const GROUPS: &str = "/v1/audio/voiceprint_groups";
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn create_list_update_delete_round_trip() {
     let server = TestServer::start(&[]);
     let api = Api::new(&server, &server.admin_token);
@@ -61,6 +62,7 @@ async fn create_list_update_delete_round_trip() {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn pages_are_newest_first_stable_and_complete() {
     let server = TestServer::start(&[]);
     let api = Api::new(&server, &server.admin_token);
@@ -89,6 +91,7 @@ async fn pages_are_newest_first_stable_and_complete() {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn page_parameters_are_validated() {
     let server = TestServer::start(&[]);
     let api = Api::new(&server, &server.admin_token);
@@ -108,6 +111,7 @@ async fn page_parameters_are_validated() {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn name_filter_is_a_literal_prefix() {
     let server = TestServer::start(&[]);
     let api = Api::new(&server, &server.admin_token);
@@ -131,6 +135,7 @@ async fn name_filter_is_a_literal_prefix() {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn user_and_group_filters_respect_the_team() {
     let server = TestServer::start(&[]);
     let common::Cast { admin, mate, mate_id, outsider } = server.cast();
@@ -156,6 +161,7 @@ async fn user_and_group_filters_respect_the_team() {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn only_the_creator_may_change_a_group_and_other_teams_see_nothing() {
     let server = TestServer::start(&[]);
     let common::Cast { admin, mate, outsider, .. } = server.cast();
@@ -178,6 +184,7 @@ async fn only_the_creator_may_change_a_group_and_other_teams_see_nothing() {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn names_and_descriptions_are_validated() {
     let server = TestServer::start(&[]);
     let api = Api::new(&server, &server.admin_token);
@@ -210,6 +217,7 @@ async fn names_and_descriptions_are_validated() {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn malformed_requests_get_4000_and_unknown_routes_404() {
     let server = TestServer::start(&[]);
     let api = Api::new(&server, &server.admin_token);
@@ -236,6 +244,7 @@ async fn malformed_requests_get_4000_and_unknown_routes_404() {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn group_quota_holds_under_concurrency() {
     let server = TestServer::start(&["--max-groups-per-user", "5"]);
     let api = std::sync::Arc::new(Api::new(&server, &server.admin_token));

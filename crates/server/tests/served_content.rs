@@ -24,6 +24,7 @@ async fn download_types(api: &Api, group: &str) -> HashMap<String, String> {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn downloads_carry_the_type_detected_from_the_bytes() {
     let server = TestServer::start(&[]);
     let api = Api::new(&server, &server.admin_token);
@@ -45,6 +46,7 @@ async fn downloads_carry_the_type_detected_from_the_bytes() {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn every_answer_says_nosniff() {
     let server = TestServer::start(&[]);
     let api = Api::new(&server, &server.admin_token);

@@ -59,6 +59,7 @@ fn identify_path(group: &str) -> String {
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn recordings_without_speech_are_refused_on_every_route() {
     let server = TestServer::start(&[]);
     let api = Api::new(&server, &server.admin_token);
@@ -92,10 +93,11 @@ async fn recordings_without_speech_are_refused_on_every_route() {
     }
     assert_eq!(api.get(&features_path(&group)).await.ok()["total"], 1, "nothing enrolled");
     // The voiceprint still identifies its speaker: the refused updates left it alone.
-    assert_eq!(api.identify(&group, clip("flite-awb", 2), &[]).await[0]["feature_id"], id.as_str());
+    assert_eq!(api.identify(&group, clip("flite-awb", 2), None).await[0].feature_id.to_string(), id);
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn enrollment_reports_quality_and_refuses_poor_recordings() {
     let server = TestServer::start(&[]);
     let api = Api::new(&server, &server.admin_token);
@@ -125,11 +127,12 @@ async fn enrollment_reports_quality_and_refuses_poor_recordings() {
     assert_eq!(api.get(&features_path(&group)).await.ok()["total"], 2);
 
     // Identification is not held to the enrollment limits: noisy speech is still speech.
-    let scores = api.identify(&group, noisy, &[]).await;
+    let scores = api.identify(&group, noisy, None).await;
     assert_eq!(scores.len(), 2);
 }
 
 #[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn enrollment_limits_follow_the_flags() {
     let lenient = TestServer::start(&["--enroll-min-snr-db", "0"]);
     let api = Api::new(&lenient, &lenient.admin_token);

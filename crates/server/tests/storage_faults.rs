@@ -256,6 +256,7 @@ fn temporary_files(dir: &Path) -> Vec<PathBuf> {
 /// still `ready`, and after it a third of the writes kept failing with 5000 ("begin_with at
 /// non-zero transaction depth") until a restart.
 #[tokio::test]
+#[ignore = "needs the speaker model and root (to mount a tmpfs); scripts/test.sh runs it"]
 async fn a_full_disk_asks_to_retry_and_the_server_recovers_once_there_is_room() {
     if Storage::scale_out_under_test() {
         eprintln!("the full-disk test runs under the embedded deployment (its data directory is a tmpfs)");
@@ -364,6 +365,7 @@ impl Drop for Service {
 /// writes, then started again. Before the fix, requests during the outage waited 30 s for a
 /// connection and were then answered 5000.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and S3 (scripts/postgres.sh, scripts/garage.sh); scripts/test.sh runs it"]
 async fn a_postgresql_outage_asks_to_retry_and_the_server_reconnects_by_itself() {
     if !Storage::scale_out_under_test() {
         eprintln!("the PostgreSQL outage test runs under the scale-out deployment");
@@ -433,6 +435,7 @@ async fn a_postgresql_outage_asks_to_retry_and_the_server_reconnects_by_itself()
 /// The S3 service (a Garage) stopped and started again. Before the fix, enrollments and audio
 /// downloads during the outage were answered 5000, and `/readyz` said `ready`.
 #[tokio::test]
+#[ignore = "needs PostgreSQL and S3 (scripts/postgres.sh, scripts/garage.sh); scripts/test.sh runs it"]
 async fn an_s3_outage_asks_to_retry_and_the_server_recovers_by_itself() {
     if !Storage::scale_out_under_test() {
         eprintln!("the S3 outage test runs under the scale-out deployment");

@@ -1,56 +1,12 @@
-//! Resource IDs: 64-bit integers, exchanged as decimal digit strings (the SDKs' models declare
-//! `str`, and JavaScript cannot hold 64-bit integers as numbers).
+//! Resource IDs: the API crate's [`Id`], whose parse errors are input errors here.
+
+pub use voxprint_api::Id;
+use voxprint_api::InvalidId;
 
 use super::InvalidInput;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Id(pub i64);
-
-impl Id {
-    /// Parses the decimal form; `what` names the parameter in the error message.
-    pub fn parse(text: &str, what: &str) -> Result<Id, InvalidInput> {
-        let valid = !text.is_empty() && text.len() <= 19 && text.bytes().all(|b| b.is_ascii_digit());
-        match valid.then(|| text.parse::<i64>().ok()).flatten() {
-            Some(value) => Ok(Id(value)),
-            None => Err(InvalidInput(format!(
-                "{what} must be a decimal ID (digits only, as returned by the API), got {text:?}"
-            ))),
-        }
-    }
-}
-
-impl std::fmt::Display for Id {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl serde::Serialize for Id {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&self.0)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accepts_digit_strings() {
-        assert_eq!(Id::parse("7511988408546279468", "group_id"), Ok(Id(7511988408546279468)));
-        assert_eq!(Id::parse("0", "group_id"), Ok(Id(0)));
-    }
-
-    #[test]
-    fn rejects_anything_else() {
-        for bad in ["", "-1", "+1", "1.0", " 1", "abc", "99999999999999999999", "9223372036854775808"] {
-            let err = Id::parse(bad, "group_id").unwrap_err();
-            assert!(err.0.contains("group_id"), "{err}");
-        }
-    }
-
-    #[test]
-    fn serializes_as_string() {
-        assert_eq!(serde_json::to_string(&Id(42)).unwrap(), "\"42\"");
+impl From<InvalidId> for InvalidInput {
+    fn from(err: InvalidId) -> InvalidInput {
+        InvalidInput(err.0)
     }
 }

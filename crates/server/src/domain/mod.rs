@@ -11,9 +11,9 @@ mod text;
 pub mod token;
 
 pub use id::Id;
-pub use page::{Page, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use page::Page;
 pub use permission::{Permission, PermissionSet};
-pub use text::{AccountName, Description, Name, MAX_DESC_CHARS, MAX_NAME_CHARS};
+pub use text::{AccountName, Description, Name};
 
 /// Input that does not satisfy a rule; the message is shown to the caller as is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,3 +24,5 @@ impl std::fmt::Display for InvalidInput {
         f.write_str(&self.0)
     }
 }
+
+impl std::error::Error for InvalidInput {}

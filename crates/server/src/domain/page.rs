@@ -3,8 +3,7 @@
 
 use super::InvalidInput;
 
-pub const DEFAULT_PAGE_SIZE: i64 = 10;
-pub const MAX_PAGE_SIZE: i64 = 200;
+use voxprint_api::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
@@ -21,7 +20,7 @@ impl Page {
         };
         let size = match page_size {
             None => DEFAULT_PAGE_SIZE,
-            Some(text) => parse_in_range(text, "page_size", 1, MAX_PAGE_SIZE, "an integer from 1 to 200")?,
+            Some(text) => parse_in_range(text, "page_size", 1, MAX_PAGE_SIZE, &format!("an integer from 1 to {MAX_PAGE_SIZE}"))?,
         };
         Ok(Page { num, size })
     }

@@ -3,8 +3,7 @@
 
 use super::InvalidInput;
 
-pub const MAX_NAME_CHARS: usize = 20;
-pub const MAX_DESC_CHARS: usize = 500;
+use voxprint_api::limits::{MAX_DESC_CHARS, MAX_NAME_CHARS};
 
 /// The name of a voiceprint group or a voiceprint: 1–20 characters after trimming surrounding
 /// whitespace, fit to be shown (see [`displayable`]).

@@ -5,7 +5,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
-use voxprint_audio::{Format, RawPcm};
+use crate::speaker::recording::{content_type, raw_pcm_of};
 
 use super::error::ApiError;
 use super::{query_values, AppState};
@@ -36,30 +36,15 @@ pub async fn download(
     let (Some(expires), Some(signature)) = (expires.and_then(|e| e.parse::<i64>().ok()), signature) else {
         return Err(refused());
     };
-    let owner = state.store.voiceprint_owner(id.0).await?.ok_or_else(refused)?;
+    let owner = state.voxprint.store.voiceprint_owner(id.0).await?.ok_or_else(refused)?;
     if expires < now_seconds() || !state.signer.verify(id.0, &owner.audio_key, expires, &signature) {
         return Err(refused());
     }
-    let bytes = state.blobs.get(&owner.audio_key).await.map_err(|err| ApiError::audio_storage("reading audio", err))?;
+    let bytes = state.voxprint.blobs.get(&owner.audio_key).await.map_err(|err| ApiError::audio_storage("reading audio", err))?;
     let content_type = HeaderValue::from_str(&served_content_type(&bytes, &owner.audio_content_type))
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     Ok(([(CONTENT_TYPE, content_type), (CACHE_CONTROL, HeaderValue::from_static("private, max-age=300"))], bytes)
         .into_response())
-}
-
-/// The content type a recording is stored with: the one of the format detected from its bytes,
-/// never what the client declared (`audio/html` must not reach a browser). Raw PCM gets
-/// `audio/L16` with its rate and channels: the bytes cannot be read without them, and
-/// re-embedding the recording later (`admin reembed`) reads them back from here.
-pub fn content_type(format: Format, raw: RawPcm) -> String {
-    match format {
-        Format::Pcm => format!("audio/L16;rate={};channels={}", raw.sample_rate, raw.channels),
-        Format::Wav => "audio/wav".into(),
-        Format::Mp3 => "audio/mpeg".into(),
-        Format::Flac => "audio/flac".into(),
-        Format::Ogg => "audio/ogg".into(),
-        Format::M4a => "audio/mp4".into(),
-    }
 }
 
 /// The content type a stored recording is served with: detected from its bytes again, since
@@ -72,22 +57,11 @@ fn served_content_type(bytes: &[u8], stored: &str) -> String {
     }
 }
 
-/// The raw PCM parameters recorded in a stored content type by [`content_type`]; Coze's
-/// defaults for anything else (other formats carry their own).
-pub fn raw_pcm_of(content_type: &str) -> RawPcm {
-    let mut raw = RawPcm::default();
-    for parameter in content_type.split(';').skip(1) {
-        match parameter.trim().split_once('=') {
-            Some(("rate", value)) => raw.sample_rate = value.parse().unwrap_or(raw.sample_rate),
-            Some(("channels", value)) => raw.channels = value.parse().unwrap_or(raw.channels),
-            _ => {}
-        }
-    }
-    raw
-}
 
 #[cfg(test)]
 mod tests {
+    use voxprint_audio::{Format, RawPcm};
+
     use super::*;
 
     #[test]

@@ -7,6 +7,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use super::error::ApiError;
+use crate::error::Fault;
 use super::AppState;
 use crate::domain::{Permission, PermissionSet};
 use crate::storage::database::now_seconds;
@@ -21,6 +22,11 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The caller as the service layer knows them.
+    pub fn actor(&self) -> crate::service::Actor {
+        crate::service::Actor { user_id: self.user_id, team_id: self.team_id }
+    }
+
     /// Refuses with 4101 naming the permission when the token does not hold it.
     pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
         if self.permissions.contains(permission) {
@@ -55,7 +61,7 @@ impl FromRequestParts<AppState> for Caller {
             return Err(invalid());
         }
         let hash = token::hash(secret);
-        let record = state.store.find_token(&hash).await?.ok_or_else(invalid)?;
+        let record = state.voxprint.store.find_token(&hash).await?.ok_or_else(invalid)?;
         if !token::hashes_equal(&record.token_hash, &hash) || record.revoked_at.is_some() {
             return Err(invalid());
         }
@@ -70,7 +76,7 @@ impl FromRequestParts<AppState> for Caller {
             });
         }
         let permissions = PermissionSet::parse(&record.permissions)
-            .map_err(|err| ApiError::Internal(format!("stored token permissions unreadable: {err}")))?;
+            .map_err(|err| ApiError::Internal(Fault::new("reading the token's stored permissions", err)))?;
         Ok(Caller { user_id: record.user_id, team_id: record.team_id, permissions })
     }
 }

@@ -11,8 +11,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-use serde_json::json;
 use tracing::Instrument;
+use voxprint_api::{codes, Detail, Envelope};
 
 use crate::clock::{now_seconds, Utc};
 
@@ -66,7 +66,7 @@ pub struct Success<T>(pub T);
 
 impl<T: Serialize> IntoResponse for Success<T> {
     fn into_response(self) -> Response {
-        Json(json!({ "code": 0, "msg": "", "data": self.0, "detail": { "logid": current_logid() } })).into_response()
+        Json(envelope(codes::OK, Some(self.0), String::new(), current_logid())).into_response()
     }
 }
 
@@ -75,18 +75,22 @@ pub struct Done;
 
 impl IntoResponse for Done {
     fn into_response(self) -> Response {
-        Json(json!({ "code": 0, "msg": "", "detail": { "logid": current_logid() } })).into_response()
+        Json(envelope::<()>(codes::OK, None, String::new(), current_logid())).into_response()
     }
 }
 
 /// A failed response; used by `ApiError` only.
-pub fn failure(status: StatusCode, code: u32, msg: String) -> Response {
-    (status, Json(failure_body(code, &msg, &current_logid()))).into_response()
+pub fn failure(status: StatusCode, code: i64, msg: String) -> Response {
+    (status, Json(failure_body(code, msg, current_logid()))).into_response()
 }
 
 /// The envelope of a failure.
-pub(super) fn failure_body(code: u32, msg: &str, logid: &str) -> serde_json::Value {
-    json!({ "code": code, "msg": msg, "detail": { "logid": logid } })
+pub(super) fn failure_body(code: i64, msg: String, logid: String) -> Envelope<()> {
+    envelope(code, None, msg, logid)
+}
+
+fn envelope<T>(code: i64, data: Option<T>, msg: String, logid: String) -> Envelope<T> {
+    Envelope { code, data, detail: Detail { logid }, msg }
 }
 
 #[cfg(test)]

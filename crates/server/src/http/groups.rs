@@ -1,18 +1,19 @@
-//! Endpoints 1–4: create, list, update and delete voiceprint groups.
+//! Endpoints 1–4: create, list, update and delete voiceprint groups (`service/groups.rs`).
 
 use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
-use serde::Serialize;
+use voxprint_api::{Created, Group, Page as ListPage};
 
 use super::assets::GROUP_ICON_PATH;
 use super::auth::Caller;
 use super::envelope::{Done, Success};
 use super::error::ApiError;
 use super::json::JsonObject;
-use super::views::{Created, UserInfo};
+use super::views::user_info;
 use super::{query_values, AppState, BaseUrl};
-use crate::domain::{Description, Name, Id, Page, Permission};
-use crate::storage::database::{GroupFilter, GroupOwner, GroupView, NewGroup};
+use crate::domain::{Description, Id, Name, Page, Permission};
+use crate::service::groups::ListFilter;
+use crate::storage::database::GroupView;
 
 pub async fn create(
     State(state): State<AppState>,
@@ -22,52 +23,24 @@ pub async fn create(
     caller.require(Permission::CreateVoiceprintGroup)?;
     let name = Name::parse(body.text("name")?.ok_or_else(|| ApiError::InvalidParameter("name is required".into()))?)?;
     let desc = Description::parse(body.text("desc")?.unwrap_or(""))?;
-    let id = state.ids.next();
-    let group = NewGroup {
-        id,
-        team_id: caller.team_id,
-        creator_id: caller.user_id,
-        name: name.as_str(),
-        description: desc.as_str(),
-    };
-    state.store.create_group(group, state.settings.max_groups_per_user).await?;
-    Ok(Success(Created { id: Id(id) }))
+    let id = state.voxprint.create_group(caller.actor(), &name, &desc).await?;
+    Ok(Success(Created { id }))
 }
 
-#[derive(Serialize)]
-pub struct GroupList {
-    items: Vec<GroupItem>,
-    total: i64,
-}
-
-#[derive(Serialize)]
-struct GroupItem {
-    id: Id,
-    name: String,
-    desc: String,
-    icon_url: String,
-    user_info: UserInfo,
-    created_at: i64,
-    updated_at: i64,
-    feature_count: i64,
-}
-
-impl GroupItem {
-    fn new(base_url: &str, row: GroupView) -> GroupItem {
-        GroupItem {
-            id: Id(row.id),
-            name: row.name,
-            desc: row.description,
-            icon_url: format!("{base_url}{GROUP_ICON_PATH}"),
-            user_info: UserInfo::new(base_url, row.creator_id, row.creator_name, row.creator_nickname, row.creator_avatar_url),
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            feature_count: row.feature_count,
-        }
+fn group(base_url: &str, row: GroupView) -> Group {
+    Group {
+        id: Id(row.id),
+        name: row.name,
+        desc: row.description,
+        icon_url: format!("{base_url}{GROUP_ICON_PATH}"),
+        user_info: user_info(base_url, row.creator_id, row.creator_name, row.creator_nickname, row.creator_avatar_url),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        feature_count: row.feature_count,
     }
 }
 
-/// The seed's query parameters; unknown ones (the Node SDK sends `coze_account_id`) are ignored,
+/// The list's query parameters; unknown ones (the Node SDK sends `coze_account_id`) are ignored,
 /// and an empty value counts as absent.
 struct ListQuery {
     page: Page,
@@ -90,7 +63,7 @@ pub async fn list(
     caller: Caller,
     BaseUrl(base_url): BaseUrl,
     RawQuery(raw): RawQuery,
-) -> Result<Success<GroupList>, ApiError> {
+) -> Result<Success<ListPage<Group>>, ApiError> {
     caller.require(Permission::ListVoiceprintGroup)?;
     let query = ListQuery::parse(raw.as_deref())?;
     if let Some(user_id) = &query.user_id {
@@ -102,17 +75,15 @@ pub async fn list(
         }
     }
     let group_id = query.group_id.as_deref().map(|text| Id::parse(text, "group_id")).transpose()?;
-    let filter = GroupFilter {
-        team_id: caller.team_id,
-        creator_id: query.user_id.is_some().then_some(caller.user_id),
-        group_id: group_id.map(|id| id.0),
+    let filter = ListFilter {
+        only_own: query.user_id.is_some(),
+        group_id,
         name_prefix: query.name.as_deref(),
-        limit: query.page.size,
-        offset: query.page.offset(),
+        page: query.page,
     };
-    let (rows, total) = state.store.list_groups(&filter).await?;
-    let items = rows.into_iter().map(|row| GroupItem::new(&base_url, row)).collect();
-    Ok(Success(GroupList { items, total }))
+    let (rows, total) = state.voxprint.list_groups(caller.actor(), filter).await?;
+    let items = rows.into_iter().map(|row| group(&base_url, row)).collect();
+    Ok(Success(ListPage { items, total }))
 }
 
 pub async fn update(
@@ -127,11 +98,7 @@ pub async fn update(
     if name.is_none() && desc.is_none() {
         return Err(ApiError::InvalidParameter("nothing to update: give `name` and/or `desc`".into()));
     }
-    owned_group(&state, &caller, group_id, "update").await?;
-    state
-        .store
-        .update_group(group_id.0, name.as_ref().map(Name::as_str), desc.as_ref().map(Description::as_str))
-        .await?;
+    state.voxprint.update_group(caller.actor(), group_id, name.as_ref(), desc.as_ref()).await?;
     Ok(Done)
 }
 
@@ -141,30 +108,8 @@ pub async fn delete(
     GroupPath(group_id): GroupPath,
 ) -> Result<Done, ApiError> {
     caller.require(Permission::DeleteVoiceprintGroup)?;
-    owned_group(&state, &caller, group_id, "delete").await?;
-    let audio_keys = state.store.delete_group(group_id.0).await?;
-    state.blobs.delete_all_logged(&audio_keys).await;
+    state.voxprint.delete_group(caller.actor(), group_id).await?;
     Ok(Done)
-}
-
-/// The group, if the caller's team has it (otherwise 4200: another team's group is never
-/// revealed); 4101 unless the caller created it, since only the creator may `action` it.
-pub async fn owned_group(state: &AppState, caller: &Caller, group_id: Id, action: &str) -> Result<GroupOwner, ApiError> {
-    let owner = visible_group(state, caller, group_id).await?;
-    if owner.creator_id != caller.user_id {
-        return Err(ApiError::Forbidden(format!(
-            "only the creator of voiceprint group {group_id} may {action} it"
-        )));
-    }
-    Ok(owner)
-}
-
-/// The group, if it exists in the caller's team; 4200 otherwise.
-pub async fn visible_group(state: &AppState, caller: &Caller, group_id: Id) -> Result<GroupOwner, ApiError> {
-    match state.store.group_owner(group_id.0).await? {
-        Some(owner) if owner.team_id == caller.team_id => Ok(owner),
-        _ => Err(ApiError::NotFound(format!("voiceprint group {group_id} not found"))),
-    }
 }
 
 /// The `{group_id}` path segment, parsed.

@@ -34,46 +34,31 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::Router;
 
-use crate::storage::blobs::BlobStore;
-use crate::speaker::workers::Embedder;
-use crate::storage::id_generator::IdGenerator;
-use crate::metrics::Metrics;
-use crate::http::ratelimit::RateLimiter;
-use crate::storage::readiness::Readiness;
 use crate::service::signing::UrlSigner;
-use crate::speaker::scoring::EmbeddingCache;
-use crate::storage::database::Store;
+use crate::service::Voxprint;
+use crate::storage::readiness::Readiness;
+use ratelimit::RateLimiter;
 pub use error::ApiError;
 
-/// Settings the handlers need, fixed at start.
+/// Settings of the HTTP layer, fixed at start (the service's are in `service::Settings`).
 #[derive(Debug, Clone)]
 pub struct ApiSettings {
     /// Base of absolute URLs in responses; `None` = taken from the request's Host header.
     pub public_url: Option<String>,
-    pub max_groups_per_user: i64,
-    pub max_voiceprints_per_group: i64,
-    /// speaker_identify's decision threshold on `score` (`--match-threshold`).
-    pub match_threshold: f64,
     /// Largest accepted audio upload, in bytes.
     pub max_audio_bytes: usize,
     /// How long an `audio_url` stays valid.
     pub audio_url_ttl_seconds: i64,
     /// How long a request may take before it is answered with 4009.
     pub request_timeout: std::time::Duration,
-    /// When an enrollment is too poor to accept.
-    pub enrollment: crate::speaker::quality_gate::EnrollmentLimits,
 }
 
+/// What the handlers share: the service, and what only HTTP needs (links, limits, readiness).
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
-    pub ids: Arc<IdGenerator>,
+    pub voxprint: Voxprint,
     pub settings: Arc<ApiSettings>,
-    pub blobs: BlobStore,
-    pub embedder: Embedder,
-    pub speakers: Arc<EmbeddingCache>,
     pub signer: UrlSigner,
-    pub metrics: Arc<Metrics>,
     pub limiter: Arc<RateLimiter>,
     pub readiness: Arc<Readiness>,
 }

@@ -8,7 +8,9 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::domain::{Permission, DEFAULT_PAGE_SIZE, MAX_DESC_CHARS, MAX_NAME_CHARS, MAX_PAGE_SIZE};
+use voxprint_api::limits::{DEFAULT_PAGE_SIZE, MAX_DESC_CHARS, MAX_NAME_CHARS, MAX_PAGE_SIZE};
+
+use crate::domain::Permission;
 
 /// A query, path or form parameter.
 #[derive(Clone, Copy)]

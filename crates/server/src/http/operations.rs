@@ -37,7 +37,7 @@ pub async fn openapi() -> impl IntoResponse {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], state.voxprint.metrics.render())
 }
 
 /// Counts the request and its latency under its route pattern (not the raw path, which would
@@ -47,7 +47,7 @@ pub async fn track_metrics(State(state): State<AppState>, request: Request, next
     let method = request.method().to_string();
     let started = std::time::Instant::now();
     let response = next.run(request).await;
-    let metrics = &state.metrics;
+    let metrics = &state.voxprint.metrics;
     metrics.http_duration.with_label_values(&[&route, &method]).observe(started.elapsed().as_secs_f64());
     metrics.http_requests.with_label_values(&[&route, &method, response.status().as_str()]).inc();
     response

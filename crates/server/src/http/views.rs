@@ -1,29 +1,12 @@
-//! Response objects shared by several resources.
+//! Pieces of responses shared by several resources.
 
-use serde::Serialize;
+use voxprint_api::{Id, UserInfo};
 
 use super::assets::AVATAR_PATH;
-use crate::domain::Id;
 
-/// The `data` of a successful create.
-#[derive(Serialize)]
-pub struct Created {
-    pub id: Id,
-}
-
-/// The creator of a group or voiceprint, as the SDKs' `UserInfo`.
-#[derive(Serialize)]
-pub struct UserInfo {
-    pub id: Id,
-    pub name: String,
-    pub nickname: String,
-    pub avatar_url: String,
-}
-
-impl UserInfo {
-    /// A user without an avatar of their own gets the served default one.
-    pub fn new(base_url: &str, id: i64, name: String, nickname: String, avatar_url: String) -> UserInfo {
-        let avatar_url = if avatar_url.is_empty() { format!("{base_url}{AVATAR_PATH}") } else { avatar_url };
-        UserInfo { id: Id(id), name, nickname, avatar_url }
-    }
+/// The creator of a group or voiceprint, as the SDKs' `UserInfo`. A user without an avatar of
+/// their own gets the served default one.
+pub fn user_info(base_url: &str, id: i64, name: String, nickname: String, avatar_url: String) -> UserInfo {
+    let avatar_url = if avatar_url.is_empty() { format!("{base_url}{AVATAR_PATH}") } else { avatar_url };
+    UserInfo { id: Id(id), name, nickname, avatar_url }
 }

@@ -4,7 +4,6 @@
 //! for as long as it exists, so enrollment is stricter than identification, which only needs
 //! speech at all.
 
-use serde::Serialize;
 use voxprint_engine::Quality;
 
 /// Below this much speech (seconds) an accepted enrollment is warned about: the encoder
@@ -26,19 +25,10 @@ pub struct EnrollmentLimits {
     pub max_clipping: f32,
 }
 
-/// The `quality` of an enrollment answer: the measures, rounded, and what to fix.
-#[derive(Debug, Serialize)]
-pub struct QualityReport {
-    pub speech_seconds: f32,
-    pub snr_db: f32,
-    pub bandwidth_hz: f32,
-    pub clipping: f32,
-    pub warnings: Vec<String>,
-}
-
 impl EnrollmentLimits {
-    /// The report of an acceptable recording, or why it is refused.
-    pub fn check(&self, quality: &Quality) -> Result<QualityReport, String> {
+    /// The `quality` of an enrollment answer for an acceptable recording: the measures, rounded,
+    /// and what to fix; or why it is refused.
+    pub fn check(&self, quality: &Quality) -> Result<voxprint_api::Quality, String> {
         let Quality { speech_seconds, snr_db, bandwidth_hz, clipping } = *quality;
         if speech_seconds < self.min_speech_seconds {
             return Err(format!(
@@ -80,7 +70,7 @@ impl EnrollmentLimits {
                 clipping * 100.0
             ));
         }
-        Ok(QualityReport {
+        Ok(voxprint_api::Quality {
             speech_seconds: round(speech_seconds, 2),
             snr_db: round(snr_db, 1),
             bandwidth_hz: round(bandwidth_hz, 0),

@@ -58,3 +58,32 @@ impl Sink for Mixdown {
         }
     }
 }
+
+/// The content type a recording is stored with: the one of the format detected from its bytes,
+/// never what the client declared (`audio/html` must not reach a browser). Raw PCM gets
+/// `audio/L16` with its rate and channels: the bytes cannot be read without them, and
+/// re-embedding the recording later (`admin reembed`) reads them back from here.
+pub fn content_type(format: Format, raw: RawPcm) -> String {
+    match format {
+        Format::Pcm => format!("audio/L16;rate={};channels={}", raw.sample_rate, raw.channels),
+        Format::Wav => "audio/wav".into(),
+        Format::Mp3 => "audio/mpeg".into(),
+        Format::Flac => "audio/flac".into(),
+        Format::Ogg => "audio/ogg".into(),
+        Format::M4a => "audio/mp4".into(),
+    }
+}
+
+/// The raw PCM parameters recorded in a stored content type by [`content_type`]; Coze's
+/// defaults for anything else (other formats carry their own).
+pub fn raw_pcm_of(content_type: &str) -> RawPcm {
+    let mut raw = RawPcm::default();
+    for parameter in content_type.split(';').skip(1) {
+        match parameter.trim().split_once('=') {
+            Some(("rate", value)) => raw.sample_rate = value.parse().unwrap_or(raw.sample_rate),
+            Some(("channels", value)) => raw.channels = value.parse().unwrap_or(raw.channels),
+            _ => {}
+        }
+    }
+    raw
+}

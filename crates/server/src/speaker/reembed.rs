@@ -13,7 +13,7 @@ use voxprint_audio::RawPcm;
 use crate::storage::check::read_verified;
 use crate::storage::blobs::BlobStore;
 use crate::speaker::workers::{EmbedFailure, Embedded, Embedder, Purpose};
-use crate::http::audio::raw_pcm_of;
+use crate::speaker::recording::raw_pcm_of;
 use crate::speaker::scoring::{embedding_to_bytes, SCORING_VERSION};
 use crate::storage::database::Store;
 

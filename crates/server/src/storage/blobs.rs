@@ -379,6 +379,7 @@ mod tests {
     }
 
     #[tokio::test]
+    #[ignore = "needs S3 (VOXPRINT_TEST_S3_BUCKET, scripts/garage.sh); scripts/test.sh runs it"]
     async fn s3_round_trip_list_and_delete() {
         let bucket = test_bucket();
         let mut random = [0u8; 8];
@@ -402,6 +403,7 @@ mod tests {
     }
 
     #[tokio::test]
+    #[ignore = "needs S3 (VOXPRINT_TEST_S3_BUCKET, scripts/garage.sh); scripts/test.sh runs it"]
     async fn s3_open_refuses_a_wrong_secret() {
         let bucket = test_bucket();
         let settings = AmazonS3Builder::from_env().with_secret_access_key("wrong");

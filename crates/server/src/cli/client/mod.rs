@@ -4,7 +4,6 @@
 //! items, every page fetched). An API error is printed to stderr as
 //! `error <code>: <msg> (logid <logid>)` and the exit status is 1.
 
-mod api;
 mod output;
 
 use std::io::IsTerminal;
@@ -14,7 +13,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use api::{Audio, Client, Error};
+use voxprint_api::limits::MAX_PAGE_SIZE;
+use voxprint_api::{Audio, Client, Created, Error};
 
 #[derive(Args, Debug)]
 pub struct ClientArgs {
@@ -81,7 +81,7 @@ enum GroupsCommand {
         #[arg(long)]
         mine: bool,
         /// Groups fetched per request.
-        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=api::MAX_PAGE_SIZE as i64))]
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=MAX_PAGE_SIZE))]
         page_size: u32,
     },
     /// Create a group; prints its ID.
@@ -197,8 +197,8 @@ async fn execute(args: ClientArgs) -> Result<ExitCode, Error> {
 async fn groups(client: &Client, json: bool, command: GroupsCommand) -> Result<(), Error> {
     match command {
         GroupsCommand::List { name, mine, page_size } => {
-            let me = if mine { Some(client.my_user_id().await?) } else { None };
-            let groups = client.list_groups(name.as_deref(), me.as_deref(), page_size).await?;
+            let me = if mine { Some(client.me().await?.user_id.to_string()) } else { None };
+            let groups = client.list_groups(name.as_deref(), me.as_deref(), i64::from(page_size)).await?;
             if json {
                 output::json(&groups);
             } else {
@@ -236,8 +236,8 @@ async fn features(client: &Client, json: bool, command: FeaturesCommand) -> Resu
         }
         FeaturesCommand::Create { group, name, desc, file, pcm } => {
             let audio = Audio::read(&file, pcm.sample_rate, pcm.channel)?;
-            let created = client.create_feature(&group, &name, desc.as_deref(), &audio).await?;
-            print_created(json, &created);
+            let enrolled = client.create_feature(&group, &name, desc.as_deref(), &audio).await?;
+            print_created(json, &Created { id: enrolled.id });
         }
         FeaturesCommand::Update { group, feature_id, name, desc, file, pcm } => {
             if name.is_none() && desc.is_none() && file.is_none() {
@@ -255,7 +255,7 @@ async fn features(client: &Client, json: bool, command: FeaturesCommand) -> Resu
     Ok(())
 }
 
-fn print_created(json: bool, created: &api::Created) {
+fn print_created(json: bool, created: &Created) {
     if json {
         output::json(created);
     } else {
@@ -307,9 +307,9 @@ async fn enroll_dir(
             Err(err) => Err(err),
         };
         let entry = match outcome {
-            Ok(created) => Enrolled { file, id: Some(created.id), code: None, msg: None },
+            Ok(enrolled) => Enrolled { file, id: Some(enrolled.id.to_string()), code: None, msg: None },
             // Unreachable server or bad credentials: every other file would fail the same way.
-            Err(err @ Error::Transport(_)) | Err(err @ Error::Api { code: 4100, .. }) => {
+            Err(err @ Error::Transport(_)) | Err(err @ Error::Api { code: voxprint_api::codes::UNAUTHENTICATED, .. }) => {
                 bar.finish_and_clear();
                 return Err(err);
             }

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::api::{Feature, FeatureScore, Group, Identification};
+use voxprint_api::{Feature, FeatureScore, Group, Identification, UserInfo};
 
 /// Prints `value` as pretty JSON on standard output.
 pub fn json<T: Serialize + ?Sized>(value: &T) {
@@ -71,11 +71,11 @@ pub fn time(unix: i64) -> String {
     format!("{:04}-{:02}-{:02} {:02}:{:02}", t.year, t.month, t.day, t.hour, t.minute)
 }
 
-fn creator(info: &Option<super::api::UserInfo>) -> String {
-    match info {
-        Some(user) if !user.name.is_empty() => user.name.clone(),
-        Some(user) => user.id.clone(),
-        None => String::new(),
+fn creator(user: &UserInfo) -> String {
+    if user.name.is_empty() {
+        user.id.to_string()
+    } else {
+        user.name.clone()
     }
 }
 
@@ -83,7 +83,7 @@ pub fn groups(groups: &[Group]) {
     let mut table = Table::new(&["ID", "NAME", "VOICEPRINTS", "CREATOR", "CREATED (UTC)", "DESC"]);
     for g in groups {
         table.row(vec![
-            g.id.clone(),
+            g.id.to_string(),
             g.name.clone(),
             g.feature_count.to_string(),
             creator(&g.user_info),
@@ -98,7 +98,7 @@ pub fn features(features: &[Feature]) {
     let mut table = Table::new(&["ID", "NAME", "CREATOR", "CREATED (UTC)", "UPDATED (UTC)", "DESC"]);
     for f in features {
         table.row(vec![
-            f.id.clone(),
+            f.id.to_string(),
             f.name.clone(),
             creator(&f.user_info),
             time(f.created_at),
@@ -117,7 +117,7 @@ pub fn scores(result: &Identification) {
             (rank + 1).to_string(),
             format!("{:.2}", s.score),
             if s.matched { "yes" } else { "no" }.to_owned(),
-            s.feature_id.clone(),
+            s.feature_id.to_string(),
             s.feature_name.clone(),
             clip(&s.feature_desc, 40),
         ]);
@@ -159,7 +159,7 @@ mod tests {
     #[test]
     fn the_verdict_follows_matched_and_names_the_threshold() {
         let mut best = FeatureScore {
-            feature_id: "1".into(),
+            feature_id: voxprint_api::Id(1),
             feature_name: "Alice".into(),
             feature_desc: String::new(),
             score: 87.4,

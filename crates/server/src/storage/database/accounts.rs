@@ -1,6 +1,6 @@
 //! Teams, users and tokens, and the first-start bootstrap.
 
-use super::{now_seconds, with_pool, with_tx, Result, Store, StoreError};
+use super::{now_seconds, with_pool, try_with_tx, Result, Store, StoreError};
 use crate::domain::PermissionSet;
 use crate::storage::id_generator::IdGenerator;
 use crate::domain::token;
@@ -57,7 +57,7 @@ impl Store {
         let now = now_seconds();
         let (team_id, user_id, token_id) = (ids.next(), ids.next(), ids.next());
         let token = token::generate().map_err(|err| StoreError::Io(std::io::Error::other(err.to_string())))?;
-        let created = with_tx!(self, write, |tx| {
+        let created = try_with_tx!(self, write, |tx| {
             let claimed = sqlx::query(
                 "INSERT INTO bootstrap (singleton, team_id, admin_id, created_at) VALUES (1, $1, $2, $3)
                  ON CONFLICT (singleton) DO NOTHING",

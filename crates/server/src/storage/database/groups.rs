@@ -1,7 +1,7 @@
 //! Voiceprint groups: creation under a per-user quota, the seed's list query, update, delete.
 
 use super::voiceprints::BUMP_GROUP_VERSION;
-use super::{for_no_key_update, now_seconds, with_pool, with_tx, Result, Store, StoreError};
+use super::{for_no_key_update, now_seconds, with_pool, try_with_tx, Result, Store, StoreError};
 
 pub struct NewGroup<'a> {
     pub id: i64,
@@ -102,7 +102,7 @@ impl Store {
     /// cannot exceed the quota.
     pub async fn create_group(&self, group: NewGroup<'_>, max_per_user: i64) -> Result<()> {
         let now = now_seconds();
-        let inserted = with_tx!(self, write, |tx| {
+        let inserted = try_with_tx!(self, write, |tx| {
             let lock = format!("SELECT id FROM users WHERE id = $1 {}", for_no_key_update(&tx));
             sqlx::query(sqlx::AssertSqlSafe(lock)).bind(group.creator_id).execute(&mut *tx).await?;
             let inserted = sqlx::query(
@@ -200,7 +200,7 @@ impl Store {
     /// Deletes the group; its voiceprints go with it (foreign key cascade). Returns their blob
     /// keys, for the caller to delete the audio once the rows are gone.
     pub async fn delete_group(&self, group_id: i64) -> Result<Vec<String>> {
-        with_tx!(self, write, |tx| {
+        try_with_tx!(self, write, |tx| {
             // The group row's lock first: an enrollment racing this deletion then either
             // commits before the keys are read or finds the group gone, never leaving audio
             // that no row refers to.

@@ -7,7 +7,7 @@
 //!
 //! Two backends: SQLite (embedded, the default) and PostgreSQL (many instances). Queries are
 //! written once, with `$N` parameters that both understand, and compiled once per backend by
-//! the `with_pool!`/`with_tx!` macros below, so each runs with native types and no
+//! the `with_pool!`/`try_with_tx!` macros below, so each runs with native types and no
 //! runtime translation layer.
 
 mod accounts;
@@ -75,7 +75,8 @@ pub struct Store {
 }
 
 /// Evaluates `$body` with `$pool` bound to the concrete pool; the body is compiled once for
-/// each backend.
+/// each backend. The body is inlined, not a closure: a `?` or `return` in it leaves the calling
+/// method.
 macro_rules! with_pool {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.pool {
@@ -91,8 +92,10 @@ macro_rules! with_pool {
 ///   relies on row locks (see `Dialect::FOR_NO_KEY_UPDATE`).
 /// - `snapshot`: reads several statements from one consistent snapshot.
 ///
-/// The body must commit; dropping the transaction rolls it back.
-macro_rules! with_tx {
+/// The body must commit; dropping the transaction rolls it back. Named `try_` because it
+/// returns from the calling method like `?`: a failure to open the transaction is returned as
+/// its `Err`, and a `?` or `return` in the inlined body leaves the calling method too.
+macro_rules! try_with_tx {
     ($store:expr, $kind:ident, |$tx:ident| $body:expr) => {
         match &$store.pool {
             $crate::storage::database::Pool::Sqlite(pool) => {
@@ -109,7 +112,7 @@ macro_rules! with_tx {
     };
 }
 
-use {with_pool, with_tx};
+use {with_pool, try_with_tx};
 
 /// The little SQL that differs between the backends.
 trait Dialect: sqlx::Database {

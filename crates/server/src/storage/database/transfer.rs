@@ -3,7 +3,7 @@
 
 use sqlx::Row as _;
 
-use super::{with_pool, with_tx, Result, Store};
+use super::{with_pool, try_with_tx, Result, Store};
 
 /// What a column holds, as both backends store it.
 #[derive(Clone, Copy)]
@@ -147,7 +147,7 @@ impl Store {
             placeholders.join(", "),
             table.columns[0].0
         );
-        with_tx!(self, write, |tx| {
+        try_with_tx!(self, write, |tx| {
             let mut inserted = 0;
             for row in rows {
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
@@ -163,5 +163,81 @@ impl Store {
             tx.commit().await?;
             Ok(inserted)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+    use crate::storage::database::Pool;
+
+    /// Tables `migrate-data` leaves out on purpose: ID leases (see [`TABLES`]), the readiness
+    /// probe's scratch row, and sqlx's own record of applied migrations.
+    const NOT_COPIED: &[&str] = &["id_nodes", "storage_probe", "_sqlx_migrations"];
+
+    type Schema = BTreeMap<String, BTreeSet<String>>;
+
+    /// Table → columns, as the migrations made them.
+    async fn schema(store: &Store) -> Schema {
+        let pairs: Vec<(String, String)> = match &store.pool {
+            Pool::Sqlite(pool) => sqlx::query_as(
+                "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+            Pool::Postgres(pool) => sqlx::query_as(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema()",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+        };
+        let mut schema = Schema::new();
+        for (table, column) in pairs {
+            schema.entry(table).or_default().insert(column);
+        }
+        schema
+    }
+
+    fn assert_tables_match(mut schema: Schema) {
+        for table in NOT_COPIED {
+            schema.remove(*table);
+        }
+        let copied: Schema = TABLES
+            .iter()
+            .map(|table| (table.name.to_owned(), table.columns.iter().map(|(column, _)| (*column).to_owned()).collect()))
+            .collect();
+        assert_eq!(copied, schema, "migrate-data's TABLES must list every table and column of the migrations");
+    }
+
+    #[tokio::test]
+    async fn the_copied_tables_are_those_of_the_sqlite_migrations() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(dir.path()).await.unwrap();
+        assert_tables_match(schema(&store).await);
+    }
+
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL (VOXPRINT_TEST_POSTGRES, scripts/postgres.sh); scripts/test.sh runs it"]
+    async fn the_copied_tables_are_those_of_the_postgres_migrations() {
+        let admin_url = std::env::var("VOXPRINT_TEST_POSTGRES").expect("VOXPRINT_TEST_POSTGRES names a PostgreSQL server");
+        let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
+        let name = format!("voxprint_schema_{}", std::process::id());
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&admin).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+        let url = match admin_url.rsplit_once('/') {
+            Some((server, _database)) => format!("{server}/{name}"),
+            None => panic!("VOXPRINT_TEST_POSTGRES must end in /DATABASE: {admin_url}"),
+        };
+        let store = Store::open_postgres(&url, 2).await.unwrap();
+        let schema = schema(&store).await;
+        drop(store);
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).execute(&admin).await.unwrap();
+        assert_tables_match(schema);
     }
 }

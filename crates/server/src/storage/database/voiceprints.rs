@@ -2,7 +2,7 @@
 //! per-group quota. Every change moves the group's `voiceprints_version` in the same
 //! transaction, which is how every process's embedding cache learns it is stale.
 
-use super::{for_no_key_update, now_seconds, with_pool, with_tx, Result, Store, StoreError};
+use super::{for_no_key_update, now_seconds, with_pool, try_with_tx, Result, Store, StoreError};
 
 pub struct NewVoiceprint<'a> {
     pub id: i64,
@@ -85,7 +85,7 @@ impl Store {
     /// and cannot exceed the quota. A refused insert rolls the version back with the rest.
     pub async fn create_voiceprint(&self, voiceprint: NewVoiceprint<'_>, max_per_group: i64) -> Result<()> {
         let now = now_seconds();
-        with_tx!(self, write, |tx| {
+        try_with_tx!(self, write, |tx| {
             let group_exists =
                 sqlx::query(BUMP_GROUP_VERSION).bind(voiceprint.group_id).execute(&mut *tx).await?.rows_affected();
             if group_exists == 0 {
@@ -142,7 +142,7 @@ impl Store {
         description: Option<&str>,
         audio: Option<StoredAudio<'_>>,
     ) -> Result<String> {
-        with_tx!(self, write, |tx| {
+        try_with_tx!(self, write, |tx| {
             // Locked, so that of two concurrent replacements each learns the key the other
             // replaced, and no blob is left behind unreferenced.
             let select =
@@ -183,7 +183,7 @@ impl Store {
 
     /// Deletes the voiceprint; returns its blob key so the caller can delete the audio.
     pub async fn delete_voiceprint(&self, voiceprint_id: i64) -> Result<String> {
-        with_tx!(self, write, |tx| {
+        try_with_tx!(self, write, |tx| {
             let deleted: Option<(String, i64)> =
                 sqlx::query_as("DELETE FROM voiceprints WHERE id = $1 RETURNING audio_key, group_id")
                     .bind(voiceprint_id)
@@ -198,7 +198,7 @@ impl Store {
 
     /// One page of a group's voiceprints, newest first, and the number of all of them.
     pub async fn list_voiceprints(&self, group_id: i64, limit: i64, offset: i64) -> Result<(Vec<VoiceprintView>, i64)> {
-        with_tx!(self, snapshot, |tx| {
+        try_with_tx!(self, snapshot, |tx| {
             let items = sqlx::query_as(
                 "SELECT v.id, v.group_id, v.name, v.description, v.audio_key, v.created_at, v.updated_at,
                         u.id AS creator_id, u.name AS creator_name, u.nickname AS creator_nickname,
@@ -248,7 +248,7 @@ impl Store {
 
     /// Every embedding of the group with the version they belong to, read in one snapshot.
     pub async fn group_embeddings(&self, group_id: i64) -> Result<(i64, Vec<EnrolledEmbedding>)> {
-        with_tx!(self, snapshot, |tx| {
+        try_with_tx!(self, snapshot, |tx| {
             let (version,): (i64,) = sqlx::query_as("SELECT voiceprints_version FROM voiceprint_groups WHERE id = $1")
                 .bind(group_id)
                 .fetch_optional(&mut *tx)
@@ -293,7 +293,7 @@ impl Store {
         conditions: &[u8],
         version: i64,
     ) -> Result<bool> {
-        with_tx!(self, write, |tx| {
+        try_with_tx!(self, write, |tx| {
             let group: Option<(i64,)> = sqlx::query_as(
                 "UPDATE voiceprints SET embedding = $3, conditions = $4, scoring_version = $5
                  WHERE id = $1 AND audio_sha256 = $2 RETURNING group_id",
