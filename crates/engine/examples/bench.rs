@@ -10,7 +10,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use voxprint_engine::kernels::{Isa, PackedMatrix};
-use voxprint_engine::{model, preprocess, windows, Encoder};
+use voxprint_engine::{preprocess, windows, Encoder};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 /// Multiply-adds of one window through the LSTM and the linear layer, × 2 flops:
 /// 160 steps × (4·256·(40 + 256) + 2 · 4·256·(256 + 256)) + 256·256 ≈ 432 MFLOP.
@@ -31,7 +34,7 @@ fn main() {
         }
     }
     assert!(!files.is_empty(), "usage: bench [--repeat N] FILE.wav…");
-    let encoder = Encoder::load(&model::default_model_path()).unwrap_or_else(|e| panic!("{e}"));
+    let encoder = Encoder::load(&common::model_path()).unwrap_or_else(|e| panic!("{e}"));
     let clips: Vec<(Vec<f32>, usize, u32)> = files.iter().map(read_wav).collect();
     let audio_seconds: f64 = clips.iter().map(|(s, c, r)| s.len() as f64 / *c as f64 / f64::from(*r)).sum();
 

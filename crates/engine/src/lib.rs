@@ -1,16 +1,20 @@
 //! Speaker engine: audio samples → preprocessing → mel spectrogram → GE2E speaker encoder →
-//! embedding, and scoring. Pure computation; see `README.md` beside this crate.
+//! embedding, and scoring. Pure computation: it takes a model file (its path or its bytes) and
+//! samples, and returns embeddings; it reads no environment and starts no process. Where the
+//! model file lives and how it is downloaded belong to the application (the `voxprint-model`
+//! crate). See `README.md` beside this crate.
 //!
 //! ```no_run
-//! use voxprint_engine::{model, preprocess, Encoder};
-//! let encoder = Encoder::load(&model::default_model_path())?;
+//! use std::path::Path;
+//! use voxprint_engine::{preprocess, Encoder};
+//! let encoder = Encoder::load(Path::new("ge2e-resemblyzer-0.1.4.vxm"))?; // or Encoder::from_bytes
 //! let samples = vec![0.0f32; 44_100 * 2]; // interleaved stereo, 1 s at 44.1 kHz
 //! let speech = preprocess(&samples, 2, 44_100);
 //! match encoder.embed(&speech) {
 //!     Ok(embedding) => println!("{:?}", &embedding.as_slice()[..4]),
 //!     Err(e) => println!("{e}"), // silence: not enough speech
 //! }
-//! # Ok::<(), voxprint_engine::model::ModelError>(())
+//! # Ok::<(), voxprint_engine::ModelError>(())
 //! ```
 
 pub mod augment;

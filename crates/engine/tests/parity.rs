@@ -2,11 +2,14 @@
 //! reach cosine ≥ 0.999 with Resemblyzer 0.1.4's embedding of it, stored in
 //! `tests/data/parity-reference.json` (regenerate with `scripts/parity/make-reference.sh`).
 //!
-//! Needs the model at `default_model_path()`; without it the test fails and says how to get it.
+//! Needs the model at `$VOXPRINT_MODEL` or where `voxprint model fetch` writes it (see
+//! `common/mod.rs`); without it the test fails and says how to get it.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 
-use voxprint_engine::{cosine, model, preprocess, Embedding, Encoder};
+use voxprint_engine::{cosine, preprocess, Embedding, Encoder};
 
 const MIN_COSINE: f32 = 0.999;
 
@@ -25,9 +28,9 @@ fn read_wav(path: &Path) -> (Vec<f32>, usize, u32) {
 
 #[test]
 fn embeddings_match_resemblyzer() {
-    let model_path = model::default_model_path();
+    let model_path = common::model_path();
     let encoder = Encoder::load(&model_path).unwrap_or_else(|e| {
-        panic!("cannot load the speaker model ({e}); run `voxprint model fetch` (or `cargo run --release -p voxprint-engine --example fetch_model`) first")
+        panic!("cannot load the speaker model ({e}); run `voxprint model fetch` (or `cargo run --release -p voxprint-model --example fetch_model`) first")
     });
     let reference: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/parity-reference.json")).unwrap(),
@@ -73,7 +76,7 @@ fn embeddings_match_resemblyzer() {
 
 #[test]
 fn batch_equals_single() {
-    let Ok(encoder) = Encoder::load(&model::default_model_path()) else {
+    let Ok(encoder) = Encoder::load(&common::model_path()) else {
         panic!("speaker model missing: run `voxprint model fetch` first");
     };
     let dir = repo_root().join("testdata/parity");
