@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use voxprint_engine::kernels::{Isa, PackedMatrix};
+use voxprint_engine::bench::{Isa, PackedMatrix};
 use voxprint_engine::{preprocess, windows, Encoder};
 
 #[path = "../tests/common/mod.rs"]
@@ -73,10 +73,10 @@ fn main() {
     for (m, k, n) in [(2048, 1024, 1024), (128, 256, 1024), (13, 256, 1024)] {
         println!("sgemm_gflops_{m}x{k}x{n} {:.1}", sgemm_gflops(m, k, n));
     }
-    println!("isa {:?}", Isa::detect());
+    println!("isa {:?}", Isa::detect().kind());
     for isa in Isa::available() {
         for m in [2080, 128, 13, 1] {
-            println!("kernel_gflops_{isa:?}_{m}x256x1024 {:.1}", kernel_gflops(isa, m, 256, 1024));
+            println!("kernel_gflops_{:?}_{m}x256x1024 {:.1}", isa.kind(), kernel_gflops(isa, m, 256, 1024));
         }
     }
 }

@@ -20,7 +20,7 @@
 pub mod augment;
 pub mod constants;
 mod encoder;
-pub mod kernels;
+mod kernels;
 mod lstm;
 pub mod mel;
 pub mod model;
@@ -38,3 +38,17 @@ pub use preprocess::preprocess;
 pub use quality::Quality;
 pub use spectrogram::Spectrogram;
 pub use speech::Sound;
+
+/// The kernels, for `examples/bench.rs` to time each instruction set on the LSTM's shapes. Not
+/// part of the API. Sound like the rest: an [`Isa`](bench::Isa) comes only from run-time
+/// detection ([`Isa::detect`](bench::Isa::detect), [`Isa::available`](bench::Isa::available)),
+/// and everything here is safe to call.
+///
+/// ```compile_fail
+/// // The field is private: no claiming AVX-512 without detection.
+/// let _ = voxprint_engine::bench::Isa { kind: voxprint_engine::bench::IsaKind::Avx512 };
+/// ```
+#[doc(hidden)]
+pub mod bench {
+    pub use crate::kernels::{Isa, IsaKind, PackedMatrix};
+}
