@@ -17,6 +17,11 @@
 //! # Ok::<(), voxprint_engine::ModelError>(())
 //! ```
 
+// Every unsafe operation, even inside an `unsafe fn`, sits in an `unsafe {}` block whose
+// `// SAFETY:` comment says how the function's contract (its `# Safety` section) covers it.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+
 pub mod augment;
 pub mod constants;
 mod encoder;
