@@ -3,7 +3,7 @@
 //!
 //! `voxprint-engine` is pure computation: it loads a model file from a path or bytes. This
 //! crate holds what is not: the default location ([`default_model_path`], from the
-//! environment) and [`fetch`], which downloads the Resemblyzer 0.1.4 wheel with pip, checks its
+//! environment) and [`fetch()`], which downloads the Resemblyzer 0.1.4 wheel with pip, checks its
 //! checksums, and converts its `pretrained.pt` with the engine's
 //! [`voxprint_engine::model::convert_pretrained`]. The weights are never committed.
 //!

@@ -3,7 +3,7 @@
 //! the file lives and how it is downloaded are the application's business (the `voxprint-model`
 //! crate).
 //!
-//! - [`format`] is the project's own file (`.vxm`): named f32 tensors with a SHA-256 trailer.
+//! - [`format`](mod@format) is the project's own file (`.vxm`): named f32 tensors with a SHA-256 trailer.
 //! - [`torch_legacy`] reads the PyTorch file without Python or torch; [`convert_pretrained`]
 //!   turns Resemblyzer's `pretrained.pt` into a `.vxm` file.
 //! - [`Weights`] is what the encoder loads: the named tensors, with their shapes checked.
