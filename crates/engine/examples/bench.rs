@@ -111,7 +111,22 @@ fn sgemm_gflops(m: usize, k: usize, n: usize) -> f64 {
     time_gflops(m, k, n, || {
         // SAFETY: the buffers hold m × k, k × n and m × n values with these row strides.
         unsafe {
-            matrixmultiply::sgemm(m, k, n, 1.0, a.as_ptr(), k as isize, 1, b.as_ptr(), n as isize, 1, 0.0, c.as_mut_ptr(), n as isize, 1);
+            matrixmultiply::sgemm(
+                m,
+                k,
+                n,
+                1.0,
+                a.as_ptr(),
+                k as isize,
+                1,
+                b.as_ptr(),
+                n as isize,
+                1,
+                0.0,
+                c.as_mut_ptr(),
+                n as isize,
+                1,
+            );
         }
         std::hint::black_box(&mut c);
     })

@@ -45,7 +45,11 @@ pub enum EngineError {
 pub fn cosine(a: &Embedding, b: &Embedding) -> f32 {
     let dot: f32 = a.0.iter().zip(&b.0).map(|(x, y)| x * y).sum();
     let norms = norm(&a.0) * norm(&b.0);
-    if norms > 0.0 { dot / norms } else { 0.0 }
+    if norms > 0.0 {
+        dot / norms
+    } else {
+        0.0
+    }
 }
 
 /// The loaded model. Immutable after load, so `Send + Sync`: share one in an `Arc`.

@@ -33,7 +33,8 @@ fn embeddings_match_resemblyzer() {
         panic!("cannot load the speaker model ({e}); run `voxprint model fetch` (or `cargo run --release -p voxprint-model --example fetch_model`) first")
     });
     let reference: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/parity-reference.json")).unwrap(),
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/parity-reference.json"))
+            .unwrap(),
     )
     .unwrap();
     let clips = reference["clips"].as_array().unwrap();
@@ -62,7 +63,11 @@ fn embeddings_match_resemblyzer() {
             encoder.embed(&speech).unwrap()
         };
         let c = cosine(&embedding, &Embedding(r));
-        println!("{name}: cosine {c:.7} (1 - cos = {:.1e}), {} samples after preprocessing (reference {expected_len})", 1.0 - c, speech.len());
+        println!(
+            "{name}: cosine {c:.7} (1 - cos = {:.1e}), {} samples after preprocessing (reference {expected_len})",
+            1.0 - c,
+            speech.len()
+        );
         if c < worst.0 {
             worst = (c, name.to_owned());
         }
@@ -80,13 +85,14 @@ fn batch_equals_single() {
         panic!("speaker model missing: run `voxprint model fetch` first");
     };
     let dir = repo_root().join("testdata/parity");
-    let speeches: Vec<Vec<f32>> = ["07-flite-kal16-16k-mono.wav", "16-flite-slt-8k-mono-long.wav", "19-festival-it-lp-44k-stereo.wav"]
-        .iter()
-        .map(|n| {
-            let (s, c, r) = read_wav(&dir.join(n));
-            preprocess(&s, c, r)
-        })
-        .collect();
+    let speeches: Vec<Vec<f32>> =
+        ["07-flite-kal16-16k-mono.wav", "16-flite-slt-8k-mono-long.wav", "19-festival-it-lp-44k-stereo.wav"]
+            .iter()
+            .map(|n| {
+                let (s, c, r) = read_wav(&dir.join(n));
+                preprocess(&s, c, r)
+            })
+            .collect();
     let refs: Vec<&[f32]> = speeches.iter().map(Vec::as_slice).collect();
     let batch = encoder.embed_batch(&refs);
     for (speech, batched) in speeches.iter().zip(&batch) {

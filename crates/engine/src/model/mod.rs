@@ -100,7 +100,9 @@ impl Weights {
 
     /// Assembles the weights from named tensors, checking that each expected one is there with
     /// its shape.
-    pub fn from_tensors(mut tensors: std::collections::HashMap<String, format::NamedTensor>) -> Result<Weights, ModelError> {
+    pub fn from_tensors(
+        mut tensors: std::collections::HashMap<String, format::NamedTensor>,
+    ) -> Result<Weights, ModelError> {
         let mut take = |name: &str, shape: &[usize]| -> Result<Vec<f32>, ModelError> {
             let t = tensors.remove(name).ok_or_else(|| ModelError::Format(format!("tensor {name} missing")))?;
             if t.shape != shape {
