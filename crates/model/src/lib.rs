@@ -67,6 +67,17 @@ pub fn load_encoder(path: &Path) -> Result<Encoder, LoadError> {
 mod tests {
     use super::*;
 
+    /// What `anyhow`'s `?` (the server's) needs of an error type.
+    fn is_boxable_error<E: std::error::Error + Send + Sync + 'static>() {}
+
+    #[test]
+    fn errors_convert_into_boxed_errors() {
+        is_boxable_error::<LoadError>();
+        is_boxable_error::<FetchError>();
+        is_boxable_error::<DownloadError>();
+        is_boxable_error::<ModelError>();
+    }
+
     #[test]
     fn a_missing_model_names_the_fetch_command() {
         let err = load_encoder(Path::new("/nonexistent/voxprint/model.vxm")).unwrap_err();
