@@ -5,7 +5,7 @@
 # Markdown table for the "Speaker engine" section of BENCHMARKS.md.
 #
 # Usage: scripts/bench-engine.sh [passes, default 5]
-# Needs the model (`cargo run --release -p voxprint-engine --example fetch_model`) and sets up
+# Needs the model (`cargo run --release -p voxprint-model --example fetch_model`) and sets up
 # the Python reference environment on first use (scripts/parity/venv.sh; downloads torch).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -9,8 +9,11 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use voxprint_engine::kernels::{Isa, PackedMatrix};
-use voxprint_engine::{model, preprocess, windows, Encoder};
+use voxprint_engine::bench::{Isa, PackedMatrix};
+use voxprint_engine::{preprocess, windows, Encoder};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 /// Multiply-adds of one window through the LSTM and the linear layer, × 2 flops:
 /// 160 steps × (4·256·(40 + 256) + 2 · 4·256·(256 + 256)) + 256·256 ≈ 432 MFLOP.
@@ -31,7 +34,7 @@ fn main() {
         }
     }
     assert!(!files.is_empty(), "usage: bench [--repeat N] FILE.wav…");
-    let encoder = Encoder::load(&model::default_model_path()).unwrap_or_else(|e| panic!("{e}"));
+    let encoder = Encoder::load(&common::model_path()).unwrap_or_else(|e| panic!("{e}"));
     let clips: Vec<(Vec<f32>, usize, u32)> = files.iter().map(read_wav).collect();
     let audio_seconds: f64 = clips.iter().map(|(s, c, r)| s.len() as f64 / *c as f64 / f64::from(*r)).sum();
 
@@ -70,10 +73,10 @@ fn main() {
     for (m, k, n) in [(2048, 1024, 1024), (128, 256, 1024), (13, 256, 1024)] {
         println!("sgemm_gflops_{m}x{k}x{n} {:.1}", sgemm_gflops(m, k, n));
     }
-    println!("isa {:?}", Isa::detect());
+    println!("isa {:?}", Isa::detect().kind());
     for isa in Isa::available() {
         for m in [2080, 128, 13, 1] {
-            println!("kernel_gflops_{isa:?}_{m}x256x1024 {:.1}", kernel_gflops(isa, m, 256, 1024));
+            println!("kernel_gflops_{:?}_{m}x256x1024 {:.1}", isa.kind(), kernel_gflops(isa, m, 256, 1024));
         }
     }
 }
@@ -108,7 +111,22 @@ fn sgemm_gflops(m: usize, k: usize, n: usize) -> f64 {
     time_gflops(m, k, n, || {
         // SAFETY: the buffers hold m × k, k × n and m × n values with these row strides.
         unsafe {
-            matrixmultiply::sgemm(m, k, n, 1.0, a.as_ptr(), k as isize, 1, b.as_ptr(), n as isize, 1, 0.0, c.as_mut_ptr(), n as isize, 1);
+            matrixmultiply::sgemm(
+                m,
+                k,
+                n,
+                1.0,
+                a.as_ptr(),
+                k as isize,
+                1,
+                b.as_ptr(),
+                n as isize,
+                1,
+                0.0,
+                c.as_mut_ptr(),
+                n as isize,
+                1,
+            );
         }
         std::hint::black_box(&mut c);
     })

@@ -45,7 +45,11 @@ pub enum EngineError {
 pub fn cosine(a: &Embedding, b: &Embedding) -> f32 {
     let dot: f32 = a.0.iter().zip(&b.0).map(|(x, y)| x * y).sum();
     let norms = norm(&a.0) * norm(&b.0);
-    if norms > 0.0 { dot / norms } else { 0.0 }
+    if norms > 0.0 {
+        dot / norms
+    } else {
+        0.0
+    }
 }
 
 /// The loaded model. Immutable after load, so `Send + Sync`: share one in an `Arc`.
@@ -58,10 +62,15 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// Loads the model file at `path` (see [`crate::model::default_model_path`]). A missing file
-    /// is [`ModelError::Missing`], whose message names `voxprint model fetch`.
+    /// Loads the model file at `path`. A file that cannot be read is [`ModelError::Read`] with
+    /// the io error as its source ([`ModelError::is_not_found`] tells a missing file).
     pub fn load(path: &Path) -> Result<Encoder, ModelError> {
         Ok(Encoder::from_weights(&Weights::load(path)?))
+    }
+
+    /// Loads a model file already in memory.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Encoder, ModelError> {
+        Ok(Encoder::from_weights(&Weights::from_bytes(bytes)?))
     }
 
     /// Prepares the weights for the kernels of this CPU.

@@ -1,22 +1,31 @@
 //! Speaker engine: audio samples → preprocessing → mel spectrogram → GE2E speaker encoder →
-//! embedding, and scoring. Pure computation; see `README.md` beside this crate.
+//! embedding, and scoring. Pure computation: it takes a model file (its path or its bytes) and
+//! samples, and returns embeddings; it reads no environment and starts no process. Where the
+//! model file lives and how it is downloaded belong to the application (the `voxprint-model`
+//! crate). See `README.md` beside this crate.
 //!
 //! ```no_run
-//! use voxprint_engine::{model, preprocess, Encoder};
-//! let encoder = Encoder::load(&model::default_model_path())?;
+//! use std::path::Path;
+//! use voxprint_engine::{preprocess, Encoder};
+//! let encoder = Encoder::load(Path::new("ge2e-resemblyzer-0.1.4.vxm"))?; // or Encoder::from_bytes
 //! let samples = vec![0.0f32; 44_100 * 2]; // interleaved stereo, 1 s at 44.1 kHz
 //! let speech = preprocess(&samples, 2, 44_100);
 //! match encoder.embed(&speech) {
 //!     Ok(embedding) => println!("{:?}", &embedding.as_slice()[..4]),
 //!     Err(e) => println!("{e}"), // silence: not enough speech
 //! }
-//! # Ok::<(), voxprint_engine::model::ModelError>(())
+//! # Ok::<(), voxprint_engine::ModelError>(())
 //! ```
+
+// Every unsafe operation, even inside an `unsafe fn`, sits in an `unsafe {}` block whose
+// `// SAFETY:` comment says how the function's contract (its `# Safety` section) covers it.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 pub mod augment;
 pub mod constants;
 mod encoder;
-pub mod kernels;
+mod kernels;
 mod lstm;
 pub mod mel;
 pub mod model;
@@ -34,3 +43,17 @@ pub use preprocess::preprocess;
 pub use quality::Quality;
 pub use spectrogram::Spectrogram;
 pub use speech::Sound;
+
+/// The kernels, for `examples/bench.rs` to time each instruction set on the LSTM's shapes. Not
+/// part of the API. Sound like the rest: an [`Isa`](bench::Isa) comes only from run-time
+/// detection ([`Isa::detect`](bench::Isa::detect), [`Isa::available`](bench::Isa::available)),
+/// and everything here is safe to call.
+///
+/// ```compile_fail
+/// // The field is private: no claiming AVX-512 without detection.
+/// let _ = voxprint_engine::bench::Isa { kind: voxprint_engine::bench::IsaKind::Avx512 };
+/// ```
+#[doc(hidden)]
+pub mod bench {
+    pub use crate::kernels::{Isa, IsaKind, PackedMatrix};
+}

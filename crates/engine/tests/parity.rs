@@ -2,11 +2,14 @@
 //! reach cosine ≥ 0.999 with Resemblyzer 0.1.4's embedding of it, stored in
 //! `tests/data/parity-reference.json` (regenerate with `scripts/parity/make-reference.sh`).
 //!
-//! Needs the model at `default_model_path()`; without it the test fails and says how to get it.
+//! Needs the model at `$VOXPRINT_MODEL` or where `voxprint model fetch` writes it (see
+//! `common/mod.rs`); without it the test fails and says how to get it.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 
-use voxprint_engine::{cosine, model, preprocess, Embedding, Encoder};
+use voxprint_engine::{cosine, preprocess, Embedding, Encoder};
 
 const MIN_COSINE: f32 = 0.999;
 
@@ -24,13 +27,15 @@ fn read_wav(path: &Path) -> (Vec<f32>, usize, u32) {
 }
 
 #[test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 fn embeddings_match_resemblyzer() {
-    let model_path = model::default_model_path();
+    let model_path = common::model_path();
     let encoder = Encoder::load(&model_path).unwrap_or_else(|e| {
-        panic!("cannot load the speaker model ({e}); run `voxprint model fetch` (or `cargo run --release -p voxprint-engine --example fetch_model`) first")
+        panic!("cannot load the speaker model ({e}); run `voxprint model fetch` (or `cargo run --release -p voxprint-model --example fetch_model`) first")
     });
     let reference: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/parity-reference.json")).unwrap(),
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/parity-reference.json"))
+            .unwrap(),
     )
     .unwrap();
     let clips = reference["clips"].as_array().unwrap();
@@ -59,7 +64,11 @@ fn embeddings_match_resemblyzer() {
             encoder.embed(&speech).unwrap()
         };
         let c = cosine(&embedding, &Embedding(r));
-        println!("{name}: cosine {c:.7} (1 - cos = {:.1e}), {} samples after preprocessing (reference {expected_len})", 1.0 - c, speech.len());
+        println!(
+            "{name}: cosine {c:.7} (1 - cos = {:.1e}), {} samples after preprocessing (reference {expected_len})",
+            1.0 - c,
+            speech.len()
+        );
         if c < worst.0 {
             worst = (c, name.to_owned());
         }
@@ -72,18 +81,20 @@ fn embeddings_match_resemblyzer() {
 }
 
 #[test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 fn batch_equals_single() {
-    let Ok(encoder) = Encoder::load(&model::default_model_path()) else {
+    let Ok(encoder) = Encoder::load(&common::model_path()) else {
         panic!("speaker model missing: run `voxprint model fetch` first");
     };
     let dir = repo_root().join("testdata/parity");
-    let speeches: Vec<Vec<f32>> = ["07-flite-kal16-16k-mono.wav", "16-flite-slt-8k-mono-long.wav", "19-festival-it-lp-44k-stereo.wav"]
-        .iter()
-        .map(|n| {
-            let (s, c, r) = read_wav(&dir.join(n));
-            preprocess(&s, c, r)
-        })
-        .collect();
+    let speeches: Vec<Vec<f32>> =
+        ["07-flite-kal16-16k-mono.wav", "16-flite-slt-8k-mono-long.wav", "19-festival-it-lp-44k-stereo.wav"]
+            .iter()
+            .map(|n| {
+                let (s, c, r) = read_wav(&dir.join(n));
+                preprocess(&s, c, r)
+            })
+            .collect();
     let refs: Vec<&[f32]> = speeches.iter().map(Vec::as_slice).collect();
     let batch = encoder.embed_batch(&refs);
     for (speech, batched) in speeches.iter().zip(&batch) {

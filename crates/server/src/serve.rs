@@ -7,7 +7,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use voxprint_engine::Encoder;
 
 use crate::cli::ServeArgs;
 use crate::http::ratelimit::RateLimiter;
@@ -26,7 +25,7 @@ pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let public_url = args.public_url.as_deref().map(parse_public_url).transpose()?;
     // The model first: without it nothing can be enrolled, so refuse to start at all.
-    let encoder = Arc::new(Encoder::load(&args.model.resolve())?);
+    let encoder = Arc::new(voxprint_model::load_encoder(&args.model.resolve())?);
     let data_dir = &args.storage.data_dir;
     crate::storage::private_files::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
     let store = storage::open_store(&args.storage).await?;

@@ -1,4 +1,5 @@
-//! AVX2 + FMA kernels. Callers must have checked the CPU features (see `Isa::detect`).
+//! AVX2 + FMA kernels. Every function here is `unsafe`: the CPU must have AVX2 and FMA, which
+//! the caller shows by holding an [`Isa`](super::Isa) that detection produced.
 #![cfg(target_arch = "x86_64")]
 
 use std::arch::x86_64::*;
@@ -16,20 +17,30 @@ const MR: usize = 6;
 /// still has four independent accumulators to hide the multiply-add latency.
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA; `a` must hold `m × k` and `c` `m × n` values, `b` the
-/// packed `k × n` matrix, and `n` must be a multiple of 32.
+/// - The CPU must support AVX2 and FMA.
+/// - `a` must hold at least `m × k` values, `b` at least `k × n` (the packed matrix) and `c` at
+///   least `m × n`: the kernel reads and writes through raw pointers without bounds checks.
+///
+/// Every column is computed only if `n` is a multiple of 32 (the callers' `n` is a multiple of
+/// 64); other columns are left as they were, which is wrong but not unsafe.
 #[target_feature(enable = "avx2,fma")]
-pub unsafe fn gemm_acc(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+pub(super) unsafe fn gemm_acc(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
     let (a, b, c) = (a.as_ptr(), b.as_ptr(), c.as_mut_ptr());
     if m <= 3 {
         for pair in 0..n / (2 * PANEL) {
-            let bp = b.add(2 * pair * k * PANEL);
-            let cp = c.add(2 * pair * PANEL);
-            match m {
-                1 => wide::<1>(k, a, bp, cp, n),
-                2 => wide::<2>(k, a, bp, cp, n),
-                3 => wide::<3>(k, a, bp, cp, n),
-                _ => {}
+            // SAFETY: AVX2 and FMA are present (this function's contract). With
+            // pair < n / 32, the two panels from `bp` end at 32 · (pair + 1) · k ≤ k × n values
+            // into `b`; the m rows of `a` (m × k values) and of `c` from column 32 · pair
+            // (32 columns, stride n) lie within `a` and `c`, whose sizes the contract guarantees.
+            unsafe {
+                let bp = b.add(2 * pair * k * PANEL);
+                let cp = c.add(2 * pair * PANEL);
+                match m {
+                    1 => wide::<1>(k, a, bp, cp, n),
+                    2 => wide::<2>(k, a, bp, cp, n),
+                    3 => wide::<3>(k, a, bp, cp, n),
+                    _ => {}
+                }
             }
         }
         return;
@@ -37,17 +48,25 @@ pub unsafe fn gemm_acc(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &m
     for chunk in (0..m).step_by(ROW_CHUNK) {
         let chunk_rows = ROW_CHUNK.min(m - chunk);
         for panel in 0..n / PANEL {
-            let bp = b.add(panel * k * PANEL);
+            // SAFETY: panel < n / 16, so the panel's k × 16 values end at 16 · (panel + 1) · k
+            // ≤ k × n values into `b`, which holds that many (this function's contract).
+            let bp = unsafe { b.add(panel * k * PANEL) };
             for (r0, rows) in row_blocks(chunk_rows, MR) {
-                let ap = a.add((chunk + r0) * k);
-                let cp = c.add((chunk + r0) * n + panel * PANEL);
-                match rows {
-                    1 => block::<1>(k, ap, bp, cp, n),
-                    2 => block::<2>(k, ap, bp, cp, n),
-                    3 => block::<3>(k, ap, bp, cp, n),
-                    4 => block::<4>(k, ap, bp, cp, n),
-                    5 => block::<5>(k, ap, bp, cp, n),
-                    _ => block::<6>(k, ap, bp, cp, n),
+                // SAFETY: AVX2 and FMA are present (this function's contract). The block's
+                // rows are chunk + r0 .. chunk + r0 + rows ≤ m, so its rows of `a` (k values
+                // each) and of `c` (16 values from column 16 · panel < n, stride n) lie within
+                // the m × k and m × n values the contract guarantees; `bp` is one panel of `b`.
+                unsafe {
+                    let ap = a.add((chunk + r0) * k);
+                    let cp = c.add((chunk + r0) * n + panel * PANEL);
+                    match rows {
+                        1 => block::<1>(k, ap, bp, cp, n),
+                        2 => block::<2>(k, ap, bp, cp, n),
+                        3 => block::<3>(k, ap, bp, cp, n),
+                        4 => block::<4>(k, ap, bp, cp, n),
+                        5 => block::<5>(k, ap, bp, cp, n),
+                        _ => block::<6>(k, ap, bp, cp, n),
+                    }
                 }
             }
         }
@@ -55,49 +74,68 @@ pub unsafe fn gemm_acc(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &m
 }
 
 /// `C[R × 16] += A[R × k] · Bpanel[k × 16]`, accumulators in registers for the whole of k.
+///
+/// # Safety
+/// - The CPU must support AVX2 and FMA (this is inlined into [`gemm_acc`], which enables them).
+/// - `a` must be valid for reads of `R` rows of `k` values at stride `k`, `b` for reads of
+///   `k × 16` values, and `c` for reads and writes of `R` rows of 16 values at stride `ldc`.
 #[inline(always)]
 unsafe fn block<const R: usize>(k: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize) {
-    let mut lo = [_mm256_setzero_ps(); R];
-    let mut hi = [_mm256_setzero_ps(); R];
-    for kk in 0..k {
-        let b0 = _mm256_loadu_ps(b.add(kk * PANEL));
-        let b1 = _mm256_loadu_ps(b.add(kk * PANEL + 8));
-        for r in 0..R {
-            let av = _mm256_broadcast_ss(&*a.add(r * k + kk));
-            lo[r] = _mm256_fmadd_ps(av, b0, lo[r]);
-            hi[r] = _mm256_fmadd_ps(av, b1, hi[r]);
+    // SAFETY: the intrinsics need AVX2 and FMA, and every offset below stays within the extents
+    // of `a`, `b` and `c` that this function's contract requires (r < R, kk < k, 16 columns).
+    unsafe {
+        let mut lo = [_mm256_setzero_ps(); R];
+        let mut hi = [_mm256_setzero_ps(); R];
+        for kk in 0..k {
+            let b0 = _mm256_loadu_ps(b.add(kk * PANEL));
+            let b1 = _mm256_loadu_ps(b.add(kk * PANEL + 8));
+            for r in 0..R {
+                let av = _mm256_broadcast_ss(&*a.add(r * k + kk));
+                lo[r] = _mm256_fmadd_ps(av, b0, lo[r]);
+                hi[r] = _mm256_fmadd_ps(av, b1, hi[r]);
+            }
         }
-    }
-    for r in 0..R {
-        let out = c.add(r * ldc);
-        _mm256_storeu_ps(out, _mm256_add_ps(_mm256_loadu_ps(out), lo[r]));
-        _mm256_storeu_ps(out.add(8), _mm256_add_ps(_mm256_loadu_ps(out.add(8)), hi[r]));
+        for r in 0..R {
+            let out = c.add(r * ldc);
+            _mm256_storeu_ps(out, _mm256_add_ps(_mm256_loadu_ps(out), lo[r]));
+            _mm256_storeu_ps(out.add(8), _mm256_add_ps(_mm256_loadu_ps(out.add(8)), hi[r]));
+        }
     }
 }
 
 /// Like [`block`] over two adjacent panels (32 columns) for very few rows.
+///
+/// # Safety
+/// - The CPU must support AVX2 and FMA (this is inlined into [`gemm_acc`], which enables them).
+/// - `a` must be valid for reads of `R` rows of `k` values at stride `k`, `b` for reads of two
+///   consecutive panels (`2 × k × 16` values), and `c` for reads and writes of `R` rows of 32
+///   values at stride `ldc`.
 #[inline(always)]
 unsafe fn wide<const R: usize>(k: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize) {
-    let mut acc = [[_mm256_setzero_ps(); 4]; R];
-    let b2 = b.add(k * PANEL);
-    for kk in 0..k {
-        let bv = [
-            _mm256_loadu_ps(b.add(kk * PANEL)),
-            _mm256_loadu_ps(b.add(kk * PANEL + 8)),
-            _mm256_loadu_ps(b2.add(kk * PANEL)),
-            _mm256_loadu_ps(b2.add(kk * PANEL + 8)),
-        ];
-        for (r, acc_row) in acc.iter_mut().enumerate() {
-            let av = _mm256_broadcast_ss(&*a.add(r * k + kk));
-            for (v, b) in acc_row.iter_mut().zip(bv) {
-                *v = _mm256_fmadd_ps(av, b, *v);
+    // SAFETY: the intrinsics need AVX2 and FMA, and every offset below stays within the extents
+    // of `a`, `b` and `c` that this function's contract requires (r < R, kk < k, 32 columns).
+    unsafe {
+        let mut acc = [[_mm256_setzero_ps(); 4]; R];
+        let b2 = b.add(k * PANEL);
+        for kk in 0..k {
+            let bv = [
+                _mm256_loadu_ps(b.add(kk * PANEL)),
+                _mm256_loadu_ps(b.add(kk * PANEL + 8)),
+                _mm256_loadu_ps(b2.add(kk * PANEL)),
+                _mm256_loadu_ps(b2.add(kk * PANEL + 8)),
+            ];
+            for (r, acc_row) in acc.iter_mut().enumerate() {
+                let av = _mm256_broadcast_ss(&*a.add(r * k + kk));
+                for (v, b) in acc_row.iter_mut().zip(bv) {
+                    *v = _mm256_fmadd_ps(av, b, *v);
+                }
             }
         }
-    }
-    for (r, acc_row) in acc.iter().enumerate() {
-        for (q, v) in acc_row.iter().enumerate() {
-            let out = c.add(r * ldc + 8 * q);
-            _mm256_storeu_ps(out, _mm256_add_ps(_mm256_loadu_ps(out), *v));
+        for (r, acc_row) in acc.iter().enumerate() {
+            for (q, v) in acc_row.iter().enumerate() {
+                let out = c.add(r * ldc + 8 * q);
+                _mm256_storeu_ps(out, _mm256_add_ps(_mm256_loadu_ps(out), *v));
+            }
         }
     }
 }
@@ -105,17 +143,17 @@ unsafe fn wide<const R: usize>(k: usize, a: *const f32, b: *const f32, c: *mut f
 /// The portable cell update, compiled with AVX2 + FMA enabled so that it vectorises 8-wide.
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA.
+/// The CPU must support AVX2 and FMA. Nothing else: the body is safe code, bounds-checked.
 #[target_feature(enable = "avx2,fma")]
-pub unsafe fn lstm_cell(hidden: usize, gates: &[f32], c: &mut [f32], h: &mut [f32]) {
+pub(super) unsafe fn lstm_cell(hidden: usize, gates: &[f32], c: &mut [f32], h: &mut [f32]) {
     math::lstm_cell(hidden, gates, c, h)
 }
 
 /// The resampler's dot product, 8-wide with FMA.
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA.
+/// The CPU must support AVX2 and FMA. Nothing else: the body is safe code, bounds-checked.
 #[target_feature(enable = "avx2,fma")]
-pub unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub(super) unsafe fn dot(a: &[f32], b: &[f32]) -> f32 {
     math::dot(a, b)
 }

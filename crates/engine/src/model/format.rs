@@ -12,7 +12,7 @@
 //! digest   32 bytes SHA-256 of everything before it
 //! ```
 //!
-//! The trailing digest lets `fetch` tell a complete, intact file from a torn or edited one.
+//! The trailing digest tells a complete, intact file from a torn or edited one.
 
 use std::collections::HashMap;
 

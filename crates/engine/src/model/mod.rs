@@ -1,58 +1,55 @@
-//! The speaker model on disk: where it lives, its file format, and how it is made from
-//! Resemblyzer's published weights.
+//! The speaker model's weights: the project's file format, how it is made from Resemblyzer's
+//! published checkpoint, and what the encoder loads. Pure: bytes or a path in, weights out. Where
+//! the file lives and how it is downloaded are the application's business (the `voxprint-model`
+//! crate).
 //!
-//! - [`fetch`] downloads the Resemblyzer 0.1.4 wheel with pip, checks it, and converts its
-//!   `pretrained.pt` into the project's own file (see [`format`]). The weights are never committed.
-//! - [`torch_legacy`] reads the PyTorch file without Python or torch.
+//! - [`format`](mod@format) is the project's own file (`.vxm`): named f32 tensors with a SHA-256 trailer.
+//! - [`torch_legacy`] reads the PyTorch file without Python or torch; [`convert_pretrained`]
+//!   turns Resemblyzer's `pretrained.pt` into a `.vxm` file.
 //! - [`Weights`] is what the encoder loads: the named tensors, with their shapes checked.
 
-mod fetch;
 pub mod format;
 pub mod torch_legacy;
 
 use std::path::{Path, PathBuf};
 
-pub use fetch::{fetch, FetchOutcome};
-
 use crate::constants::{EMBEDDING_SIZE, GATES, HIDDEN, NUM_LAYERS, N_MELS};
 
-/// File name of the converted model, in the data directory's `models/`.
-pub const MODEL_FILE_NAME: &str = "ge2e-resemblyzer-0.1.4.vxm";
-
-/// Why the model could not be fetched, converted or loaded.
+/// Why a model file could not be read, converted or loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    #[error("speaker model not found at {path}: run `voxprint model fetch` to download and convert it")]
-    Missing { path: PathBuf },
-    #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    /// The file could not be read; a missing file has `source.kind() == NotFound`.
+    #[error("cannot read the speaker model at {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The bytes are not a valid model (or, for [`convert_pretrained`], checkpoint).
     #[error("invalid model data: {0}")]
     Format(String),
-    #[error("checksum mismatch for {what}: expected {expected}, got {actual}")]
-    Checksum { what: String, expected: String, actual: String },
-    #[error("pip failed to download resemblyzer 0.1.4: {0}")]
-    Download(String),
 }
 
 impl ModelError {
-    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        ModelError::Io { context: context.into(), source }
+    /// True when the model file does not exist: the application may then say how to fetch it.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ModelError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
     }
 }
 
-/// Where the model file is looked for and fetched to: `$VOXPRINT_MODEL` if set, else
-/// `$XDG_DATA_HOME/voxprint/models/…`, else `$HOME/.local/share/voxprint/models/…`
-/// (the current directory if even `HOME` is unset).
-pub fn default_model_path() -> PathBuf {
-    let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    if let Some(path) = non_empty("VOXPRINT_MODEL") {
-        return PathBuf::from(path);
+/// Converts the bytes of Resemblyzer's `pretrained.pt` (a legacy PyTorch checkpoint) into the
+/// bytes of a model file, recording `source` (where the checkpoint came from) in it.
+pub fn convert_pretrained(pretrained: &[u8], source: &str) -> Result<Vec<u8>, ModelError> {
+    let mut found = torch_legacy::read_tensors(pretrained, "model_state")?;
+    let mut tensors = Vec::new();
+    for (name, shape) in expected_tensors() {
+        let t = found.remove(&name).ok_or_else(|| ModelError::Format(format!("pretrained.pt lacks {name}")))?;
+        if t.shape != shape {
+            return Err(ModelError::Format(format!("pretrained.pt: {name} has shape {:?}", t.shape)));
+        }
+        tensors.push((name, format::NamedTensor { shape: t.shape, data: t.data }));
     }
-    let data_home = non_empty("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| non_empty("HOME").map(|home| Path::new(&home).join(".local/share")))
-        .unwrap_or_default();
-    data_home.join("voxprint/models").join(MODEL_FILE_NAME)
+    format::encode(source, &tensors)
 }
 
 /// The GE2E encoder's parameters, with PyTorch's layouts (row-major, `out × in`).
@@ -92,20 +89,20 @@ pub fn expected_tensors() -> Vec<(String, Vec<usize>)> {
 impl Weights {
     /// Reads and checks the model file at `path`.
     pub fn load(path: &Path) -> Result<Weights, ModelError> {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(ModelError::Missing { path: path.to_owned() })
-            }
-            Err(e) => return Err(ModelError::io(format!("reading {}", path.display()), e)),
-        };
-        let tensors = format::decode(&bytes)?;
-        Weights::from_tensors(tensors)
+        let bytes = std::fs::read(path).map_err(|source| ModelError::Read { path: path.to_owned(), source })?;
+        Weights::from_bytes(&bytes)
+    }
+
+    /// Checks and decodes the bytes of a model file.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Weights, ModelError> {
+        Weights::from_tensors(format::decode(bytes)?)
     }
 
     /// Assembles the weights from named tensors, checking that each expected one is there with
     /// its shape.
-    pub fn from_tensors(mut tensors: std::collections::HashMap<String, format::NamedTensor>) -> Result<Weights, ModelError> {
+    pub fn from_tensors(
+        mut tensors: std::collections::HashMap<String, format::NamedTensor>,
+    ) -> Result<Weights, ModelError> {
         let mut take = |name: &str, shape: &[usize]| -> Result<Vec<f32>, ModelError> {
             let t = tensors.remove(name).ok_or_else(|| ModelError::Format(format!("tensor {name} missing")))?;
             if t.shape != shape {
@@ -141,9 +138,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn missing_model_names_the_fetch_command() {
+    fn a_missing_file_is_reported_with_its_cause() {
         let err = Weights::load(Path::new("/nonexistent/voxprint/model.vxm")).unwrap_err();
-        assert!(matches!(err, ModelError::Missing { .. }));
-        assert!(err.to_string().contains("voxprint model fetch"), "{err}");
+        assert!(err.is_not_found(), "{err:?}");
+        assert!(std::error::Error::source(&err).is_some(), "the io error is kept as the source");
+        assert!(err.to_string().contains("/nonexistent/voxprint/model.vxm"), "{err}");
+    }
+
+    #[test]
+    fn other_bytes_are_a_format_error() {
+        let err = Weights::from_bytes(b"not a model").unwrap_err();
+        assert!(matches!(err, ModelError::Format(_)) && !err.is_not_found(), "{err:?}");
     }
 }

@@ -74,7 +74,7 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
         }
         AdminCommand::Reembed { model } => {
             let blobs = crate::storage::open_blobs(storage).await?;
-            let encoder = std::sync::Arc::new(voxprint_engine::Encoder::load(&model.resolve())?);
+            let encoder = std::sync::Arc::new(voxprint_model::load_encoder(&model.resolve())?);
             let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
             let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
             let embedder = crate::speaker::workers::Embedder::start(encoder, workers, 4, metrics);

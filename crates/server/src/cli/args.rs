@@ -96,7 +96,7 @@ pub struct ModelArgs {
 
 impl ModelArgs {
     pub fn resolve(&self) -> PathBuf {
-        self.path.clone().unwrap_or_else(voxprint_engine::model::default_model_path)
+        self.path.clone().unwrap_or_else(voxprint_model::default_model_path)
     }
 }
 

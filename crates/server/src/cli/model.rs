@@ -12,7 +12,7 @@ pub fn model(command: ModelCommand) -> anyhow::Result<()> {
     match command {
         ModelCommand::Fetch { model } => {
             let path = model.resolve();
-            let outcome = voxprint_engine::model::fetch(&path)?;
+            let outcome = voxprint_model::fetch(&path)?;
             println!("{outcome}");
             println!("{}", path.display());
         }
@@ -23,7 +23,7 @@ pub fn model(command: ModelCommand) -> anyhow::Result<()> {
 /// Prints each file's embedding; a file that cannot be embedded is reported on stderr and
 /// makes the exit status non-zero, after the others were printed.
 pub fn embed(args: EmbedArgs) -> anyhow::Result<()> {
-    let encoder = Encoder::load(&args.model.resolve())?;
+    let encoder = voxprint_model::load_encoder(&args.model.resolve())?;
     let raw = RawPcm { sample_rate: args.sample_rate, channels: args.channel };
     let mut failures = 0;
     let mut stdout = std::io::stdout().lock();
