@@ -15,7 +15,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 
 command -v sox >/dev/null || { apt-get update -qq && apt-get install -y -qq sox; }
 python=$(scripts/parity/venv.sh)
-cargo build --release --locked -q -p voxprint-engine --example bench >&2
+cargo build --release --locked -q -p voxprint-model --example bench >&2
 
 clips=$(mktemp -d)
 trap 'rm -rf "$clips"' EXIT

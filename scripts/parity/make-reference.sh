@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates crates/engine/tests/data/parity-reference.json: Resemblyzer 0.1.4's own embeddings
+# Regenerates crates/model/tests/data/parity-reference.json: Resemblyzer 0.1.4's own embeddings
 # of testdata/parity/*.wav, one thread. Dev-only (downloads torch from PyPI on first use).
 # Usage: scripts/parity/make-reference.sh [--dump DIR]
 set -euo pipefail

@@ -1,7 +1,7 @@
 """Reference embeddings of the parity clips, computed by Resemblyzer 0.1.4 itself.
 
 For each testdata/parity/*.wav: `preprocess_wav(path)` then `VoiceEncoder("cpu").embed_utterance`,
-exactly as Resemblyzer's README uses it. Writes crates/engine/tests/data/parity-reference.json
+exactly as Resemblyzer's README uses it. Writes crates/model/tests/data/parity-reference.json
 with the versions of everything that shaped the numbers (librosa's resampler above all).
 
 Usage (through scripts/parity/make-reference.sh, which sets up the venv):
@@ -69,7 +69,7 @@ def main() -> None:
         },
         "clips": clips,
     }
-    dest = ROOT / "crates/engine/tests/data/parity-reference.json"
+    dest = ROOT / "crates/model/tests/data/parity-reference.json"
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {dest.relative_to(ROOT)} ({len(clips)} clips)", file=sys.stderr)

@@ -49,7 +49,8 @@ pub struct Audio {
 
 impl Audio {
     pub fn read(path: &std::path::Path, sample_rate: Option<u32>, channel: Option<u16>) -> Result<Audio> {
-        let bytes = std::fs::read(path).map_err(|err| Error::Local(format!("cannot read {}: {err}", path.display())))?;
+        let bytes =
+            std::fs::read(path).map_err(|err| Error::Local(format!("cannot read {}: {err}", path.display())))?;
         let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "audio".into());
         Ok(Audio { bytes, file_name, sample_rate, channel })
     }
@@ -197,7 +198,12 @@ impl Client {
         self.http.request(method, format!("{}{path}", self.base_url)).bearer_auth(&self.token)
     }
 
-    async fn all_pages<T: DeserializeOwned>(&self, path: &str, filters: &[(&str, String)], page_size: i64) -> Result<Vec<T>> {
+    async fn all_pages<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        filters: &[(&str, String)],
+        page_size: i64,
+    ) -> Result<Vec<T>> {
         let mut items = Vec::new();
         for page_num in 1.. {
             let mut query = form_urlencoded::Serializer::new(String::new());

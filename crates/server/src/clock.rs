@@ -1,12 +1,40 @@
 //! Wall-clock time: Unix seconds (the unit of every timestamp in the API) and their UTC
 //! calendar form for logids and tables, without a date library.
 
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Set only by the hidden `serve --test-clock-file`: a file holding how many whole seconds this
+/// process's clock runs ahead, so that black-box tests make time pass (link expiry, rate-limit
+/// refills, `updated_at`) without sleeping.
+static TEST_CLOCK_FILE: OnceLock<PathBuf> = OnceLock::new();
+
+/// Makes every later reading of the clock run ahead by the seconds written in `path` (read at
+/// each reading; a missing or unreadable file counts as 0).
+pub fn use_test_clock_file(path: PathBuf) {
+    let _ = TEST_CLOCK_FILE.set(path);
+}
+
+/// Seconds the test clock is ahead: 0 outside tests.
+fn test_offset_seconds() -> u64 {
+    let Some(path) = TEST_CLOCK_FILE.get() else { return 0 };
+    std::fs::read_to_string(path).ok().and_then(|text| text.trim().parse().ok()).unwrap_or(0)
+}
+
 /// Current time in Unix seconds.
 pub fn now_seconds() -> i64 {
-    std::time::SystemTime::now()
+    let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| elapsed.as_secs() as i64)
-        .unwrap_or(0)
+        .unwrap_or(0);
+    now + test_offset_seconds() as i64
+}
+
+/// The monotonic clock, for durations measured by the server's own rules (rate-limit
+/// refills); ahead like [`now_seconds`] under a test clock.
+pub fn monotonic_now() -> Instant {
+    Instant::now() + Duration::from_secs(test_offset_seconds())
 }
 
 /// A moment in UTC, broken into calendar fields.
@@ -56,6 +84,9 @@ mod tests {
         assert_eq!(date(0), (1970, 1, 1));
         assert_eq!(date(20_454 * 86_400), (2026, 1, 1));
         assert_eq!(date(11_016 * 86_400), (2000, 2, 29));
-        assert_eq!(Utc::from_unix(1_795_542_745), Utc { year: 2026, month: 11, day: 24, hour: 17, minute: 52, second: 25 });
+        assert_eq!(
+            Utc::from_unix(1_795_542_745),
+            Utc { year: 2026, month: 11, day: 24, hour: 17, minute: 52, second: 25 }
+        );
     }
 }

@@ -151,3 +151,32 @@ impl From<EmbedFailure> for ApiError {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error that, like sqlx's, repeats its source in its own message.
+    #[derive(Debug)]
+    struct Wrapper(std::io::Error);
+
+    impl std::fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "database unavailable: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Wrapper {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_fault_names_its_context_and_every_cause_once() {
+        let disk_full = std::io::Error::other("No space left on device");
+        let fault = Fault::new("storing audio", Wrapper(disk_full));
+        assert_eq!(fault.to_string(), "storing audio: database unavailable: No space left on device");
+        let nested = Fault::new("embedding", "the speaker engine panicked");
+        assert_eq!(nested.to_string(), "embedding: the speaker engine panicked");
+    }
+}

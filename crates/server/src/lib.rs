@@ -14,11 +14,13 @@
 //! - [`service`]: the voiceprint operations without HTTP: access rules, the order in which audio
 //!   and rows are written and undone, signed audio links.
 //! - [`speaker`]: recordings to embeddings on worker threads (`voxprint-engine` does the
-//!   numerics), the enrollment quality gate, scoring against a group's voiceprints with a cache.
+//!   numerics, with the model file `voxprint-model` finds and fetches), the enrollment quality
+//!   gate, scoring against a group's voiceprints with a cache.
 //! - [`storage`]: the database (SQLite or PostgreSQL) and its queries, the audio blob store (a
 //!   directory or S3), IDs, the storage check, orphan sweep, readiness probe and migration
 //!   between deployments.
-//! - [`domain`]: types that parse untrusted input once: IDs, names, pages, permissions, tokens.
+//! - [`domain`]: types that parse untrusted input once: IDs, names, URLs, pages, permissions,
+//!   tokens. [`error`]: the failures of a request, in the API's terms, for every layer.
 //! - [`clock`], [`metrics`]: wall-clock time and the Prometheus registry, used throughout.
 //!
 //! The request and response types, error codes and limits that clients share with the server

@@ -24,13 +24,20 @@ impl Metrics {
     pub fn new() -> Metrics {
         let registry = Registry::new_custom(Some("voxprint".into()), None).expect("valid registry prefix");
         let http_requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests by route, method and Coze code"),
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by route (the path pattern, or `unmatched`), method, and code: the HTTP status \
+                 (the Coze code is in the body only)",
+            ),
             &["route", "method", "code"],
         )
         .expect("valid metric");
         let http_duration = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by route (the path pattern, or `unmatched`) and method",
+            )
+            .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
             &["route", "method"],
         )
         .expect("valid metric");
@@ -44,19 +51,23 @@ impl Metrics {
             &["reason"],
         )
         .expect("valid metric");
-        let enrollments = IntCounter::new("enrollments_total", "voiceprints enrolled or re-recorded").expect("valid metric");
-        let identifications = IntCounter::new("identifications_total", "speaker identifications answered").expect("valid metric");
+        let enrollments =
+            IntCounter::new("enrollments_total", "voiceprints enrolled or re-recorded").expect("valid metric");
+        let identifications =
+            IntCounter::new("identifications_total", "speaker identifications answered").expect("valid metric");
         let embedding_seconds = Histogram::with_opts(
             HistogramOpts::new("embedding_seconds", "time to decode, preprocess and embed one recording")
                 .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
         )
         .expect("valid metric");
-        let audio_seconds =
-            prometheus::Counter::new("audio_seconds_total", "seconds of uploaded audio embedded").expect("valid metric");
-        let cache_hits = IntCounter::new("embedding_cache_hits_total", "identifications served from a cached group matrix")
+        let audio_seconds = prometheus::Counter::new("audio_seconds_total", "seconds of uploaded audio embedded")
             .expect("valid metric");
+        let cache_hits =
+            IntCounter::new("embedding_cache_hits_total", "identifications served from a cached group matrix")
+                .expect("valid metric");
         let cache_misses =
-            IntCounter::new("embedding_cache_misses_total", "group matrices (re)loaded from the database").expect("valid metric");
+            IntCounter::new("embedding_cache_misses_total", "group matrices (re)loaded from the database")
+                .expect("valid metric");
         let metrics = Metrics {
             registry,
             http_requests,

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-
 use crate::cli::ServeArgs;
 use crate::http::ratelimit::RateLimiter;
 use crate::http::{self, ApiSettings, AppState};
@@ -23,11 +22,15 @@ use crate::storage::readiness::Readiness;
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    if let Some(path) = &args.test_clock_file {
+        crate::clock::use_test_clock_file(path.clone());
+    }
     let public_url = args.public_url.as_deref().map(parse_public_url).transpose()?;
     // The model first: without it nothing can be enrolled, so refuse to start at all.
     let encoder = Arc::new(voxprint_model::load_encoder(&args.model.resolve())?);
     let data_dir = &args.storage.data_dir;
-    crate::storage::private_files::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    crate::storage::private_files::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let store = storage::open_store(&args.storage).await?;
     let blobs = storage::open_blobs(&args.storage).await?;
     let ids = Arc::new(IdGenerator::new(store.lease_id_node().await?));
@@ -129,7 +132,9 @@ fn parse_public_url(url: &str) -> anyhow::Result<String> {
         url.starts_with("http://") || url.starts_with("https://"),
         "--public-url must start with http:// or https://, got {url:?}"
     );
-    Ok(url.to_owned())
+    // Links in answers start with it: held to the rules of every URL the server hands out.
+    let url = crate::domain::WebUrl::parse(url, "--public-url").map_err(|err| anyhow::anyhow!(err))?;
+    Ok(url.as_str().to_owned())
 }
 
 /// Writes a secret readable by its owner only, atomically (temp file, then rename).

@@ -13,7 +13,7 @@ const GROUPS: &str = "/v1/audio/voiceprint_groups";
 #[tokio::test]
 #[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn create_list_update_delete_round_trip() {
-    let server = TestServer::start(&[]);
+    let (server, clock) = TestServer::start_with_clock(&[]);
     let api = Api::new(&server, &server.admin_token);
 
     let created = api.post_json(GROUPS, json!({ "name": "Front door", "desc": "device 7" })).await;
@@ -42,7 +42,7 @@ async fn create_list_update_delete_round_trip() {
     assert!(user["id"].is_string() && user["nickname"].is_string());
     assert!(user["avatar_url"].as_str().unwrap().starts_with("http"));
 
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    clock.advance(1);
     api.put_json(&format!("{GROUPS}/{id}"), json!({ "name": "Back door" })).await.ok();
     let after = api.list_groups(&format!("group_id={id}")).await;
     let item = &after.ok()["items"][0];

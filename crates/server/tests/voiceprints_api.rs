@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 #[tokio::test]
 #[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn enroll_list_download_update_delete() {
-    let server = TestServer::start(&[]);
+    let (server, clock) = TestServer::start_with_clock(&[]);
     let api = Api::new(&server, &server.admin_token);
     let group = api.create_group("office").await;
     let recording = clip("flite-awb", 1);
@@ -45,7 +45,7 @@ async fn enroll_list_download_update_delete() {
 
     // Rename without a file, as multipart and as JSON (the SDKs send either).
     let path = format!("{}/{id}", features_path(&group));
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    clock.advance(1);
     api.put_form(&path, Form::new().text("name", "Alan T.")).await.ok();
     api.put_json(&path, json!({ "desc": "still the boss" })).await.ok();
     let item = api.get(&features_path(&group)).await.ok()["items"][0].clone();
@@ -283,13 +283,13 @@ async fn only_the_creator_changes_a_voiceprint_and_groups_take_theirs_along() {
 #[tokio::test]
 #[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn audio_links_expire() {
-    let server = TestServer::start(&["--audio-url-ttl", "1"]);
+    let (server, clock) = TestServer::start_with_clock(&["--audio-url-ttl", "1"]);
     let api = Api::new(&server, &server.admin_token);
     let group = api.create_group("ttl").await;
     api.enroll(&group, "awb", clip("flite-awb", 1)).await;
     let url = api.get(&features_path(&group)).await.ok()["items"][0]["audio_url"].as_str().unwrap().to_owned();
     assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    clock.advance(2);
     let expired = Api::new(&server, "").send(reqwest::Client::new().get(&url)).await;
     assert!(expired.err(4101, 403).contains("expired"));
 }

@@ -3,7 +3,7 @@
 //! tab-separated row per line, ID first — scripts and tests rely on both.
 
 use crate::cli::{AdminCommand, StorageArgs};
-use crate::domain::{AccountName, PermissionSet};
+use crate::domain::{AccountName, PermissionSet, WebUrl};
 use crate::storage::id_generator::IdGenerator;
 use crate::storage::database::now_seconds;
 
@@ -23,7 +23,8 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
             let name = account_name(&name, "--name")?;
             let nickname = nickname.map(|nickname| account_name(&nickname, "--nickname")).transpose()?;
             let nickname = nickname.as_ref().unwrap_or(&name);
-            println!("{}", store.create_user(&ids, team, name.as_str(), nickname.as_str(), &avatar_url).await?);
+            let avatar_url = WebUrl::parse(&avatar_url, "--avatar-url").map_err(|err| anyhow::anyhow!(err))?;
+            println!("{}", store.create_user(&ids, team, name.as_str(), nickname.as_str(), avatar_url.as_str()).await?);
         }
         AdminCommand::ListUsers { team } => {
             for user in store.list_users(team).await? {

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use voxprint_api::limits;
 
 #[derive(Parser)]
 #[command(name = "voxprint", version, about = "Self-hosted voiceprint server with the Coze voiceprint API")]
@@ -141,10 +142,10 @@ pub struct ServeArgs {
     #[arg(long, env = "VOXPRINT_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// How many voiceprint groups one user may own.
-    #[arg(long, env = "VOXPRINT_MAX_GROUPS_PER_USER", default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..))]
+    #[arg(long, env = "VOXPRINT_MAX_GROUPS_PER_USER", default_value_t = limits::DEFAULT_MAX_GROUPS_PER_USER, value_parser = clap::value_parser!(i64).range(1..))]
     pub max_groups_per_user: i64,
     /// How many voiceprints one group may hold.
-    #[arg(long, env = "VOXPRINT_MAX_VOICEPRINTS_PER_GROUP", default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..))]
+    #[arg(long, env = "VOXPRINT_MAX_VOICEPRINTS_PER_GROUP", default_value_t = limits::DEFAULT_MAX_VOICEPRINTS_PER_GROUP, value_parser = clap::value_parser!(i64).range(1..))]
     pub max_voiceprints_per_group: i64,
     /// The decision threshold on `score` (0–100): speaker_identify reports it as `threshold`
     /// and marks each voiceprint scoring at least this much as `matched`. The default is the
@@ -152,7 +153,7 @@ pub struct ServeArgs {
     #[arg(long, env = "VOXPRINT_MATCH_THRESHOLD", default_value_t = crate::speaker::scoring::RECOMMENDED_THRESHOLD, value_parser = parse_threshold, allow_negative_numbers = true)]
     pub match_threshold: f64,
     /// Largest accepted audio upload, in bytes (default 4 MiB).
-    #[arg(long, env = "VOXPRINT_MAX_AUDIO_BYTES", default_value_t = 4 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=1 << 30))]
+    #[arg(long, env = "VOXPRINT_MAX_AUDIO_BYTES", default_value_t = limits::DEFAULT_MAX_AUDIO_BYTES, value_parser = clap::value_parser!(u64).range(1024..=1 << 30))]
     pub max_audio_bytes: u64,
     /// How long an `audio_url` download link stays valid, in seconds.
     #[arg(long, env = "VOXPRINT_AUDIO_URL_TTL", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
@@ -193,6 +194,10 @@ pub struct ServeArgs {
     /// connections are closed and the server exits.
     #[arg(long, env = "VOXPRINT_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout: u64,
+    /// For tests only: the server's clock runs ahead by the whole seconds written in this file
+    /// (read at every reading of the clock), so tests make time pass without sleeping.
+    #[arg(long, hide = true)]
+    pub test_clock_file: Option<PathBuf>,
     /// Enrollments (and voiceprint updates with a file) with less speech than this, in
     /// seconds, are refused with 4304.
     #[arg(long, env = "VOXPRINT_ENROLL_MIN_SPEECH_SECONDS", default_value_t = 1.2)]

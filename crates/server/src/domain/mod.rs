@@ -9,11 +9,13 @@ mod page;
 mod permission;
 mod text;
 pub mod token;
+mod url;
 
 pub use id::Id;
 pub use page::Page;
 pub use permission::{Permission, PermissionSet};
 pub use text::{AccountName, Description, Name};
+pub use url::WebUrl;
 
 /// Input that does not satisfy a rule; the message is shown to the caller as is.
 #[derive(Debug, Clone, PartialEq, Eq)]

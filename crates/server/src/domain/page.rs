@@ -1,4 +1,4 @@
-//! Pagination as the seed specifies it: `page_num` ≥ 1 (default 1), `page_size` 1..=200
+//! Pagination as the API specifies it: `page_num` ≥ 1 (default 1), `page_size` 1..=200
 //! (default 10).
 
 use super::InvalidInput;

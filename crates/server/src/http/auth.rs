@@ -7,11 +7,11 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use super::error::ApiError;
-use crate::error::Fault;
 use super::AppState;
-use crate::domain::{Permission, PermissionSet};
-use crate::storage::database::now_seconds;
 use crate::domain::token;
+use crate::domain::{Permission, PermissionSet};
+use crate::error::Fault;
+use crate::storage::database::now_seconds;
 
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
@@ -50,11 +50,7 @@ impl FromRequestParts<AppState> for Caller {
         let header = header.to_str().unwrap_or("");
         let secret = match header.split_once(' ') {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-            _ => {
-                return Err(ApiError::Unauthenticated(
-                    "the Authorization header must be `Bearer <token>`".into(),
-                ))
-            }
+            _ => return Err(ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`".into())),
         };
         let invalid = || ApiError::Unauthenticated("the token is invalid, revoked or expired".into());
         if !token::looks_like_token(secret) {

@@ -138,7 +138,9 @@ fn enveloped_automatic_answer(head: &[u8]) -> Option<Vec<u8>> {
     };
     let logid = envelope::new_logid();
     tracing::info!(%logid, status = &status[..3], "refused a request hyper could not parse");
-    let body = serde_json::to_string(&envelope::failure_body(voxprint_api::codes::INVALID_PARAMETER, msg, logid.clone())).expect("an envelope serialises");
+    let body =
+        serde_json::to_string(&envelope::failure_body(voxprint_api::codes::INVALID_PARAMETER, msg, logid.clone()))
+            .expect("an envelope serialises");
     let mut answer = format!(
         "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{}: {logid}\r\n\
          x-content-type-options: nosniff\r\nconnection: close\r\n\r\n",

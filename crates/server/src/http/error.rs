@@ -15,23 +15,25 @@ pub use crate::error::ApiError;
 
 /// The envelope code and HTTP status of a failure.
 fn code_and_status(error: &ApiError) -> (i64, StatusCode) {
-        match error {
-            ApiError::InvalidParameter(_) => (codes::INVALID_PARAMETER, StatusCode::BAD_REQUEST),
-            ApiError::Unauthenticated(_) => (codes::UNAUTHENTICATED, StatusCode::UNAUTHORIZED),
-            ApiError::Forbidden(_) => (codes::FORBIDDEN, StatusCode::FORBIDDEN),
-            ApiError::NotFound(_) => (codes::NOT_FOUND, StatusCode::NOT_FOUND),
-            ApiError::EmptyFile(_) => (codes::EMPTY_FILE, StatusCode::BAD_REQUEST),
-            ApiError::TooManyFiles(_) => (codes::TOO_MANY_FILES, StatusCode::BAD_REQUEST),
-            ApiError::FileTooLarge(_) => (codes::FILE_TOO_LARGE, StatusCode::PAYLOAD_TOO_LARGE),
-            ApiError::UnsupportedFile(_) => (codes::UNSUPPORTED_FILE, StatusCode::UNSUPPORTED_MEDIA_TYPE),
-            ApiError::InvalidFile(_) => (codes::INVALID_FILE, StatusCode::BAD_REQUEST),
-            ApiError::Overloaded(_) | ApiError::StorageUnavailable(_) => (codes::OVERLOADED, StatusCode::SERVICE_UNAVAILABLE),
-            ApiError::RateLimited { .. } => (codes::RATE_LIMITED, StatusCode::TOO_MANY_REQUESTS),
-            ApiError::UploadTimeout(_) => (codes::INVALID_PARAMETER, StatusCode::REQUEST_TIMEOUT),
-            ApiError::NoRoute(_) => (codes::NOT_FOUND, StatusCode::NOT_FOUND),
-            ApiError::MethodNotAllowed(_) => (codes::INVALID_PARAMETER, StatusCode::METHOD_NOT_ALLOWED),
-            ApiError::Internal(_) => (codes::INTERNAL, StatusCode::INTERNAL_SERVER_ERROR),
+    match error {
+        ApiError::InvalidParameter(_) => (codes::INVALID_PARAMETER, StatusCode::BAD_REQUEST),
+        ApiError::Unauthenticated(_) => (codes::UNAUTHENTICATED, StatusCode::UNAUTHORIZED),
+        ApiError::Forbidden(_) => (codes::FORBIDDEN, StatusCode::FORBIDDEN),
+        ApiError::NotFound(_) => (codes::NOT_FOUND, StatusCode::NOT_FOUND),
+        ApiError::EmptyFile(_) => (codes::EMPTY_FILE, StatusCode::BAD_REQUEST),
+        ApiError::TooManyFiles(_) => (codes::TOO_MANY_FILES, StatusCode::BAD_REQUEST),
+        ApiError::FileTooLarge(_) => (codes::FILE_TOO_LARGE, StatusCode::PAYLOAD_TOO_LARGE),
+        ApiError::UnsupportedFile(_) => (codes::UNSUPPORTED_FILE, StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ApiError::InvalidFile(_) => (codes::INVALID_FILE, StatusCode::BAD_REQUEST),
+        ApiError::Overloaded(_) | ApiError::StorageUnavailable(_) => {
+            (codes::OVERLOADED, StatusCode::SERVICE_UNAVAILABLE)
         }
+        ApiError::RateLimited { .. } => (codes::RATE_LIMITED, StatusCode::TOO_MANY_REQUESTS),
+        ApiError::UploadTimeout(_) => (codes::INVALID_PARAMETER, StatusCode::REQUEST_TIMEOUT),
+        ApiError::NoRoute(_) => (codes::NOT_FOUND, StatusCode::NOT_FOUND),
+        ApiError::MethodNotAllowed(_) => (codes::INVALID_PARAMETER, StatusCode::METHOD_NOT_ALLOWED),
+        ApiError::Internal(_) => (codes::INTERNAL, StatusCode::INTERNAL_SERVER_ERROR),
+    }
 }
 
 /// Seconds a client is asked to wait before retrying after a storage fault: an outage or a full

@@ -37,8 +37,8 @@ use axum::Router;
 use crate::service::signing::UrlSigner;
 use crate::service::Voxprint;
 use crate::storage::readiness::Readiness;
-use ratelimit::RateLimiter;
 pub use error::ApiError;
+use ratelimit::RateLimiter;
 
 /// Settings of the HTTP layer, fixed at start (the service's are in `service::Settings`).
 #[derive(Debug, Clone)]

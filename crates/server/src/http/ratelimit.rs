@@ -32,7 +32,7 @@ impl RateLimiter {
         if self.per_second <= 0.0 {
             return Ok(());
         }
-        let now = Instant::now();
+        let now = crate::clock::monotonic_now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if buckets.len() >= PRUNE_AT {
             buckets.retain(|_, bucket| now.duration_since(bucket.last) < IDLE);

@@ -67,7 +67,9 @@ impl Voxprint {
     async fn owned_group(&self, actor: Actor, group_id: Id, action: &str) -> Result<GroupOwner, ApiError> {
         let owner = self.visible_group(actor, group_id).await?;
         if owner.creator_id != actor.user_id {
-            return Err(ApiError::Forbidden(format!("only the creator of voiceprint group {group_id} may {action} it")));
+            return Err(ApiError::Forbidden(format!(
+                "only the creator of voiceprint group {group_id} may {action} it"
+            )));
         }
         Ok(owner)
     }

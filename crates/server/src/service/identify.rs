@@ -13,7 +13,13 @@ use crate::speaker::workers::Purpose;
 impl Voxprint {
     /// Every voiceprint of the group with its score, best first, cut to the best `top_k`; and
     /// the decision threshold.
-    pub async fn identify(&self, actor: Actor, group_id: Id, upload: Upload, top_k: Option<usize>) -> Result<Identification, ApiError> {
+    pub async fn identify(
+        &self,
+        actor: Actor,
+        group_id: Id,
+        upload: Upload,
+        top_k: Option<usize>,
+    ) -> Result<Identification, ApiError> {
         self.visible_group(actor, group_id).await?;
         let probe = self.embedder.embed(upload.bytes, upload.raw, Purpose::Probe).await?;
         let group = self.speakers.group(&self.store, group_id.0).await?;

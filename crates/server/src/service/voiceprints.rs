@@ -60,7 +60,13 @@ impl Voxprint {
     }
 
     /// Changes a voiceprint's name, description and/or recording; only its creator may.
-    pub async fn update_voiceprint(&self, actor: Actor, group_id: Id, feature_id: Id, changes: Changes) -> Result<(), ApiError> {
+    pub async fn update_voiceprint(
+        &self,
+        actor: Actor,
+        group_id: Id,
+        feature_id: Id,
+        changes: Changes,
+    ) -> Result<(), ApiError> {
         self.owned_voiceprint(actor, group_id, feature_id, "update").await?;
         let recording = match changes.recording {
             Some(upload) => Some(self.store_recording(group_id.0, feature_id.0, upload).await?),
@@ -92,7 +98,12 @@ impl Voxprint {
     }
 
     /// One page of a group's voiceprints, and how many it holds.
-    pub async fn list_voiceprints(&self, actor: Actor, group_id: Id, page: Page) -> Result<(Vec<VoiceprintView>, i64), ApiError> {
+    pub async fn list_voiceprints(
+        &self,
+        actor: Actor,
+        group_id: Id,
+        page: Page,
+    ) -> Result<(Vec<VoiceprintView>, i64), ApiError> {
         self.visible_group(actor, group_id).await?;
         Ok(self.store.list_voiceprints(group_id.0, page.size, page.offset()).await?)
     }
@@ -131,7 +142,12 @@ impl Voxprint {
 
     /// Embeds the upload, checks it is good enough to enroll, and stores its bytes under a
     /// fresh blob key.
-    async fn store_recording(&self, group_id: i64, voiceprint_id: i64, upload: Upload) -> Result<StoredRecording, ApiError> {
+    async fn store_recording(
+        &self,
+        group_id: i64,
+        voiceprint_id: i64,
+        upload: Upload,
+    ) -> Result<StoredRecording, ApiError> {
         let Upload { bytes, raw } = upload;
         let embedded = self.embedder.embed(bytes.clone(), raw, Purpose::Enrollment).await?;
         let quality = self.settings.enrollment.check(&embedded.quality).map_err(ApiError::InvalidFile)?;

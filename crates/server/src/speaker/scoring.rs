@@ -28,7 +28,7 @@ use crate::storage::database::{Store, StoreError};
 pub const RECOMMENDED_THRESHOLD: f64 = 50.0;
 
 /// Dimension of the speaker embeddings.
-pub const EMBEDDING_DIM: usize = 256;
+pub const EMBEDDING_DIM: usize = voxprint_engine::constants::EMBEDDING_SIZE;
 
 /// Rows of a complete condition set: the recording, then each simulated condition.
 pub const CONDITION_ROWS: usize = augment::CONDITIONS.len() + 1;

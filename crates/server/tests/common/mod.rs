@@ -235,6 +235,32 @@ pub fn unique_name() -> String {
     format!("vp_{}_{}_{nanos}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
+/// The clock of a server started with [`TestServer::start_with_clock`]: a file holding how many
+/// seconds the server's clock runs ahead, which the server reads at every reading of its clock.
+pub struct TestClock {
+    path: PathBuf,
+    ahead: std::cell::Cell<u64>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestClock {
+    fn new() -> TestClock {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("clock");
+        std::fs::write(&path, "0").expect("write the test clock");
+        TestClock { path, ahead: std::cell::Cell::new(0), _dir: dir }
+    }
+
+    /// Moves the server's clock `seconds` forward, at once.
+    pub fn advance(&self, seconds: u64) {
+        self.ahead.set(self.ahead.get() + seconds);
+        // Renamed into place, so that the server never reads a half-written number.
+        let temp = self.path.with_extension("tmp");
+        std::fs::write(&temp, self.ahead.get().to_string()).expect("write the test clock");
+        std::fs::rename(&temp, &self.path).expect("move the test clock");
+    }
+}
+
 pub struct TestServer {
     child: Child,
     pub base_url: String,
@@ -251,6 +277,16 @@ impl TestServer {
         let mut server = TestServer::start_on(&Storage::fresh(temp.path()), extra_args);
         server._temp = Some(temp);
         server
+    }
+
+    /// A server on a fresh storage whose clock the test moves forward with the returned
+    /// [`TestClock`] instead of sleeping (`serve --test-clock-file`).
+    pub fn start_with_clock(extra_args: &[&str]) -> (TestServer, TestClock) {
+        let clock = TestClock::new();
+        let path = clock.path.to_str().expect("UTF-8 temp path").to_owned();
+        let args: Vec<&str> =
+            ["--test-clock-file", path.as_str()].into_iter().chain(extra_args.iter().copied()).collect();
+        (TestServer::start(&args), clock)
     }
 
     /// A server on a fresh storage whose log (standard error) goes to the returned file, with

@@ -309,7 +309,8 @@ async fn enroll_dir(
         let entry = match outcome {
             Ok(enrolled) => Enrolled { file, id: Some(enrolled.id.to_string()), code: None, msg: None },
             // Unreachable server or bad credentials: every other file would fail the same way.
-            Err(err @ Error::Transport(_)) | Err(err @ Error::Api { code: voxprint_api::codes::UNAUTHENTICATED, .. }) => {
+            Err(err @ Error::Transport(_))
+            | Err(err @ Error::Api { code: voxprint_api::codes::UNAUTHENTICATED, .. }) => {
                 bar.finish_and_clear();
                 return Err(err);
             }
@@ -345,7 +346,8 @@ async fn enroll_dir(
 
 /// The regular, non-hidden files directly in `dir`, sorted by name.
 fn audio_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let entries = std::fs::read_dir(dir).map_err(|err| Error::Local(format!("cannot read {}: {err}", dir.display())))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|err| Error::Local(format!("cannot read {}: {err}", dir.display())))?;
     let mut files = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|err| Error::Local(format!("cannot read {}: {err}", dir.display())))?;
@@ -362,7 +364,7 @@ fn audio_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 /// The file name without its extension, cut to the API's 20-character limit.
 fn voiceprint_name(path: &Path) -> String {
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    stem.chars().take(20).collect()
+    stem.chars().take(voxprint_api::limits::MAX_NAME_CHARS).collect()
 }
 
 /// A progress bar on stderr, or a hidden one when stderr is not a terminal.

@@ -1,4 +1,4 @@
-//! Voiceprint groups: creation under a per-user quota, the seed's list query, update, delete.
+//! Voiceprint groups: creation under a per-user quota, the team's list with its filters, update, delete.
 
 use super::voiceprints::BUMP_GROUP_VERSION;
 use super::{for_no_key_update, now_seconds, with_pool, try_with_tx, Result, Store, StoreError};

@@ -3,7 +3,7 @@
 
 use sqlx::Row as _;
 
-use super::{with_pool, try_with_tx, Result, Store};
+use super::{try_with_tx, with_pool, Result, Store};
 
 /// What a column holds, as both backends store it.
 #[derive(Clone, Copy)]
@@ -210,7 +210,9 @@ mod tests {
         }
         let copied: Schema = TABLES
             .iter()
-            .map(|table| (table.name.to_owned(), table.columns.iter().map(|(column, _)| (*column).to_owned()).collect()))
+            .map(|table| {
+                (table.name.to_owned(), table.columns.iter().map(|(column, _)| (*column).to_owned()).collect())
+            })
             .collect();
         assert_eq!(copied, schema, "migrate-data's TABLES must list every table and column of the migrations");
     }
@@ -225,7 +227,8 @@ mod tests {
     #[tokio::test]
     #[ignore = "needs PostgreSQL (VOXPRINT_TEST_POSTGRES, scripts/postgres.sh); scripts/test.sh runs it"]
     async fn the_copied_tables_are_those_of_the_postgres_migrations() {
-        let admin_url = std::env::var("VOXPRINT_TEST_POSTGRES").expect("VOXPRINT_TEST_POSTGRES names a PostgreSQL server");
+        let admin_url =
+            std::env::var("VOXPRINT_TEST_POSTGRES").expect("VOXPRINT_TEST_POSTGRES names a PostgreSQL server");
         let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
         let name = format!("voxprint_schema_{}", std::process::id());
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&admin).await.unwrap();

@@ -2,10 +2,8 @@
 //! reach cosine ≥ 0.999 with Resemblyzer 0.1.4's embedding of it, stored in
 //! `tests/data/parity-reference.json` (regenerate with `scripts/parity/make-reference.sh`).
 //!
-//! Needs the model at `$VOXPRINT_MODEL` or where `voxprint model fetch` writes it (see
-//! `common/mod.rs`); without it the test fails and says how to get it.
-
-mod common;
+//! Needs the model at `$VOXPRINT_MODEL` or where `voxprint model fetch` writes it
+//! ([`voxprint_model::default_model_path`]); ignored unless asked for (`--include-ignored`).
 
 use std::path::{Path, PathBuf};
 
@@ -29,7 +27,7 @@ fn read_wav(path: &Path) -> (Vec<f32>, usize, u32) {
 #[test]
 #[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 fn embeddings_match_resemblyzer() {
-    let model_path = common::model_path();
+    let model_path = voxprint_model::default_model_path();
     let encoder = Encoder::load(&model_path).unwrap_or_else(|e| {
         panic!("cannot load the speaker model ({e}); run `voxprint model fetch` (or `cargo run --release -p voxprint-model --example fetch_model`) first")
     });
@@ -83,7 +81,7 @@ fn embeddings_match_resemblyzer() {
 #[test]
 #[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 fn batch_equals_single() {
-    let Ok(encoder) = Encoder::load(&common::model_path()) else {
+    let Ok(encoder) = Encoder::load(&voxprint_model::default_model_path()) else {
         panic!("speaker model missing: run `voxprint model fetch` first");
     };
     let dir = repo_root().join("testdata/parity");

@@ -3,7 +3,7 @@
 //! crate on a large shape for comparison. Used by `scripts/bench-engine.sh`, which runs
 //! Resemblyzer on the same files in the same run.
 //!
-//! `cargo run --release -p voxprint-engine --example bench -- [--repeat N] FILE.wav…`
+//! `cargo run --release -p voxprint-model --example bench -- [--repeat N] FILE.wav…`
 //! Prints one `key value` pair per line.
 
 use std::path::PathBuf;
@@ -12,8 +12,6 @@ use std::time::{Duration, Instant};
 use voxprint_engine::bench::{Isa, PackedMatrix};
 use voxprint_engine::{preprocess, windows, Encoder};
 
-#[path = "../tests/common/mod.rs"]
-mod common;
 
 /// Multiply-adds of one window through the LSTM and the linear layer, × 2 flops:
 /// 160 steps × (4·256·(40 + 256) + 2 · 4·256·(256 + 256)) + 256·256 ≈ 432 MFLOP.
@@ -34,7 +32,7 @@ fn main() {
         }
     }
     assert!(!files.is_empty(), "usage: bench [--repeat N] FILE.wav…");
-    let encoder = Encoder::load(&common::model_path()).unwrap_or_else(|e| panic!("{e}"));
+    let encoder = Encoder::load(&voxprint_model::default_model_path()).unwrap_or_else(|e| panic!("{e}"));
     let clips: Vec<(Vec<f32>, usize, u32)> = files.iter().map(read_wav).collect();
     let audio_seconds: f64 = clips.iter().map(|(s, c, r)| s.len() as f64 / *c as f64 / f64::from(*r)).sum();
 
