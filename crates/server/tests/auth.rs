@@ -123,7 +123,6 @@ async fn first_start_bootstraps_once_and_later_starts_reuse_everything() {
 }
 
 #[tokio::test]
-#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn admin_commands_print_ids_and_rows() {
     let temp = tempfile::tempdir().unwrap();
     let dir = &common::Storage::fresh(temp.path());

@@ -8,7 +8,6 @@ use std::process::Command;
 use common::BIN;
 
 #[test]
-#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 fn serve_without_a_model_refuses_with_one_line_naming_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(BIN)
@@ -91,7 +90,6 @@ fn serve_refuses_storage_it_cannot_use_and_says_why() {
 }
 
 #[test]
-#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 fn serve_refuses_a_match_threshold_outside_0_to_100() {
     let dir = tempfile::tempdir().unwrap();
     let serve = |flags: &[&str], env: Option<&str>| {
