@@ -12,9 +12,10 @@ pub struct NewToken {
     pub hash: Vec<u8>,
 }
 
-pub fn generate() -> anyhow::Result<NewToken> {
+/// A fresh token; fails only if the OS random source does.
+pub fn generate() -> Result<NewToken, getrandom::Error> {
     let mut random = [0u8; 32];
-    getrandom::fill(&mut random).map_err(|err| anyhow::anyhow!("OS random source failed: {err}"))?;
+    getrandom::fill(&mut random)?;
     let secret = format!("{PREFIX}{}", hex::encode(random));
     let hash = hash(&secret);
     Ok(NewToken { secret, hash })

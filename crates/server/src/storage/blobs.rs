@@ -320,7 +320,7 @@ fn remove_after_failure(path: &Path) {
 
 fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
     let mut random = [0u8; 8];
-    getrandom::fill(&mut random).map_err(|err| std::io::Error::other(err.to_string()))?;
+    getrandom::fill(&mut random).map_err(std::io::Error::other)?;
     let path = dir.join(format!(".tmp-{}", hex::encode(random)));
     let file = private_files::create_new_file(&path)?;
     Ok((path, file))

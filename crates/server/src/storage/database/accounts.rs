@@ -56,7 +56,7 @@ impl Store {
     pub async fn bootstrap(&self, ids: &IdGenerator) -> Result<Option<BootstrapAdmin>> {
         let now = now_seconds();
         let (team_id, user_id, token_id) = (ids.next(), ids.next(), ids.next());
-        let token = token::generate().map_err(|err| StoreError::Io(std::io::Error::other(err.to_string())))?;
+        let token = token::generate().map_err(|err| StoreError::Io(std::io::Error::other(err)))?;
         let created = try_with_tx!(self, write, |tx| {
             let claimed = sqlx::query(
                 "INSERT INTO bootstrap (singleton, team_id, admin_id, created_at) VALUES (1, $1, $2, $3)
@@ -179,7 +179,7 @@ impl Store {
         permissions: PermissionSet,
         expires_at: Option<i64>,
     ) -> Result<(i64, String)> {
-        let token = token::generate().map_err(|err| StoreError::Io(std::io::Error::other(err.to_string())))?;
+        let token = token::generate().map_err(|err| StoreError::Io(std::io::Error::other(err)))?;
         let id = ids.next();
         let inserted = with_pool!(self, |pool| {
             sqlx::query(INSERT_TOKEN_OF_EXISTING_USER)

@@ -37,9 +37,9 @@ pub enum StoreError {
     /// The database cannot write or cannot be reached for now (see `faults::is_unavailable`);
     /// a retry later may succeed.
     #[error("database unavailable: {0}")]
-    Unavailable(sqlx::Error),
+    Unavailable(#[source] sqlx::Error),
     #[error("database error: {0}")]
-    Database(sqlx::Error),
+    Database(#[source] sqlx::Error),
     #[error("{0}")]
     Config(String),
     #[error("migration failed: {0}")]
