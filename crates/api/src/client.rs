@@ -92,16 +92,6 @@ impl Client {
         self
     }
 
-    /// The same client with another token.
-    pub fn with_token(&self, token: &str) -> Client {
-        Client { token: token.to_owned(), ..self.clone() }
-    }
-
-    /// The server's base URL, without a trailing slash.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
     // Endpoints 1-4: groups.
 
     pub async fn create_group(&self, name: &str, desc: Option<&str>) -> Result<Created> {
