@@ -41,6 +41,8 @@ fn label(format: Format) -> &'static str {
         Format::M4a => "MP4/M4A",
         Format::Wav => "WAV",
         Format::Pcm => "PCM",
+        Format::Opus => "Ogg Opus",
+        Format::Webm => "WebM",
     }
 }
 
@@ -53,7 +55,7 @@ fn decode_with_symphonia(bytes: Vec<u8>, format: Format, out: &mut Output) -> Re
         Format::Flac => FlacReader::try_new(source, &options).map(|r| Box::new(r) as Box<dyn FormatReader>),
         Format::Ogg => OggReader::try_new(source, &options).map(|r| Box::new(r) as Box<dyn FormatReader>),
         Format::M4a => IsoMp4Reader::try_new(source, &options).map(|r| Box::new(r) as Box<dyn FormatReader>),
-        Format::Wav | Format::Pcm => unreachable!("decoded by this crate"),
+        Format::Wav | Format::Pcm | Format::Opus | Format::Webm => unreachable!("decoded by this crate"),
     };
     let mut reader = opened.map_err(|e| open_error(what, e))?;
 
@@ -93,7 +95,9 @@ fn decode_with_symphonia(bytes: Vec<u8>, format: Format, out: &mut Output) -> Re
             Err(SymphoniaError::DecodeError(_)) | Err(SymphoniaError::IoError(_)) => {
                 bad_packets += 1;
                 if bad_packets > MAX_BAD_PACKETS {
-                    return Err(DecodeError::corrupt(format!("the {what} data is malformed: too many undecodable packets")));
+                    return Err(DecodeError::corrupt(format!(
+                        "the {what} data is malformed: too many undecodable packets"
+                    )));
                 }
                 continue;
             }
@@ -107,7 +111,9 @@ fn decode_with_symphonia(bytes: Vec<u8>, format: Format, out: &mut Output) -> Re
         match out.shape {
             None => check_shape(what, spec.rate, channels as u64)?,
             Some((rate, ch)) if rate != spec.rate || ch as usize != channels => {
-                return Err(DecodeError::corrupt(format!("the {what} stream changes its sample rate or channels midway")));
+                return Err(DecodeError::corrupt(format!(
+                    "the {what} stream changes its sample rate or channels midway"
+                )));
             }
             Some(_) => {}
         }
@@ -132,7 +138,7 @@ fn supported(format: Format, codec: CodecType) -> bool {
         Format::Flac => codec == codecs::CODEC_TYPE_FLAC,
         Format::Ogg => codec == codecs::CODEC_TYPE_VORBIS || codec == codecs::CODEC_TYPE_FLAC,
         Format::M4a => codec == codecs::CODEC_TYPE_AAC,
-        Format::Wav | Format::Pcm => false,
+        Format::Wav | Format::Pcm | Format::Opus | Format::Webm => false,
     }
 }
 

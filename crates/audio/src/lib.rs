@@ -12,6 +12,8 @@
 //! | `ID3`, or an MPEG layer III frame header confirmed by the next one | [`Format::Mp3`] | symphonia |
 //! | `fLaC` | [`Format::Flac`] | symphonia |
 //! | `OggS` (Vorbis inside) | [`Format::Ogg`] | symphonia |
+//! | `OggS` with an `OpusHead` first packet (`.opus`, Opus in `.ogg`) | [`Format::Opus`] | [`opus_pure`], see [`opus`](crate::opus) |
+//! | EBML `1A 45 DF A3` with DocType `webm` or `matroska` (Opus inside) | [`Format::Webm`] | this crate ([`webm`](crate::webm)) and [`opus_pure`] |
 //! | `....ftyp` (MP4/M4A, AAC inside) | [`Format::M4a`] | symphonia |
 //! | anything else | [`Format::Pcm`] | this crate: raw PCM |
 //!
@@ -40,18 +42,23 @@
 //!   input size;
 //! - MP4 sample tables are checked against their box sizes before symphonia sees them (it
 //!   reserves memory from their entry counts);
-//! - symphonia runs under `catch_unwind`: a panic in a third-party decoder on a malformed file
-//!   becomes [`DecodeError::Corrupt`] instead of taking the worker thread down (this needs the
-//!   default `panic = "unwind"`; the panic message still goes to the panic hook, i.e. the log).
+//! - WebM is demuxed here over the bytes, without allocating, every element size checked
+//!   against what is there (see [`webm`](crate::webm));
+//! - symphonia and the Opus decoder run under `catch_unwind`: a panic in a third-party decoder
+//!   on a malformed file becomes [`DecodeError::Corrupt`] instead of taking the worker thread
+//!   down (this needs the default `panic = "unwind"`; the panic message still goes to the panic
+//!   hook, i.e. the log).
 //!
 //! The property tests (`tests/mutations.rs`) and the fuzz target (`fuzz/`, see its README)
 //! feed mutated files of every format to [`decode`]. Test fixtures: `tests/data/make.sh`.
 
 mod compressed;
 mod mp4;
+pub mod opus;
 mod pcm;
 pub mod sniff;
 pub mod wav;
+pub mod webm;
 
 use std::fmt;
 
@@ -95,6 +102,11 @@ pub enum Format {
     Ogg,
     /// MP4/M4A with AAC.
     M4a,
+    /// Opus in Ogg (`.opus`; also `.ogg` files whose first stream is Opus), decoded at 48 kHz.
+    Opus,
+    /// WebM or Matroska with Opus audio, as browsers record it (`MediaRecorder`), decoded at
+    /// 48 kHz.
+    Webm,
 }
 
 impl Format {
@@ -107,6 +119,8 @@ impl Format {
             Format::Flac => "flac",
             Format::Ogg => "ogg",
             Format::M4a => "m4a",
+            Format::Opus => "opus",
+            Format::Webm => "webm",
         }
     }
 }
@@ -221,6 +235,8 @@ pub fn decode_into(bytes: &[u8], raw: RawPcm, sink: &mut dyn Sink) -> Result<Str
         sniff::Sniffed::Flac { offset } => compressed::decode(&bytes[offset..], Format::Flac, &mut out)?,
         sniff::Sniffed::Ogg => compressed::decode(bytes, Format::Ogg, &mut out)?,
         sniff::Sniffed::M4a => compressed::decode(bytes, Format::M4a, &mut out)?,
+        sniff::Sniffed::Opus => opus::decode_ogg(bytes, &mut out)?,
+        sniff::Sniffed::Webm => opus::decode_webm(bytes, &mut out)?,
     }
     match out.shape {
         Some((sample_rate, channels)) if out.frames > 0 => {
@@ -245,6 +261,8 @@ fn format_of(sniffed: sniff::Sniffed) -> Format {
         sniff::Sniffed::Flac { .. } => Format::Flac,
         sniff::Sniffed::Ogg => Format::Ogg,
         sniff::Sniffed::M4a => Format::M4a,
+        sniff::Sniffed::Opus => Format::Opus,
+        sniff::Sniffed::Webm => Format::Webm,
     }
 }
 

@@ -1,9 +1,12 @@
 //! Recognising a format from the first bytes of the content.
 //!
 //! Containers we decode have magic bytes at offset 0 (`RIFF…WAVE`, `fLaC`, `OggS`, `….ftyp`,
-//! `ID3`). A bare MP3 starts with an 11-bit frame sync, which a raw PCM sample can imitate
-//! (`FF FF` is the sample −1), so an MPEG header only counts when it is well formed *and* the
-//! next frame header sits where its length says.
+//! `ID3`, EBML's `1A 45 DF A3`). Ogg says which codec it holds in its first packet (Opus or
+//! Vorbis), EBML which kind of document it is in its header's DocType (WebM, Matroska).
+//!
+//! A bare MP3 starts with an 11-bit frame sync, which a raw PCM sample can imitate (`FF FF` is
+//! the sample −1), so an MPEG header only counts when it is well formed *and* the next frame
+//! header sits where its length says.
 //!
 //! Everything else would be read as raw PCM, which accepts any even number of bytes. To keep
 //! a mistaken upload from becoming noise, recognisable non-audio content and audio containers
@@ -16,11 +19,20 @@ use crate::DecodeError;
 pub enum Sniffed {
     Wav,
     /// MPEG audio layer III; `offset` skips leading ID3v2 tags.
-    Mp3 { offset: usize },
+    Mp3 {
+        offset: usize,
+    },
     /// Native FLAC; `offset` skips leading ID3v2 tags (some taggers add them).
-    Flac { offset: usize },
+    Flac {
+        offset: usize,
+    },
+    /// Ogg other than Opus: Vorbis (or FLAC in Ogg), decoded by symphonia.
     Ogg,
     M4a,
+    /// Ogg whose first packet is an `OpusHead`.
+    Opus,
+    /// EBML with DocType `webm` or `matroska`.
+    Webm,
     /// Nothing recognised: raw PCM.
     Raw,
 }
@@ -52,6 +64,9 @@ pub fn sniff(bytes: &[u8]) -> Result<Sniffed, DecodeError> {
     }
     if at(0, b"OggS") {
         return ogg(bytes);
+    }
+    if at(0, b"\x1a\x45\xdf\xa3") {
+        return ebml(bytes);
     }
     if at(4, b"ftyp") {
         return mp4(&bytes[8..]);
@@ -94,7 +109,7 @@ fn ogg(bytes: &[u8]) -> Result<Sniffed, DecodeError> {
     let packet = bytes.get(27 + segments..).unwrap_or(&[]);
     let starts = |magic: &[u8]| packet.starts_with(magic);
     if starts(b"OpusHead") {
-        Err(unsupported_audio("Ogg Opus"))
+        Ok(Sniffed::Opus)
     } else if starts(b"Speex   ") {
         Err(unsupported_audio("Ogg Speex"))
     } else if starts(b"\x80theora") {
@@ -105,12 +120,19 @@ fn ogg(bytes: &[u8]) -> Result<Sniffed, DecodeError> {
     }
 }
 
+fn ebml(bytes: &[u8]) -> Result<Sniffed, DecodeError> {
+    match crate::webm::doc_type(bytes)? {
+        crate::webm::DocType::Webm | crate::webm::DocType::Matroska => Ok(Sniffed::Webm),
+        crate::webm::DocType::Other(name) => {
+            Err(DecodeError::unsupported(format!("an EBML document of type '{name}' is not WebM or Matroska audio")))
+        }
+    }
+}
+
 fn mp4(after_ftyp: &[u8]) -> Result<Sniffed, DecodeError> {
     let brand = after_ftyp.get(..4).unwrap_or(&[]);
     match brand {
-        b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1" => {
-            Err(not_audio("a HEIF image"))
-        }
+        b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1" => Err(not_audio("a HEIF image")),
         b"avif" | b"avis" => Err(not_audio("an AVIF image")),
         b"crx " => Err(not_audio("a Canon raw image")),
         _ => Ok(Sniffed::M4a),
@@ -174,7 +196,9 @@ fn mpeg_stream(bytes: &[u8]) -> Option<Result<Sniffed, DecodeError>> {
     let first = MpegHeader::parse(&bytes[..bytes.len().min(6)])?;
     let next_at = first.frame_len;
     let confirmed = match bytes.get(next_at..next_at + 4) {
-        Some(_) => MpegHeader::parse(&bytes[next_at..bytes.len().min(next_at + 6)]).is_some_and(|n| n.same_stream(&first)),
+        Some(_) => {
+            MpegHeader::parse(&bytes[next_at..bytes.len().min(next_at + 6)]).is_some_and(|n| n.same_stream(&first))
+        }
         // A single frame, or a stream cut inside the second frame's header.
         None => bytes.len() >= next_at,
     };
@@ -251,7 +275,8 @@ impl MpegHeader {
             return None;
         }
         let rate_index = ((h[2] >> 2) & 0xF) as usize;
-        const RATES: [u32; 13] = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+        const RATES: [u32; 13] =
+            [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
         let sample_rate = *RATES.get(rate_index)?;
         let frame_len = (((h[3] & 3) as usize) << 11) | ((h[4] as usize) << 3) | ((h[5] >> 5) as usize);
         if frame_len < 7 {
@@ -261,7 +286,10 @@ impl MpegHeader {
     }
 
     fn same_stream(&self, other: &MpegHeader) -> bool {
-        self.adts == other.adts && self.version == other.version && self.layer == other.layer && self.sample_rate == other.sample_rate
+        self.adts == other.adts
+            && self.version == other.version
+            && self.layer == other.layer
+            && self.sample_rate == other.sample_rate
     }
 }
 
@@ -291,7 +319,6 @@ fn known_other(bytes: &[u8]) -> Option<DecodeError> {
         (b"\x00asm", "a WebAssembly module", false),
         (b"SQLite format 3\x00", "an SQLite database", false),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office document", false),
-        (b"\x1a\x45\xdf\xa3", "Matroska/WebM", true),
         (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "WMA/ASF", true),
         (b"FLV\x01", "Flash video", true),
         (b"#!AMR", "AMR", true),
@@ -329,7 +356,9 @@ fn known_other(bytes: &[u8]) -> Option<DecodeError> {
         let ascii_half = if bytes[0] == 0xff { 0 } else { 1 };
         let body = &bytes[2..bytes.len().min(2050)];
         let units = body.len() / 2;
-        let texty = (0..units).filter(|i| body[2 * i + (1 - ascii_half)] == 0 && is_text_byte(body[2 * i + ascii_half])).count();
+        let texty = (0..units)
+            .filter(|i| body[2 * i + (1 - ascii_half)] == 0 && is_text_byte(body[2 * i + ascii_half]))
+            .count();
         if units > 0 && texty * 100 >= units * 95 {
             return Some(not_audio("text"));
         }

@@ -178,7 +178,9 @@ fn wav_longer_than_the_limit_is_refused() {
 
 #[test]
 fn corpus_wavs_match_hound() {
-    for relative in ["parity/05-flite-rms-44k-stereo.wav", "parity/02-flite-awb-8k-mono.wav", "corpus/festival-ru-nsh/01.wav"] {
+    for relative in
+        ["parity/05-flite-rms-44k-stereo.wav", "parity/02-flite-awb-8k-mono.wav", "corpus/festival-ru-nsh/01.wav"]
+    {
         let bytes = testdata(relative);
         let ours = ok(&bytes);
         let mut reader = hound::WavReader::new(&bytes[..]).unwrap();
@@ -298,26 +300,23 @@ fn non_audio_is_refused_not_read_as_noise() {
 
 #[test]
 fn audio_we_do_not_decode_is_named() {
-    assert!(unsupported(&fixture("mono16k.opus.ogg")).contains("Opus"));
     assert!(unsupported(&fixture("mono16k.adts.aac")).contains("ADTS"));
     assert!(unsupported(&fixture("mono16k.mp2")).contains("layer II"));
     assert!(unsupported(b"FORM\0\0\0\x20AIFFCOMM").contains("AIFF"));
-    assert!(unsupported(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01").contains("WebM"));
     assert!(unsupported(b"RIFX\0\0\0\x20WAVEfmt ").contains("big-endian"));
+    // Ogg Speex, and EBML that is not WebM or Matroska.
+    let mut speex = fixture("mono16k.opus");
+    speex[28..36].copy_from_slice(b"Speex   ");
+    assert!(unsupported(&speex).contains("Speex"));
+    assert!(unsupported(&ebml_header("mka3d")).contains("EBML document of type 'mka3d'"));
 }
 
 // -------------------------------------------------------------------------- compressed
 
 #[test]
 fn compressed_fixtures_decode() {
-    for &(name, rate, channels, seconds) in COMPRESSED {
+    for &(name, expected, rate, channels, seconds) in COMPRESSED {
         let d = ok(&fixture(name));
-        let expected = match &name[name.rfind('.').unwrap() + 1..] {
-            "mp3" => Format::Mp3,
-            "flac" => Format::Flac,
-            "ogg" => Format::Ogg,
-            _ => Format::M4a,
-        };
         assert_eq!((d.format, d.sample_rate, d.channels), (expected, rate, channels), "{name}");
         assert_eq!(detect(&fixture(name)), Ok(expected), "{name}");
         let got = duration_seconds(&d);
@@ -351,7 +350,14 @@ impl Sink for Pieces {
 #[test]
 fn decoding_into_a_sink_hands_over_the_same_samples_piece_by_piece() {
     let long_wav = wav(PCM, 2, 44_100, 16, &s16le(&(0..40_000).map(|i| (i % 2000 - 1000) as i16).collect::<Vec<_>>()));
-    for (name, bytes) in [("WAV", long_wav), ("Ogg", fixture("stereo44k.ogg")), ("MP3", fixture("stereo44k-id3.mp3"))] {
+    let cases = [
+        ("WAV", long_wav),
+        ("Ogg", fixture("stereo44k.ogg")),
+        ("MP3", fixture("stereo44k-id3.mp3")),
+        ("Opus", fixture("stereo44k.opus")),
+        ("WebM", fixture("mono-chromium.webm")),
+    ];
+    for (name, bytes) in cases {
         let whole = ok(&bytes);
         let mut sink = Pieces::default();
         let stream = decode_into(&bytes, MONO16K, &mut sink).unwrap();
@@ -398,10 +404,248 @@ fn truncated_compressed_files_keep_what_is_there_or_fail_cleanly() {
             }
         }
     }
-    // A cut MP3 keeps the frames before the cut.
-    let mp3 = fixture("mono16k.mp3");
-    let half = ok(&mp3[..mp3.len() / 2]);
-    assert!((0.8..1.6).contains(&duration_seconds(&half)));
+    // A cut MP3, Ogg Opus or WebM keeps the frames before the cut.
+    for name in ["mono16k.mp3", "mono16k.opus", "mono16k.webm", "mono-chromium.webm"] {
+        let bytes = fixture(name);
+        let half = duration_seconds(&ok(&bytes[..bytes.len() / 2]));
+        assert!((0.8..1.6).contains(&half), "{name}: {half} s");
+    }
+}
+
+// --------------------------------------------------------------------------------- Opus
+
+/// The Opus fixtures made from a corpus WAV by opusenc or ffmpeg, and that WAV.
+const OPUS_SOURCES: &[(&str, &str)] = &[
+    ("mono16k.opus", "corpus/flite-slt/02.wav"),
+    ("stereo44k.opus", "parity/05-flite-rms-44k-stereo.wav"),
+    ("mono16k.opus.ogg", "corpus/flite-slt/02.wav"),
+    ("mono16k.webm", "corpus/flite-slt/02.wav"),
+    ("stereo44k.webm", "parity/05-flite-rms-44k-stereo.wav"),
+];
+/// Recorded by Chromium's MediaRecorder from `corpus/flite-slt/02.wav`, with its default
+/// processing (automatic gain control among it), for 2.4 s.
+const CHROMIUM: &str = "mono-chromium.webm";
+
+fn mono(d: &Decoded) -> Vec<f32> {
+    let channels = usize::from(d.channels);
+    d.samples.chunks_exact(channels).map(|frame| frame.iter().sum::<f32>() / channels as f32).collect()
+}
+
+fn rms(samples: &[f32]) -> f32 {
+    (samples.iter().map(|x| x * x).sum::<f32>() / samples.len() as f32).sqrt()
+}
+
+/// RMS over 10 ms windows.
+fn envelope(d: &Decoded) -> Vec<f32> {
+    mono(d).chunks_exact(d.sample_rate as usize / 100).map(rms).collect()
+}
+
+/// The lag of `b` against `a` within ±`max_lag` at which they correlate best, and that correlation.
+fn best_lag(a: &[f32], b: &[f32], max_lag: i64) -> (i64, f32) {
+    let correlation = |lag: i64| {
+        let pairs: Vec<(f32, f32)> = (0..a.len() as i64)
+            .filter_map(|i| Some((a[i as usize], *b.get(usize::try_from(i + lag).ok()?)?)))
+            .collect();
+        let n = pairs.len() as f32;
+        let (ma, mb) = (pairs.iter().map(|p| p.0).sum::<f32>() / n, pairs.iter().map(|p| p.1).sum::<f32>() / n);
+        let cov: f32 = pairs.iter().map(|(x, y)| (x - ma) * (y - mb)).sum();
+        let va: f32 = pairs.iter().map(|(x, _)| (x - ma).powi(2)).sum();
+        let vb: f32 = pairs.iter().map(|(_, y)| (y - mb).powi(2)).sum();
+        cov / (va * vb).sqrt()
+    };
+    (-max_lag..=max_lag).map(|lag| (lag, correlation(lag))).max_by(|x, y| x.1.total_cmp(&y.1)).unwrap()
+}
+
+#[test]
+fn opus_decodes_at_48k_to_the_length_of_its_source() {
+    for &(name, source) in OPUS_SOURCES {
+        let d = ok(&fixture(name));
+        let wav = ok(&testdata(source));
+        assert_eq!((d.sample_rate, d.channels), (48_000, wav.channels), "{name}");
+        let (got, expected) = (duration_seconds(&d), duration_seconds(&wav));
+        assert!((got - expected).abs() <= 0.020, "{name}: {got} s, the source {expected} s");
+    }
+    // 2.4 s recorded, in 60 ms packets, with no end trimming.
+    let d = ok(&fixture(CHROMIUM));
+    assert_eq!((d.format, d.sample_rate, d.channels), (Format::Webm, 48_000, 1));
+    assert!((duration_seconds(&d) - 2.4).abs() <= 0.06, "{}", duration_seconds(&d));
+}
+
+#[test]
+fn opus_sounds_like_its_source() {
+    // The loudness contour of the speech, 10 ms at a time, lines up with the source's.
+    let mut cases: Vec<(&str, &str, f32, i64)> =
+        OPUS_SOURCES.iter().map(|&(name, source)| (name, source, 0.99, 0)).collect();
+    // Chromium's gain control changes the contour a little, and its recording starts within a
+    // few packets of the file.
+    cases.push((CHROMIUM, "corpus/flite-slt/02.wav", 0.85, 6));
+    for (name, source, floor, max_lag) in cases {
+        let (decoded, wav) = (ok(&fixture(name)), ok(&testdata(source)));
+        let (lag, r) = best_lag(&envelope(&wav), &envelope(&decoded), 10);
+        eprintln!("{name}: correlation {r} at a lag of {lag} × 10 ms");
+        assert!(r >= floor && lag.abs() <= max_lag, "{name}: correlation {r} at a lag of {lag} × 10 ms");
+        let ratio = rms(&decoded.samples) / rms(&wav.samples);
+        assert!((0.7..1.6).contains(&ratio), "{name}: level ratio {ratio}");
+    }
+}
+
+#[test]
+fn opus_starts_after_the_pre_skip() {
+    // Sample by sample, at the source's 16 kHz (every third sample: the Opus signal has nothing
+    // above 8 kHz), the decoded waveform lines up with the source. Keeping the 312 samples of
+    // encoder delay would put it 104 samples late.
+    let source = ok(&testdata("corpus/flite-slt/02.wav")).samples;
+    for name in ["mono16k.opus", "mono16k.opus.ogg", "mono16k.webm"] {
+        let decoded: Vec<f32> = ok(&fixture(name)).samples.iter().step_by(3).copied().collect();
+        let (lag, r) = best_lag(&source, &decoded, 150);
+        eprintln!("{name}: correlation {r} at a lag of {lag} samples");
+        assert!(lag.abs() <= 1 && r > 0.95, "{name}: correlation {r} at a lag of {lag} samples");
+    }
+}
+
+#[test]
+fn opus_output_gain_is_applied() {
+    // −6.02 dB in the OpusHead's Q7.8 field halves the amplitude.
+    let half = (-1541i16).to_le_bytes();
+    let plain = fixture("mono16k.opus");
+    let mut quieter = plain.clone();
+    assert_eq!(&plain[28..36], b"OpusHead");
+    quieter[44..46].copy_from_slice(&half);
+    fix_ogg_crcs(&mut quieter);
+    let ratio = rms(&ok(&quieter).samples) / rms(&ok(&plain).samples);
+    assert!((0.495..0.505).contains(&ratio), "Ogg: {ratio}");
+
+    let plain = fixture("mono16k.webm");
+    let mut quieter = plain.clone();
+    let at = plain.windows(8).position(|w| w == b"OpusHead").unwrap();
+    quieter[at + 16..at + 18].copy_from_slice(&half);
+    let ratio = rms(&ok(&quieter).samples) / rms(&ok(&plain).samples);
+    assert!((0.495..0.505).contains(&ratio), "WebM: {ratio}");
+}
+
+#[test]
+fn ogg_vorbis_and_ogg_opus_are_told_apart() {
+    assert_eq!(detect(&fixture("mono16k.ogg")), Ok(Format::Ogg));
+    assert_eq!(detect(&fixture("mono16k.opus.ogg")), Ok(Format::Opus));
+    assert_eq!((Format::Opus.name(), Format::Webm.name()), ("opus", "webm"));
+    assert_eq!(ok(&fixture("stereo44k.ogg")).sample_rate, 44_100);
+}
+
+#[test]
+fn webm_as_a_live_recorder_writes_it() {
+    // Unknown-size Segment and Clusters, five blocks each: the packets of the Ogg file decode to
+    // its samples (the Ogg file also trims the end of its last packet, which this does not say).
+    let (head, packets) = ogg_opus_packets("mono16k.opus");
+    let ogg = ok(&fixture("mono16k.opus"));
+    let live = ok(&live_webm(&head, &packets, 5));
+    assert_eq!((live.format, live.sample_rate, live.channels), (Format::Webm, 48_000, 1));
+    assert_eq!(live.samples[..ogg.samples.len()], ogg.samples[..]);
+    assert!(live.samples.len() - ogg.samples.len() < 960);
+    // DocType "matroska" is read the same way.
+    let mut mkv = ebml_header("matroska");
+    mkv.extend_from_slice(&live_webm(&head, &packets, 5)[ebml_header("webm").len()..]);
+    assert_eq!(ok(&mkv).samples, live.samples);
+}
+
+#[test]
+fn webm_lacing_block_groups_and_other_tracks() {
+    let (head, packets) = ogg_opus_packets("mono16k.opus");
+    let ogg = ok(&fixture("mono16k.opus"));
+    let p: Vec<&[u8]> = packets.iter().map(Vec::as_slice).collect();
+    let n = p.len();
+    // What the Ogg file trims from its end, as DiscardPadding in nanoseconds (rounded up).
+    let padding = (n * 960 - 312 - ogg.samples.len()) as u64;
+    let padding_ns = (padding * 1_000_000_000).div_ceil(48_000);
+
+    let mut tracks = track_entry(1, 1, "V_VP8", b"");
+    tracks.extend(track_entry(2, 2, "A_OPUS", &head));
+    let mut first = el_uint(TIMECODE, 0);
+    first.extend(el(SIMPLE_BLOCK, &block_body(1, Lacing::None, &[b"not audio"])));
+    first.extend(el(SIMPLE_BLOCK, &block_body(2, Lacing::Xiph, &p[..7])));
+    first.extend(el(VOID, &[0; 3]));
+    first.extend(el(BLOCK_GROUP, &el(BLOCK, &block_body(2, Lacing::Ebml, &p[7..20]))));
+    let mut second = el_uint(TIMECODE, 400);
+    for packet in &p[20..n - 3] {
+        second.extend(el(SIMPLE_BLOCK, &block_body(2, Lacing::None, &[packet])));
+    }
+    let mut last = el(BLOCK, &block_body(2, Lacing::Xiph, &p[n - 3..]));
+    last.extend(el(DISCARD_PADDING, &padding_ns.to_be_bytes()));
+    second.extend(el(BLOCK_GROUP, &last));
+    let mut segment = el(VOID, &[0; 10]);
+    segment.extend(el(TRACKS, &tracks));
+    segment.extend(el(CLUSTER, &first));
+    segment.extend(el_unknown(CLUSTER, &second));
+    segment.extend(el(CUES, &[0xBB, 0x80]));
+    let mut file = ebml_header("webm");
+    file.extend(el(SEGMENT, &segment));
+    assert_eq!(ok(&file).samples, ogg.samples);
+
+    // Fixed-size lacing: four copies of one packet.
+    let mut segment = el(TRACKS, &track_entry(1, 2, "A_OPUS", &head));
+    segment.extend(el(CLUSTER, &el(SIMPLE_BLOCK, &block_body(1, Lacing::Fixed, &[p[30]; 4]))));
+    let mut file = ebml_header("webm");
+    file.extend(el_unknown(SEGMENT, &segment));
+    assert_eq!(ok(&file).samples.len(), 4 * 960 - 312);
+}
+
+#[test]
+fn webm_that_cannot_be_decoded_says_why() {
+    let (head, packets) = ogg_opus_packets("mono16k.opus");
+    let file = |tracks: &[u8], clusters: &[u8]| {
+        let mut segment = el(TRACKS, tracks);
+        segment.extend_from_slice(clusters);
+        let mut file = ebml_header("webm");
+        file.extend(el_unknown(SEGMENT, &segment));
+        file
+    };
+    let cluster = el_unknown(CLUSTER, &el(SIMPLE_BLOCK, &block_body(1, Lacing::None, &[&packets[0]])));
+    assert!(unsupported(&file(&track_entry(1, 2, "A_VORBIS", b"x"), &cluster)).contains("Vorbis"));
+    assert!(unsupported(&file(&track_entry(1, 1, "V_VP8", b""), &cluster)).contains("no audio track"));
+    let mut surround = head.clone();
+    (surround[9], surround[18]) = (6, 1);
+    surround.extend_from_slice(&[4, 2, 0, 4, 1, 2, 3, 5]);
+    assert!(unsupported(&file(&track_entry(1, 2, "A_OPUS", &surround), &cluster)).contains("6 channels"));
+    let mut silent = head.clone();
+    silent[9] = 0;
+    corrupt(&file(&track_entry(1, 2, "A_OPUS", &silent), &cluster));
+    corrupt(&file(&track_entry(1, 2, "A_OPUS", b"OpusHead"), &cluster));
+    // Blocks before the track list.
+    let mut early = ebml_header("webm");
+    early.extend(el_unknown(SEGMENT, &[cluster.clone(), el(TRACKS, &track_entry(1, 2, "A_OPUS", &head))].concat()));
+    assert!(corrupt(&early).contains("before the track list"));
+    // An element of unknown size inside a cluster, and a truncated EBML header.
+    let bad = el_unknown(CLUSTER, &el_unknown(SIMPLE_BLOCK, &block_body(1, Lacing::None, &[&packets[0]])));
+    assert!(corrupt(&file(&track_entry(1, 2, "A_OPUS", &head), &bad)).contains("unknown size"));
+    corrupt(&ebml_header("webm")[..10]);
+    // No blocks at all.
+    assert_eq!(decode(&file(&track_entry(1, 2, "A_OPUS", &head), b""), MONO16K), Err(DecodeError::Empty));
+}
+
+#[test]
+fn opus_longer_than_the_limit_is_refused() {
+    use opus_pure::{OggOpusWriter, OpusHead};
+    // One-byte packets: a 20 ms frame without data, which the decoder conceals; no pre-skip.
+    let silent_ogg = |packets: usize, granule_per_packet: u32| {
+        let mut head = OpusHead::new(1, 48_000).unwrap();
+        head.pre_skip = 0;
+        let mut writer = OggOpusWriter::new(Vec::new(), head).unwrap();
+        for _ in 0..packets {
+            writer.write_packet_with_duration(&[0xF8], granule_per_packet).unwrap();
+        }
+        writer.finish().unwrap()
+    };
+    let limit = MAX_DURATION_SECONDS as usize * 50;
+    assert_eq!(ok(&silent_ogg(limit, 960)).samples.len(), limit * 960);
+    let message = corrupt(&silent_ogg(limit + 1, 960));
+    assert!(message.contains(&format!("longer than {MAX_DURATION_SECONDS} seconds")), "{message}");
+    // Packets whose granule positions say they hold nothing still cost decoding.
+    assert!(corrupt(&silent_ogg(2 * limit, 0)).contains("longer than"));
+
+    let head = b"OpusHead\x01\x01\x00\x00\x80\xbb\x00\x00\x00\x00\x00";
+    let packets = vec![vec![0xF8]; limit];
+    assert_eq!(ok(&live_webm(head, &packets, 50)).samples.len(), limit * 960);
+    let packets = vec![vec![0xF8]; limit + 1];
+    assert!(corrupt(&live_webm(head, &packets, 50)).contains("longer than"));
 }
 
 #[test]

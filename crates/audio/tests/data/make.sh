@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Recreates the compressed fixtures of voxprint-audio's tests from committed test audio.
 # The fixtures are committed (encoders differ between versions); run this only to add one.
-# Needs Debian's lame, flac, vorbis-tools and ffmpeg:
-#   apt-get install -y lame flac vorbis-tools ffmpeg
+# Needs Debian's lame, flac, vorbis-tools, opus-tools, ffmpeg and chromium (and python3):
+#   apt-get install -y lame flac vorbis-tools opus-tools ffmpeg chromium
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 T=../../../../testdata
@@ -25,8 +25,17 @@ oggenc --quiet -q 0 -o stereo44k.ogg "$STEREO"
 # M4A (AAC-LC in MP4)
 ffmpeg -v error -y -i "$MONO" -c:a aac -b:a 32k -map_metadata -1 -fflags +bitexact mono16k.m4a
 ffmpeg -v error -y -i "$STEREO" -c:a aac -b:a 64k -map_metadata -1 -fflags +bitexact stereo44k.m4a
-# Ogg Opus: a container we recognise holding a codec we do not decode (must be Unsupported).
+# Ogg Opus: opusenc's .opus files (their last page's granule trims the end), and ffmpeg's, named
+# .ogg as some apps name them.
+opusenc --quiet --bitrate 24 "$MONO" mono16k.opus
+opusenc --quiet --bitrate 64 "$STEREO" stereo44k.opus
 ffmpeg -v error -y -i "$MONO" -c:a libopus -b:a 16k -map_metadata -1 -fflags +bitexact mono16k.opus.ogg
+# Opus in WebM: ffmpeg's (known sizes, Cues, a last BlockGroup with DiscardPadding), and what
+# Chromium's MediaRecorder writes (unknown-size Segment and Clusters, no Cues, 60 ms packets,
+# pre-skip 0), recorded in headless Chromium with the WAV file as its microphone.
+ffmpeg -v error -y -i "$MONO" -c:a libopus -b:a 24k -map_metadata -1 -fflags +bitexact -f webm mono16k.webm
+ffmpeg -v error -y -i "$STEREO" -c:a libopus -b:a 48k -map_metadata -1 -fflags +bitexact -f webm stereo44k.webm
+python3 record-webm.py "$MONO" 2.4 mono-chromium.webm
 # Other MPEG audio we refuse: raw AAC in ADTS frames, and MPEG layer II.
 ffmpeg -v error -y -i "$MONO" -t 1 -c:a aac -b:a 24k -f adts -fflags +bitexact mono16k.adts.aac
 ffmpeg -v error -y -i "$MONO" -t 1 -ar 16000 -c:a mp2 -b:a 32k -fflags +bitexact mono16k.mp2

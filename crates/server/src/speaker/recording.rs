@@ -71,6 +71,8 @@ pub fn content_type(format: Format, raw: RawPcm) -> String {
         Format::Flac => "audio/flac".into(),
         Format::Ogg => "audio/ogg".into(),
         Format::M4a => "audio/mp4".into(),
+        Format::Opus => "audio/ogg".into(),
+        Format::Webm => "audio/webm".into(),
     }
 }
 
