@@ -660,6 +660,13 @@ fn garbage_after_a_magic_is_corrupt() {
     bytes.extend_from_slice(&[0x33; 300]);
     assert!(decode(&bytes, MONO16K).is_err());
     corrupt(b"ID3\x04\0\0\0\0\x10\0abc");
+    // EBML magic, then garbage; an OpusHead page, then garbage.
+    let mut bytes = b"\x1a\x45\xdf\xa3".to_vec();
+    bytes.extend_from_slice(&[0x42; 300]);
+    corrupt(&bytes);
+    let mut bytes = fixture("mono16k.opus")[..47].to_vec();
+    bytes.extend_from_slice(&[0x55; 300]);
+    corrupt(&bytes);
 }
 
 #[test]
