@@ -12,8 +12,8 @@
 //! | `ID3`, or an MPEG layer III frame header confirmed by the next one | [`Format::Mp3`] | symphonia |
 //! | `fLaC` | [`Format::Flac`] | symphonia |
 //! | `OggS` (Vorbis inside) | [`Format::Ogg`] | symphonia |
-//! | `OggS` with an `OpusHead` first packet (`.opus`, Opus in `.ogg`) | [`Format::Opus`] | [`opus_pure`], see [`opus`](crate::opus) |
-//! | EBML `1A 45 DF A3` with DocType `webm` or `matroska` (Opus inside) | [`Format::Webm`] | this crate ([`webm`](crate::webm)) and [`opus_pure`] |
+//! | `OggS` with an `OpusHead` first packet (`.opus`, Opus in `.ogg`) | [`Format::Opus`] | [`opus_pure`], see [`opus`] |
+//! | EBML `1A 45 DF A3` with DocType `webm` or `matroska` (Opus inside) | [`Format::Webm`] | this crate ([`webm`]) and [`opus_pure`] |
 //! | `....ftyp` (MP4/M4A, AAC inside) | [`Format::M4a`] | symphonia |
 //! | anything else | [`Format::Pcm`] | this crate: raw PCM |
 //!
@@ -43,7 +43,7 @@
 //! - MP4 sample tables are checked against their box sizes before symphonia sees them (it
 //!   reserves memory from their entry counts);
 //! - WebM is demuxed here over the bytes, without allocating, every element size checked
-//!   against what is there (see [`webm`](crate::webm));
+//!   against what is there (see [`webm`]);
 //! - symphonia and the Opus decoder run under `catch_unwind`: a panic in a third-party decoder
 //!   on a malformed file becomes [`DecodeError::Corrupt`] instead of taking the worker thread
 //!   down (this needs the default `panic = "unwind"`; the panic message still goes to the panic

@@ -37,8 +37,6 @@ const TRACK_TYPE: u32 = 0x83;
 const CODEC_ID: u32 = 0x86;
 const CODEC_PRIVATE: u32 = 0x63A2;
 const CONTENT_ENCODINGS: u32 = 0x6D80;
-const AUDIO: u32 = 0xE1;
-const CHANNELS: u32 = 0x9F;
 const CLUSTER: u32 = 0x1F43_B675;
 const SIMPLE_BLOCK: u32 = 0xA3;
 const BLOCK_GROUP: u32 = 0xA0;
@@ -339,7 +337,7 @@ impl<'a> Frames<'a> {
             _ => {
                 // Fixed-size lacing: the rest divides evenly.
                 let rest = body.len() - pos;
-                if rest % count != 0 {
+                if !rest.is_multiple_of(count) {
                     return Err("a fixed-size laced block does not divide evenly");
                 }
                 sizes.iter_mut().take(count).for_each(|s| *s = (rest / count) as u32);
@@ -430,8 +428,7 @@ fn track_entry<'a>(data: &'a [u8], mut pos: usize) -> Result<TrackEntry<'a>, Dec
                 entry.codec_private = Some(body);
             }
             CONTENT_ENCODINGS => entry.encoded = true,
-            // Audio settings (rate, channels) are read from the OpusHead, which the decoder uses.
-            AUDIO | CHANNELS => {}
+            // Audio settings (rate, channels) are not read: the decoder goes by the OpusHead.
             _ => {}
         }
         pos = end;
