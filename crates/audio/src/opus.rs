@@ -27,7 +27,10 @@
 //! # What is decoded
 //! - Mono and stereo (channel mapping family 0); surround mappings are refused as unsupported.
 //! - The OpusHead's pre-skip (the encoder's delay) is dropped from the start, and its output gain
-//!   applied.
+//!   applied. In WebM the OpusHead is the track's CodecPrivate; the track's CodecDelay is not
+//!   used: ffmpeg's `mono16k.webm` fixture says 104 samples there and 312 in its OpusHead, and
+//!   lines up with its source with the 312 (`tests/formats.rs`, `opus_starts_after_the_pre_skip`).
+//!   Chromium writes a pre-skip of 0.
 //! - The end is trimmed where the container says the audio stops: the final Ogg page's granule
 //!   position, a WebM block's DiscardPadding.
 //! - Decoding stops past [`MAX_DURATION_SECONDS`](crate::MAX_DURATION_SECONDS) of output, and
