@@ -21,8 +21,8 @@
 //! would have to install, and puts a C decoder in the server process. `opus-decoder` (pure Rust,
 //! no `unsafe`) had two releases on one day in March 2026 and none since, decodes 20 times
 //! slower, and panics on the stereo fixture. `opus_pure` has `unsafe` only in its SIMD kernels;
-//! like symphonia, it runs under `catch_unwind`, so that a panic on a malformed packet becomes
-//! [`DecodeError::Corrupt`].
+//! like symphonia, its calls run under `catch_unwind`, so that a panic on a malformed packet
+//! becomes [`DecodeError::Corrupt`].
 //!
 //! # What is decoded
 //! - Mono and stereo (channel mapping family 0); surround mappings are refused as unsupported.
@@ -56,25 +56,18 @@ const MAX_BAD_PACKETS: usize = 16;
 /// to: the longest pre-skip and one packet of end trimming.
 const LENGTH_SLACK: u64 = u16::MAX as u64 + MAX_PACKET_SAMPLES as u64;
 
+/// Runs a call into `opus_pure`, a panic in which becomes [`DecodeError::Corrupt`]. Only its
+/// calls are guarded: a panic in this crate's own code (the WebM reader) is a bug that the
+/// property tests and the fuzzer must see.
+fn guarded<T>(what: &str, call: impl FnOnce() -> T) -> Result<T, DecodeError> {
+    catch_unwind(AssertUnwindSafe(call))
+        .map_err(|_| DecodeError::corrupt(format!("the {what} data is malformed (the decoder failed)")))
+}
+
 /// Decodes Ogg Opus.
 pub(crate) fn decode_ogg(bytes: &[u8], out: &mut Output) -> Result<(), DecodeError> {
-    guarded("Ogg Opus", || ogg(bytes, out))
-}
-
-/// Decodes the Opus track of a WebM/Matroska file.
-pub(crate) fn decode_webm(bytes: &[u8], out: &mut Output) -> Result<(), DecodeError> {
-    guarded("WebM", || webm(bytes, out))
-}
-
-fn guarded(what: &str, decode: impl FnOnce() -> Result<(), DecodeError>) -> Result<(), DecodeError> {
-    match catch_unwind(AssertUnwindSafe(decode)) {
-        Ok(result) => result,
-        Err(_) => Err(DecodeError::corrupt(format!("the {what} data is malformed (the decoder failed)"))),
-    }
-}
-
-fn ogg(bytes: &[u8], out: &mut Output) -> Result<(), DecodeError> {
-    let mut reader = OggOpusReader::new(Cursor::new(bytes))
+    const WHAT: &str = "Ogg Opus";
+    let mut reader = guarded(WHAT, || OggOpusReader::new(Cursor::new(bytes)))?
         .map_err(|e| DecodeError::corrupt(format!("the Ogg Opus headers are malformed: {e}")))?;
     let header = reader.head();
     let head = Head {
@@ -83,10 +76,10 @@ fn ogg(bytes: &[u8], out: &mut Output) -> Result<(), DecodeError> {
         gain_q8: header.output_gain_q8,
         mapping_family: header.mapping_family,
     };
-    let mut stream = Stream::new(head, "Ogg Opus")?;
+    let mut stream = Stream::new(head, WHAT)?;
     let mut packet = OggPacket::default();
     loop {
-        match reader.read_packet_into(&mut packet) {
+        match guarded(WHAT, || reader.read_packet_into(&mut packet))? {
             Ok(true) => {}
             Ok(false) => break,
             // A cut or damaged page: keep what came before it.
@@ -103,7 +96,8 @@ fn ogg(bytes: &[u8], out: &mut Output) -> Result<(), DecodeError> {
     stream.finish()
 }
 
-fn webm(bytes: &[u8], out: &mut Output) -> Result<(), DecodeError> {
+/// Decodes the Opus track of a WebM/Matroska file.
+pub(crate) fn decode_webm(bytes: &[u8], out: &mut Output) -> Result<(), DecodeError> {
     let mut demuxer = webm::Demuxer::open(bytes)?;
     let head = Head::parse(demuxer.track().codec_private)?;
     let mut stream = Stream::new(head, "WebM")?;
@@ -206,7 +200,7 @@ impl Stream {
         if data.is_empty() {
             return Ok(());
         }
-        let frames = match self.decoder.decode(data, MAX_PACKET_SAMPLES, &mut self.pcm) {
+        let frames = match guarded(self.what, || self.decoder.decode(data, MAX_PACKET_SAMPLES, &mut self.pcm))? {
             Ok(frames) => frames.min(MAX_PACKET_SAMPLES) as u64,
             Err(_) => {
                 self.bad_packets += 1;

@@ -152,6 +152,37 @@ fn mutated_files_never_panic() {
 }
 
 #[test]
+fn webm_blocks_of_random_bytes_never_panic() {
+    // A valid header and Opus track, then clusters of blocks whose lacing headers and frames are
+    // random: what reaches the lacing reader and the Opus decoder is arbitrary.
+    let (head, _) = ogg_opus_packets("mono16k.opus");
+    let block = (0u8..4, 1u8..3, prop::bool::ANY, prop::collection::vec(any::<u8>(), 0..400));
+    let config = ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() };
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    let decoded = std::cell::Cell::new(0u32);
+    let result = runner.run(&prop::collection::vec(block, 1..24), |blocks| {
+        let mut cluster = Vec::new();
+        for (lacing, track, grouped, body) in blocks {
+            let mut block = vec![0x80 | track, 0, 0, 0x80 | (lacing << 1)];
+            block.extend_from_slice(&body);
+            cluster.extend(if grouped { el(BLOCK_GROUP, &el(BLOCK, &block)) } else { el(SIMPLE_BLOCK, &block) });
+        }
+        let mut segment = el(TRACKS, &track_entry(1, 2, "A_OPUS", &head));
+        segment.extend(el_unknown(CLUSTER, &cluster));
+        let mut file = ebml_header("webm");
+        file.extend(el_unknown(SEGMENT, &segment));
+        if check(&file) {
+            decoded.set(decoded.get() + 1);
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    eprintln!("random WebM blocks: {} of {} files decoded", decoded.get(), cases());
+}
+
+#[test]
 fn every_prefix_of_small_files_is_handled() {
     // Truncation at every byte of the headers, where parsers are most fragile.
     for (name, seed) in seeds() {
