@@ -125,7 +125,7 @@ impl From<EmbedFailure> for ApiError {
         match failure {
             EmbedFailure::Decode(DecodeError::Empty) => ApiError::EmptyFile("the uploaded file is empty".into()),
             EmbedFailure::Decode(err @ DecodeError::Unsupported { .. }) => ApiError::UnsupportedFile(format!(
-                "{err}; upload WAV, raw 16-bit PCM, MP3, FLAC, OGG Vorbis or M4A/AAC"
+                "{err}; upload WAV, raw 16-bit PCM, MP3, FLAC, OGG Vorbis, M4A/AAC or Opus (Ogg or WebM)"
             )),
             EmbedFailure::Decode(err @ DecodeError::Corrupt { .. }) => ApiError::InvalidFile(err.to_string()),
             EmbedFailure::NoSpeech(sound) => {

@@ -293,3 +293,41 @@ async fn audio_links_expire() {
     let expired = Api::new(&server, "").send(reqwest::Client::new().get(&url)).await;
     assert!(expired.err(4101, 403).contains("expired"));
 }
+
+/// A fixture of the audio crate's tests (`crates/audio/tests/data`, made by its `make.sh` from
+/// `testdata/corpus/flite-slt/02.wav`).
+fn audio_fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../audio/tests/data").join(name);
+    std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+#[tokio::test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
+async fn opus_voice_messages_and_browser_recordings_enroll_and_identify() {
+    let server = TestServer::start(&[]);
+    let api = Api::new(&server, &server.admin_token);
+    let group = api.create_group("opus").await;
+    let voice_message = audio_fixture("mono16k.opus");
+    let slt = api.enroll(&group, "slt", voice_message.clone()).await;
+    api.enroll(&group, "awb", clip("flite-awb", 1)).await;
+    api.enroll(&group, "rms", clip("flite-rms", 1)).await;
+
+    let item = api.get(&features_path(&group)).await.ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["id"] == slt.as_str())
+        .unwrap()
+        .clone();
+    let download = reqwest::get(item["audio_url"].as_str().unwrap()).await.unwrap();
+    assert_eq!(download.headers()["content-type"], "audio/ogg");
+    assert_eq!(download.bytes().await.unwrap().as_ref(), voice_message.as_slice(), "stored byte for byte");
+
+    // Another utterance of the same voice finds the voiceprint enrolled from Opus, and the same
+    // voice recorded by Chromium's MediaRecorder (WebM) is identified as it is.
+    for (probe, what) in [(clip("flite-slt", 3), "WAV"), (audio_fixture("mono-chromium.webm"), "WebM/Opus")] {
+        let scores = api.identify(&group, probe, None).await;
+        assert_eq!(scores[0].feature_id.to_string(), slt, "{what}: {scores:?}");
+        assert!(scores[0].matched, "{what}: {scores:?}");
+    }
+}

@@ -79,7 +79,7 @@ const GROUP_UPDATE_FIELDS: [Param; 2] = [
 ];
 const PCM_FIELDS_NOTE: &str = "Sample rate of raw 16-bit PCM uploads, 8000–48000 (default 16000); other formats carry their own.";
 const FEATURE_FIELDS: [Param; 5] = [
-    param("file", Kind::File, true, "The recording: WAV, raw 16-bit little-endian PCM, MP3, FLAC, OGG Vorbis or M4A/AAC; at most 4 MiB by default and 120 s of audio; one speaker, at least 1 s of speech."),
+    param("file", Kind::File, true, "The recording: WAV, raw 16-bit little-endian PCM, MP3, FLAC, OGG Vorbis, M4A/AAC or Opus (in Ogg or WebM, as voice messages and browsers record it); at most 4 MiB by default and 120 s of audio; one speaker, at least 1 s of speech."),
     param("name", Kind::Name, true, concat!("Voiceprint name.", name_rules!())),
     param("desc", Kind::Description, false, "Description."),
     param("sample_rate", Kind::Integer, false, PCM_FIELDS_NOTE),
