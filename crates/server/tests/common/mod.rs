@@ -540,9 +540,9 @@ pub fn wav_of(samples: &[i16], rate: u32) -> Vec<u8> {
     out
 }
 
-/// An upload for the typed client.
-fn upload(bytes: Vec<u8>, sample_rate: Option<u32>, channel: Option<u16>) -> voxprint_api::Audio {
-    voxprint_api::Audio { bytes, file_name: "clip.wav".into(), sample_rate, channel }
+/// An upload of a file for the typed client.
+fn upload(bytes: Vec<u8>) -> voxprint_api::Audio {
+    voxprint_api::Audio { bytes, file_name: "clip.wav".into(), sample_rate: None, channel: None }
 }
 
 /// A multipart form with `file` and text fields.
@@ -615,14 +615,14 @@ impl Api {
 
     /// Enrolls `file` as voiceprint `name` in the group; returns its ID.
     pub async fn enroll(&self, group: &str, name: &str, file: Vec<u8>) -> String {
-        let enrolled = self.client.create_feature(group, name, None, &upload(file, None, None)).await;
+        let enrolled = self.client.create_feature(group, name, None, &upload(file)).await;
         enrolled.unwrap_or_else(|err| panic!("enroll {name}: {err}")).id.to_string()
     }
 
     /// speaker_identify with `file`, keeping the best `top_k`; returns the feature_score_list,
     /// best first.
     pub async fn identify(&self, group: &str, file: Vec<u8>, top_k: Option<u32>) -> Vec<FeatureScore> {
-        let identified = self.client.identify(group, &upload(file, None, None), top_k).await;
+        let identified = self.client.identify(group, &upload(file), top_k).await;
         identified.unwrap_or_else(|err| panic!("identify in {group}: {err}")).feature_score_list
     }
 
