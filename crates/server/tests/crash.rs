@@ -11,6 +11,17 @@ use std::time::{Duration, Instant};
 
 use common::{audio_form, features_path, clip, Api, Storage, TestServer};
 
+/// Every listed voiceprint or sample serves, through its `audio_url`, one of the uploaded clips,
+/// whole and byte-exact.
+async fn assert_whole_audio(items: &[serde_json::Value], clips: &[Vec<u8>]) {
+    let uploaded: HashSet<&[u8]> = clips.iter().map(Vec::as_slice).collect();
+    for item in items {
+        let audio = reqwest::get(item["audio_url"].as_str().unwrap()).await.unwrap();
+        assert_eq!(audio.status(), 200);
+        assert!(uploaded.contains(audio.bytes().await.unwrap().as_ref()), "whole, byte-exact audio");
+    }
+}
+
 #[tokio::test]
 #[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 async fn sigkill_during_enrollments_leaves_no_half_written_voiceprint() {
@@ -52,12 +63,7 @@ async fn sigkill_during_enrollments_leaves_no_half_written_voiceprint() {
     let check = common::admin_output(&storage, &["check"]);
     let expected = format!("voiceprints\t{n}\nrecordings\t{n}\naudio files\t{n}\ndamaged recordings\t0\norphan audio files\t0\n", n = items.len());
     assert_eq!(check, expected, "one whole audio file per voiceprint, no more");
-    let uploaded: HashSet<&[u8]> = clips.iter().map(Vec::as_slice).collect();
-    for item in &items {
-        let audio = reqwest::get(item["audio_url"].as_str().unwrap()).await.unwrap();
-        assert_eq!(audio.status(), 200);
-        assert!(uploaded.contains(audio.bytes().await.unwrap().as_ref()), "whole, byte-exact audio");
-    }
+    assert_whole_audio(&items, &clips).await;
     eprintln!("{} of 10 enrollments were committed before the kill", items.len());
 }
 
@@ -114,12 +120,7 @@ async fn sigkill_while_samples_are_added_and_removed_leaves_no_half_written_samp
         assert!(Instant::now() < deadline, "one whole audio file per sample, no more: {check}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let uploaded: HashSet<&[u8]> = clips.iter().map(Vec::as_slice).collect();
-    for item in &listed {
-        let audio = reqwest::get(item["audio_url"].as_str().unwrap()).await.unwrap();
-        assert_eq!(audio.status(), 200);
-        assert!(uploaded.contains(audio.bytes().await.unwrap().as_ref()), "whole, byte-exact audio");
-    }
+    assert_whole_audio(&listed, &clips).await;
     eprintln!("{} samples after the kill (3 before it, 8 being added, 2 being removed)", listed.len());
 }
 

@@ -5,13 +5,8 @@
 
 mod common;
 
-use common::{audio_form, clip, features_path, pcm_of, Api, TestServer};
+use common::{audio_form, blob_count, clip, features_path, pcm_of, upload, Api, TestServer};
 use reqwest::multipart::{Form, Part};
-use voxprint_api::Audio;
-
-fn upload(bytes: Vec<u8>) -> Audio {
-    Audio { bytes, file_name: "clip.wav".into(), sample_rate: None, channel: None }
-}
 
 fn verify_path(group: &str, feature: &str) -> String {
     format!("{}/{feature}/verify", features_path(group))
@@ -19,13 +14,6 @@ fn verify_path(group: &str, feature: &str) -> String {
 
 fn samples_path(group: &str, feature: &str) -> String {
     format!("{}/{feature}/samples", features_path(group))
-}
-
-/// How many audio files the server's blob store holds, by `voxprint admin check`.
-fn blob_count(server: &TestServer) -> usize {
-    let report = common::admin_output(&server.storage, &["check"]);
-    let line = report.lines().find_map(|line| line.strip_prefix("audio files\t")).expect("audio files line");
-    line.parse().unwrap()
 }
 
 #[tokio::test]

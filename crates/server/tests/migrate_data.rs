@@ -32,8 +32,7 @@ async fn an_embedded_deployment_moves_to_postgres_and_s3_intact() {
     let awb = cast.admin.enroll(&group, "awb", clip("flite-awb", 1)).await;
     let slt = cast.admin.enroll(&group, "slt", clip("flite-slt", 1)).await;
     cast.mate.enroll(&mate_group, "rms", clip("flite-rms", 1)).await;
-    let sample_audio = voxprint_api::Audio { bytes: clip("flite-slt", 2), file_name: "s.wav".into(), sample_rate: None, channel: None };
-    let sample = cast.admin.client.add_sample(&group, &slt, &sample_audio).await.unwrap().id.to_string();
+    let sample = cast.admin.client.add_sample(&group, &slt, &common::upload(clip("flite-slt", 2))).await.unwrap().id.to_string();
     let (revoked_user, revoked_token) = server.new_user(&server.default_team(), "leaver", "all");
     let tokens = common::admin_output(&source, &["list-tokens", "--user", &revoked_user]);
     server.admin(&["revoke-token", "--token-id", tokens.split('\t').next().unwrap()]);

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{audio_form, features_path, clip, pcm_of, wav_of, Api, TestServer};
+use common::{audio_form, blob_count, clip, features_path, pcm_of, wav_of, Api, TestServer};
 use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
 
@@ -64,13 +64,6 @@ async fn enroll_list_download_update_delete() {
     assert_eq!(reqwest::get(&new_url).await.unwrap().status(), 403);
     api.delete(&path).await.err(4200, 404);
     assert_eq!(blob_count(&server), 0, "no audio left behind");
-}
-
-/// How many audio files the server's blob store holds, by `voxprint admin check`.
-fn blob_count(server: &TestServer) -> usize {
-    let report = common::admin_output(&server.storage, &["check"]);
-    let line = report.lines().find_map(|line| line.strip_prefix("audio files\t")).expect("audio files line");
-    line.parse().unwrap()
 }
 
 #[tokio::test]

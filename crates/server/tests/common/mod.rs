@@ -541,8 +541,15 @@ pub fn wav_of(samples: &[i16], rate: u32) -> Vec<u8> {
 }
 
 /// An upload of a file for the typed client.
-fn upload(bytes: Vec<u8>) -> voxprint_api::Audio {
+pub fn upload(bytes: Vec<u8>) -> voxprint_api::Audio {
     voxprint_api::Audio { bytes, file_name: "clip.wav".into(), sample_rate: None, channel: None }
+}
+
+/// How many audio files the server's blob store holds, by `voxprint admin check`.
+pub fn blob_count(server: &TestServer) -> usize {
+    let report = admin_output(&server.storage, &["check"]);
+    let line = report.lines().find_map(|line| line.strip_prefix("audio files\t")).expect("audio files line");
+    line.parse().unwrap()
 }
 
 /// A multipart form with `file` and text fields.
