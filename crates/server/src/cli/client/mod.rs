@@ -246,21 +246,13 @@ async fn execute(args: ClientArgs) -> Result<ExitCode, Error> {
         ClientCommand::Verify { group, feature_id, file, pcm } => {
             let audio = Audio::read(&file, pcm.sample_rate, pcm.channel)?;
             let result = client.verify(&group, &feature_id, &audio).await?;
-            if json {
-                output::json(&result);
-            } else {
-                output::decision(result.score, result.threshold, result.matched);
-            }
+            show(json, &result, |result| output::decision(result.score, result.threshold, result.matched));
         }
         ClientCommand::Compare { file, file2, pcm, sample_rate2, channel2 } => {
             let audio = Audio::read(&file, pcm.sample_rate, pcm.channel)?;
             let audio2 = Audio::read(&file2, sample_rate2.or(pcm.sample_rate), channel2.or(pcm.channel))?;
             let result = client.compare(&audio, &audio2).await?;
-            if json {
-                output::json(&result);
-            } else {
-                output::comparison(&result, &file, &file2);
-            }
+            show(json, &result, |result| output::comparison(result, &file, &file2));
         }
         ClientCommand::Samples { command } => samples(&client, json, command).await?,
         ClientCommand::EnrollDir { dir, group, desc, pcm } => {
@@ -275,11 +267,7 @@ async fn groups(client: &Client, json: bool, command: GroupsCommand) -> Result<(
         GroupsCommand::List { name, mine, page_size } => {
             let me = if mine { Some(client.me().await?.user_id.to_string()) } else { None };
             let groups = client.list_groups(name.as_deref(), me.as_deref(), i64::from(page_size)).await?;
-            if json {
-                output::json(&groups);
-            } else {
-                output::groups(&groups);
-            }
+            show(json, &groups, |groups| output::groups(groups));
         }
         GroupsCommand::Create { name, desc } => {
             let created = client.create_group(&name, desc.as_deref()).await?;
@@ -304,11 +292,7 @@ async fn features(client: &Client, json: bool, command: FeaturesCommand) -> Resu
     match command {
         FeaturesCommand::List { group } => {
             let features = client.list_features(&group).await?;
-            if json {
-                output::json(&features);
-            } else {
-                output::features(&features);
-            }
+            show(json, &features, |features| output::features(features));
         }
         FeaturesCommand::Create { group, name, desc, file, pcm } => {
             let audio = Audio::read(&file, pcm.sample_rate, pcm.channel)?;
@@ -335,23 +319,17 @@ async fn samples(client: &Client, json: bool, command: SamplesCommand) -> Result
     match command {
         SamplesCommand::List { group, feature_id } => {
             let samples = client.list_samples(&group, &feature_id).await?;
-            if json {
-                output::json(&samples);
-            } else {
-                output::samples(&samples);
-            }
+            show(json, &samples, |samples| output::samples(samples));
         }
         SamplesCommand::Add { group, feature_id, file, pcm } => {
             let audio = Audio::read(&file, pcm.sample_rate, pcm.channel)?;
             let added = client.add_sample(&group, &feature_id, &audio).await?;
-            if json {
-                output::json(&added);
-            } else {
+            show(json, &added, |added| {
                 println!("{}", added.id);
                 for warning in &added.quality.warnings {
                     eprintln!("warning: {warning}");
                 }
-            }
+            });
         }
         SamplesCommand::Delete { group, feature_id, sample_id } => {
             client.delete_sample(&group, &feature_id, &sample_id).await?;
@@ -361,12 +339,17 @@ async fn samples(client: &Client, json: bool, command: SamplesCommand) -> Result
     Ok(())
 }
 
-fn print_created(json: bool, created: &Created) {
+/// Prints `value` as JSON for scripts, or as `for_people` writes it.
+fn show<T: Serialize>(json: bool, value: &T, for_people: impl FnOnce(&T)) {
     if json {
-        output::json(created);
+        output::json(value);
     } else {
-        println!("{}", created.id);
+        for_people(value);
     }
+}
+
+fn print_created(json: bool, created: &Created) {
+    show(json, created, |created| println!("{}", created.id));
 }
 
 /// Update and delete have no `data`: JSON `null`, or a sentence for people.
@@ -428,11 +411,9 @@ async fn enroll_dir(
     }
     bar.finish_and_clear();
     let failed = results.iter().filter(|r| r.id.is_none()).count();
-    if json {
-        output::json(&results);
-    } else {
+    show(json, &results, |results| {
         let mut table = output::Table::new(&["FILE", "RESULT"]);
-        for r in &results {
+        for r in results {
             let result = match (&r.id, r.code) {
                 (Some(id), _) => id.clone(),
                 (None, Some(code)) => format!("error {code}: {}", r.msg.as_deref().unwrap_or("")),
@@ -441,7 +422,7 @@ async fn enroll_dir(
             table.row(vec![r.file.clone(), result]);
         }
         table.print();
-    }
+    });
     if failed > 0 {
         eprintln!("{failed} of {} files failed", results.len());
         Ok(ExitCode::FAILURE)
