@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== cargo build" >&2
-cargo build --locked --workspace --bins
+cargo build --locked -p voxprint --bins
 
 echo "== speaker model" >&2
 target/debug/voxprint model fetch
@@ -43,11 +43,17 @@ export VOXPRINT_TEST_POSTGRES AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
 
 # Tests that need the model, PostgreSQL, S3 or root are `#[ignore = "needs …"]` so that a bare
 # `cargo test` passes on a fresh clone; here everything they need is ready, so they run too.
+# The libraries first, then the server crate once per deployment. Both server runs select the same
+# package, so the second reuses the first's build: `--workspace` there would unify the libraries'
+# dev-dependency features into the server's dependencies and build every test binary twice.
+echo "== cargo test, libraries (api, audio, engine, model)" >&2
+cargo test --locked -p voxprint-api -p voxprint-audio -p voxprint-engine -p voxprint-model -- --include-ignored
+
 echo "== cargo test, embedded deployment (SQLite + directory)" >&2
-VOXPRINT_TEST_DEPLOYMENT=embedded cargo test --locked --workspace -- --include-ignored
+VOXPRINT_TEST_DEPLOYMENT=embedded cargo test --locked -p voxprint -- --include-ignored
 
 echo "== cargo test, scale-out deployment (PostgreSQL + S3)" >&2
-# The server crate's tests: the engine and audio crates do not touch storage.
+# The engine and audio crates do not touch storage.
 VOXPRINT_TEST_DEPLOYMENT=scale-out cargo test --locked -p voxprint -- --include-ignored
 
 echo "== chaos: two instances on PostgreSQL and S3 under load, one killed, PostgreSQL restarted (scripts/chaos.sh)" >&2

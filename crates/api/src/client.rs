@@ -11,7 +11,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::limits::MAX_PAGE_SIZE;
-use crate::{codes, Created, Enrolled, Envelope, Feature, Group, GroupFields, Identification, Me, Page};
+use crate::{
+    codes, Comparison, Created, Enrolled, Envelope, Feature, Group, GroupFields, Identification, Me, Page, Sample,
+    Verification,
+};
 
 /// How often a request answered 4008/4009 (rate-limited/overloaded) is retried by default.
 const RETRIES: u32 = 3;
@@ -181,6 +184,51 @@ impl Client {
         decode(data)
     }
 
+    // Voxprint's extensions.
+
+    /// Is the recording the voiceprint's speaker?
+    pub async fn verify(&self, group: &str, feature: &str, audio: &Audio) -> Result<Verification> {
+        let path = format!("/v1/audio/voiceprint_groups/{}/features/{}/verify", segment(group), segment(feature));
+        decode(self.call(|| self.request(Method::POST, &path).multipart(form(Some(audio), &[]))).await?)
+    }
+
+    /// Are the two recordings the same speaker? Nothing is stored.
+    pub async fn compare(&self, audio: &Audio, audio2: &Audio) -> Result<Comparison> {
+        let build = || {
+            let mut form = form(Some(audio), &[]);
+            form = form.part(
+                "file2",
+                reqwest::multipart::Part::bytes(audio2.bytes.clone()).file_name(audio2.file_name.clone()),
+            );
+            if let Some(rate) = audio2.sample_rate {
+                form = form.text("sample_rate2", rate.to_string());
+            }
+            if let Some(channel) = audio2.channel {
+                form = form.text("channel2", channel.to_string());
+            }
+            self.request(Method::POST, "/v1/audio/voiceprints/compare").multipart(form)
+        };
+        decode(self.call(build).await?)
+    }
+
+    /// Adds a recording to a voiceprint: the sample's ID and the recording's quality.
+    pub async fn add_sample(&self, group: &str, feature: &str, audio: &Audio) -> Result<Enrolled> {
+        let path = samples_path(group, feature);
+        decode(self.call(|| self.request(Method::POST, &path).multipart(form(Some(audio), &[]))).await?)
+    }
+
+    /// The recordings a voiceprint is made from, oldest first.
+    pub async fn list_samples(&self, group: &str, feature: &str) -> Result<Vec<Sample>> {
+        let path = samples_path(group, feature);
+        let page: Page<Sample> = decode(self.call(|| self.request(Method::GET, &path)).await?)?;
+        Ok(page.items)
+    }
+
+    pub async fn delete_sample(&self, group: &str, feature: &str, sample: &str) -> Result<()> {
+        let path = format!("{}/{}", samples_path(group, feature), segment(sample));
+        self.call(|| self.request(Method::DELETE, &path)).await.map(drop)
+    }
+
     // Plumbing.
 
     /// A request to `path` with the token, for calls the typed methods do not cover.
@@ -283,6 +331,10 @@ fn form(audio: Option<&Audio>, fields: &Fields) -> reqwest::multipart::Form {
         form = form.text(*name, value.clone());
     }
     form
+}
+
+fn samples_path(group: &str, feature: &str) -> String {
+    format!("/v1/audio/voiceprint_groups/{}/features/{}/samples", segment(group), segment(feature))
 }
 
 /// An ID as a path segment: IDs are digit strings, anything else is percent-encoded so it

@@ -14,5 +14,9 @@ pub const MAX_DESC_CHARS: usize = 500;
 pub const DEFAULT_MAX_GROUPS_PER_USER: i64 = 1000;
 /// Default quota: voiceprints in one group.
 pub const DEFAULT_MAX_VOICEPRINTS_PER_GROUP: i64 = 10;
+/// Default quota: recordings one voiceprint is made from.
+pub const DEFAULT_MAX_SAMPLES_PER_VOICEPRINT: i64 = 10;
+/// Default quota: seconds of speech in all of one voiceprint's recordings together.
+pub const DEFAULT_MAX_SAMPLE_SECONDS_PER_VOICEPRINT: f64 = 300.0;
 /// Default largest audio upload, in bytes (Coze's 4 MB).
 pub const DEFAULT_MAX_AUDIO_BYTES: u64 = 4 * 1024 * 1024;

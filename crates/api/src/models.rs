@@ -81,6 +81,8 @@ pub struct Feature {
     pub user_info: UserInfo,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Voxprint: how many recordings the voiceprint is made from (see [`Sample`]).
+    pub sample_count: i64,
 }
 
 /// The `data` of an enrollment: Coze's `{id}`, and (Voxprint) the recording's quality.
@@ -120,6 +122,41 @@ pub struct FeatureScore {
     pub score: f64,
     /// Voxprint: `score >= threshold`, i.e. this could be the speaker.
     pub matched: bool,
+}
+
+/// Voxprint: the `data` of verify, "is this recording the voiceprint's speaker?", on the
+/// same calibrated scale as speaker_identify.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Verification {
+    pub score: f64,
+    pub threshold: f64,
+    /// `score >= threshold`.
+    pub matched: bool,
+}
+
+/// Voxprint: the `data` of compare, "are these two recordings the same speaker?", with each
+/// recording's quality measures.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Comparison {
+    pub score: f64,
+    pub threshold: f64,
+    /// `score >= threshold`.
+    pub matched: bool,
+    /// Of `file`.
+    pub quality: Quality,
+    /// Of `file2`.
+    pub quality2: Quality,
+}
+
+/// Voxprint: one of the recordings a voiceprint is made from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Sample {
+    pub id: Id,
+    /// A signed link to the recording, valid for a while without a token.
+    pub audio_url: String,
+    /// `null` for recordings enrolled before Voxprint kept their measures.
+    pub quality: Option<Quality>,
+    pub created_at: i64,
 }
 
 /// The `data` of `GET /v1/users/me`.

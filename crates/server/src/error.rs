@@ -113,6 +113,15 @@ impl From<StoreError> for ApiError {
             StoreError::VoiceprintQuota { limit } => ApiError::InvalidParameter(format!(
                 "voiceprint quota reached: a group may hold at most {limit} voiceprints; delete one first"
             )),
+            StoreError::SampleQuota { limit } => ApiError::InvalidParameter(format!(
+                "sample quota reached: a voiceprint may be made from at most {limit} recordings; delete a sample first"
+            )),
+            StoreError::SampleSpeechQuota { limit_seconds, stored_seconds } => ApiError::InvalidParameter(format!(
+                "sample quota reached: a voiceprint's recordings may hold at most {limit_seconds} s of speech together, and its samples already hold {stored_seconds:.1} s; delete a sample or upload a shorter recording"
+            )),
+            StoreError::LastSample => ApiError::InvalidParameter(
+                "a voiceprint keeps at least one sample: add another recording first, or delete the voiceprint".into(),
+            ),
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             err @ StoreError::Unavailable(_) => ApiError::StorageUnavailable(Fault::new("the database", err)),
             other => ApiError::Internal(Fault::new("the database", other)),

@@ -14,6 +14,8 @@ pub struct Metrics {
     pub closed_connections: IntCounterVec,
     pub enrollments: IntCounter,
     pub identifications: IntCounter,
+    pub verifications: IntCounter,
+    pub comparisons: IntCounter,
     pub embedding_seconds: Histogram,
     pub audio_seconds: prometheus::Counter,
     pub cache_hits: IntCounter,
@@ -51,10 +53,14 @@ impl Metrics {
             &["reason"],
         )
         .expect("valid metric");
-        let enrollments =
-            IntCounter::new("enrollments_total", "voiceprints enrolled or re-recorded").expect("valid metric");
+        let enrollments = IntCounter::new("enrollments_total", "voiceprints enrolled, re-recorded or given a sample")
+            .expect("valid metric");
         let identifications =
             IntCounter::new("identifications_total", "speaker identifications answered").expect("valid metric");
+        let verifications =
+            IntCounter::new("verifications_total", "voiceprint verifications answered").expect("valid metric");
+        let comparisons =
+            IntCounter::new("comparisons_total", "comparisons of two recordings answered").expect("valid metric");
         let embedding_seconds = Histogram::with_opts(
             HistogramOpts::new("embedding_seconds", "time to decode, preprocess and embed one recording")
                 .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
@@ -76,6 +82,8 @@ impl Metrics {
             closed_connections,
             enrollments,
             identifications,
+            verifications,
+            comparisons,
             embedding_seconds,
             audio_seconds,
             cache_hits,
@@ -95,6 +103,8 @@ impl Metrics {
             Box::new(self.closed_connections.clone()),
             Box::new(self.enrollments.clone()),
             Box::new(self.identifications.clone()),
+            Box::new(self.verifications.clone()),
+            Box::new(self.comparisons.clone()),
             Box::new(self.embedding_seconds.clone()),
             Box::new(self.audio_seconds.clone()),
             Box::new(self.cache_hits.clone()),

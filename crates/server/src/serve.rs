@@ -16,6 +16,7 @@ use crate::service::{Settings, Voxprint};
 use crate::speaker::scoring::EmbeddingCache;
 use crate::speaker::workers::Embedder;
 use crate::storage;
+use crate::storage::database::SampleLimits;
 use crate::storage::id_generator::IdGenerator;
 use crate::storage::readiness::Readiness;
 
@@ -69,6 +70,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         settings: Arc::new(Settings {
             max_groups_per_user: args.max_groups_per_user,
             max_voiceprints_per_group: args.max_voiceprints_per_group,
+            samples: SampleLimits {
+                max_samples: args.max_samples_per_voiceprint,
+                max_speech_millis: (args.max_sample_seconds_per_voiceprint * 1000.0).round() as i64,
+            },
             match_threshold: args.match_threshold,
             enrollment: args.enrollment_limits(),
         }),

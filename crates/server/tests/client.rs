@@ -166,6 +166,43 @@ fn voiceprints_are_enrolled_listed_identified_and_deleted() {
 
 #[test]
 #[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
+fn verify_compare_and_samples_from_the_command_line() {
+    let server = TestServer::start(&[]);
+    let group = id_of(&json(&server, &["groups", "create", "--name", "Voices"]));
+    let path = |file: &str| corpus(file).to_str().unwrap().to_owned();
+    let awb = id_of(&json(&server, &["features", "create", "--group", &group, "--name", "awb", &path("flite-awb/01.wav")]));
+
+    let verified = json(&server, &["verify", "--group", &group, &awb, &path("flite-awb/03.wav")]);
+    assert_eq!(verified["matched"], true, "{verified}");
+    let table = text(&client(&server, &["verify", "--group", &group, &awb, &path("flite-slt/03.wav")]).stdout);
+    assert!(table.starts_with("different speaker (") && table.contains("< threshold 50)"), "{table}");
+
+    let compared = json(&server, &["compare", &path("flite-awb/01.wav"), &path("flite-awb/04.wav")]);
+    assert_eq!(compared["matched"], true, "{compared}");
+    assert!(compared["quality2"]["speech_seconds"].as_f64().unwrap() > 1.0, "{compared}");
+    let table = text(&client(&server, &["compare", &path("flite-awb/01.wav"), &path("festival-ked/04.wav")]).stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("different speaker"), "{table}");
+    assert!(lines[1].contains("flite-awb/01.wav: ") && lines[1].contains("s of speech, SNR"), "{table}");
+
+    let added = json(&server, &["samples", "add", "--group", &group, &awb, &path("flite-awb/02.wav")]);
+    let sample = id_of(&added);
+    assert!(added["quality"]["speech_seconds"].as_f64().unwrap() > 1.0, "{added}");
+    let listed = json(&server, &["samples", "list", "--group", &group, &awb]);
+    let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [awb.as_str(), sample.as_str()]);
+    let table = text(&client(&server, &["features", "list", "--group", &group]).stdout);
+    assert!(table.lines().next().unwrap().contains("SAMPLES") && table.lines().nth(1).unwrap().contains("  2  "), "{table}");
+    let deleted = client(&server, &["samples", "delete", "--group", &group, &awb, &awb]);
+    assert!(deleted.status.success(), "{}", text(&deleted.stderr));
+    let last = client(&server, &["samples", "delete", "--group", &group, &awb, &sample]);
+    assert!(!last.status.success());
+    assert!(text(&last.stderr).starts_with("error 4000: a voiceprint keeps at least one sample"), "{}", text(&last.stderr));
+    assert_eq!(json(&server, &["samples", "list", "--group", &group, &awb]).as_array().unwrap().len(), 1);
+}
+
+#[test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
 fn enroll_dir_enrolls_each_file_and_reports_failures() {
     let server = TestServer::start(&[]);
     let group = id_of(&json(&server, &["groups", "create", "--name", "Batch"]));

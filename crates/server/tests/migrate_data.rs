@@ -1,5 +1,5 @@
 //! `voxprint migrate-data`: an embedded deployment copied into PostgreSQL and S3 keeps every ID,
-//! token, voiceprint and recording; the copy is verified; running it again changes nothing; a
+//! token, voiceprint and recording (samples included); the copy is verified; running it again changes nothing; a
 //! target that already holds other data is refused.
 
 mod common;
@@ -32,6 +32,8 @@ async fn an_embedded_deployment_moves_to_postgres_and_s3_intact() {
     let awb = cast.admin.enroll(&group, "awb", clip("flite-awb", 1)).await;
     let slt = cast.admin.enroll(&group, "slt", clip("flite-slt", 1)).await;
     cast.mate.enroll(&mate_group, "rms", clip("flite-rms", 1)).await;
+    let sample_audio = voxprint_api::Audio { bytes: clip("flite-slt", 2), file_name: "s.wav".into(), sample_rate: None, channel: None };
+    let sample = cast.admin.client.add_sample(&group, &slt, &sample_audio).await.unwrap().id.to_string();
     let (revoked_user, revoked_token) = server.new_user(&server.default_team(), "leaver", "all");
     let tokens = common::admin_output(&source, &["list-tokens", "--user", &revoked_user]);
     server.admin(&["revoke-token", "--token-id", tokens.split('\t').next().unwrap()]);
@@ -49,7 +51,8 @@ async fn an_embedded_deployment_moves_to_postgres_and_s3_intact() {
     assert!(first.status.success(), "{report}{}", String::from_utf8_lossy(&first.stderr));
     assert!(report.contains("migration verified"), "{report}");
     assert!(report.lines().any(|l| l.starts_with("voiceprints") && l.contains(" 3 rows,") && l.contains(" 3 copied now")), "{report}");
-    assert!(report.lines().any(|l| l.starts_with("audio") && l.contains(" 3 files,") && l.contains(" 3 copied now")), "{report}");
+    assert!(report.lines().any(|l| l.starts_with("voiceprint_samples") && l.contains(" 1 rows,")), "{report}");
+    assert!(report.lines().any(|l| l.starts_with("audio") && l.contains(" 4 files,") && l.contains(" 4 copied now")), "{report}");
 
     // Again: nothing left to copy, everything verified again.
     let second = migrate(source_dir.path(), &target);
@@ -78,13 +81,17 @@ async fn an_embedded_deployment_moves_to_postgres_and_s3_intact() {
         let audio = reqwest::get(item["audio_url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
         assert_eq!(audio.as_ref(), clip(voice, 1).as_slice(), "byte-exact audio of {voice}");
     }
+    let samples = admin.client.list_samples(&group, &slt).await.unwrap();
+    assert_eq!(samples.iter().map(|s| s.id.to_string()).collect::<Vec<_>>(), [slt.clone(), sample]);
+    let audio = reqwest::get(&samples[1].audio_url).await.unwrap().bytes().await.unwrap();
+    assert_eq!(audio.as_ref(), clip("flite-slt", 2).as_slice(), "byte-exact audio of the sample");
     let scores = admin.identify(&group, clip("flite-slt", 3), None).await;
     assert_eq!(scores[0].feature_id.to_string(), slt, "embeddings came along: {scores:?}");
     Api::new(&server, &mate_token).get(&features_path(&mate_group)).await.ok();
     Api::new(&server, &outsider_token).get(&features_path(&group)).await.err(4200, 404);
     Api::new(&server, &revoked_token).list_groups("").await.err(4100, 401);
     let check = common::admin_output(&target, &["check"]);
-    assert!(check.contains("voiceprints\t3\naudio files\t3\ndamaged voiceprints\t0\norphan audio files\t0"), "{check}");
+    assert!(check.contains("voiceprints\t3\nrecordings\t4\naudio files\t4\ndamaged recordings\t0\norphan audio files\t0"), "{check}");
 }
 
 #[tokio::test]

@@ -12,8 +12,15 @@ use common::{admin_output, audio_form, clip, features_path, testdata, Api, Stora
 /// Bytes of a complete condition set: 10 rows of 256 f32 (speaker/scoring.rs).
 const SET_BYTES: i64 = 10 * 256 * 4;
 
-/// What an old version left: one embedding, no condition set. Valid SQL on both backends.
+/// What an old version left: one embedding, no condition set, for a voiceprint's first recording
+/// and its further samples. Valid SQL on both backends.
 const DOWNGRADE: &str = "UPDATE voiceprints SET conditions = embedding, scoring_version = 0";
+const DOWNGRADE_SAMPLES: &str = "UPDATE voiceprint_samples SET conditions = embedding, scoring_version = 0";
+
+fn downgrade(storage: &Storage) {
+    storage.execute_sql(DOWNGRADE);
+    storage.execute_sql(DOWNGRADE_SAMPLES);
+}
 
 /// The samples of a WAV file's `data` chunk: raw PCM.
 fn pcm_of(wav: &[u8]) -> Vec<u8> {
@@ -39,10 +46,16 @@ fn assert_same(after: &[(String, f64)], before: &[(String, f64)]) {
     }
 }
 
+/// Recordings (first ones and further samples) with a current condition set.
 fn current_sets(storage: &Storage) -> i64 {
-    storage.query_int(&format!(
-        "SELECT COUNT(*) FROM voiceprints WHERE scoring_version = 1 AND length(conditions) = {SET_BYTES}"
-    ))
+    ["voiceprints", "voiceprint_samples"]
+        .iter()
+        .map(|table| {
+            storage.query_int(&format!(
+                "SELECT COUNT(*) FROM {table} WHERE scoring_version = 1 AND length(conditions) = {SET_BYTES}"
+            ))
+        })
+        .sum()
 }
 
 #[tokio::test]
@@ -59,17 +72,19 @@ async fn reembed_restores_the_condition_sets_from_the_stored_audio() {
     // Raw PCM at 8 kHz: re-embedding must read it back at its own rate.
     let pcm = pcm_of(&testdata("corpus/degraded/telephone/festival-cs-dita/02.wav"));
     let form = audio_form(pcm, &[("name", "dita"), ("sample_rate", "8000")]);
-    api.post_form(&features_path(&group), form).await.ok();
-    assert_eq!(current_sets(&storage), 4, "enrollments store a complete condition set");
+    let dita = api.post_form(&features_path(&group), form).await.ok()["id"].as_str().unwrap().to_owned();
+    let sample = clip("festival-cs-dita", 3);
+    api.post_form(&format!("{}/{dita}/samples", features_path(&group)), audio_form(sample, &[])).await.ok();
+    assert_eq!(current_sets(&storage), 5, "enrollments and samples store a complete condition set");
     let probe = || clip("flite-slt", 3);
     let before = scores(&api, &group, probe()).await;
     server.stop();
 
-    storage.execute_sql(DOWNGRADE);
+    downgrade(&storage);
     assert_eq!(current_sets(&storage), 0);
     let out = admin_output(&storage, &["reembed"]);
-    assert!(out.contains("refreshed\t4") && out.contains("not refreshed\t0"), "{out}");
-    assert_eq!(current_sets(&storage), 4);
+    assert!(out.contains("refreshed\t5") && out.contains("not refreshed\t0"), "{out}");
+    assert_eq!(current_sets(&storage), 5);
     let again = admin_output(&storage, &["reembed"]);
     assert!(again.contains("refreshed\t0"), "a second run has nothing to do: {again}");
 
@@ -80,13 +95,13 @@ async fn reembed_restores_the_condition_sets_from_the_stored_audio() {
     server.stop();
 
     // `serve` refreshes in the background, without a command; meanwhile it answers.
-    storage.execute_sql(DOWNGRADE);
+    downgrade(&storage);
     let server = TestServer::start_on(&storage, &[]);
     let api = Api::new(&server, &server.admin_token);
     let stale = scores(&api, &group, probe()).await;
     assert_eq!(stale.len(), 4, "voiceprints without a set are still scored");
     let deadline = Instant::now() + Duration::from_secs(60);
-    while current_sets(&storage) < 4 {
+    while current_sets(&storage) < 5 {
         assert!(Instant::now() < deadline, "serve did not refresh the voiceprints");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -68,8 +68,9 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
                 eprintln!("orphan audio: {key}");
             }
             println!("voiceprints\t{}", report.voiceprints);
+            println!("recordings\t{}", report.recordings);
             println!("audio files\t{}", report.audio_files);
-            println!("damaged voiceprints\t{}", report.damaged.len());
+            println!("damaged recordings\t{}", report.damaged.len());
             println!("orphan audio files\t{}", report.orphans.len());
             anyhow::ensure!(report.is_clean(), "the storage check found problems (listed above)");
         }
@@ -86,7 +87,7 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
             println!("refreshed\t{}", outcome.refreshed);
             println!("superseded\t{}", outcome.superseded);
             println!("not refreshed\t{}", outcome.failed.len());
-            anyhow::ensure!(outcome.failed.is_empty(), "some voiceprints could not be refreshed (listed above)");
+            anyhow::ensure!(outcome.failed.is_empty(), "some recordings could not be refreshed (listed above)");
         }
     }
     Ok(())

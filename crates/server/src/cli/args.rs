@@ -147,6 +147,12 @@ pub struct ServeArgs {
     /// How many voiceprints one group may hold.
     #[arg(long, env = "VOXPRINT_MAX_VOICEPRINTS_PER_GROUP", default_value_t = limits::DEFAULT_MAX_VOICEPRINTS_PER_GROUP, value_parser = clap::value_parser!(i64).range(1..))]
     pub max_voiceprints_per_group: i64,
+    /// How many recordings one voiceprint may be made from (its first and its added samples).
+    #[arg(long, env = "VOXPRINT_MAX_SAMPLES_PER_VOICEPRINT", default_value_t = limits::DEFAULT_MAX_SAMPLES_PER_VOICEPRINT, value_parser = clap::value_parser!(i64).range(1..))]
+    pub max_samples_per_voiceprint: i64,
+    /// How many seconds of speech one voiceprint's recordings may hold together.
+    #[arg(long, env = "VOXPRINT_MAX_SAMPLE_SECONDS_PER_VOICEPRINT", default_value_t = limits::DEFAULT_MAX_SAMPLE_SECONDS_PER_VOICEPRINT, value_parser = positive_seconds)]
+    pub max_sample_seconds_per_voiceprint: f64,
     /// The decision threshold on `score` (0–100): speaker_identify reports it as `threshold`
     /// and marks each voiceprint scoring at least this much as `matched`. The default is the
     /// README's recommended threshold; calibrate on your own recordings before changing it.
@@ -220,6 +226,13 @@ fn parse_threshold(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(value) if (0.0..=100.0).contains(&value) => Ok(value),
         _ => Err("must be a number from 0 to 100 (a score)".to_owned()),
+    }
+}
+
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(value) if value > 0.0 && value <= 1e6 => Ok(value),
+        _ => Err("must be a number of seconds above 0".to_owned()),
     }
 }
 

@@ -1,4 +1,5 @@
-//! The nine permissions of the voiceprint API; a token holds a subset of them.
+//! The permissions of the voiceprint API (Coze's nine and Voxprint's own); a token holds a
+//! subset of them.
 
 use super::InvalidInput;
 
@@ -13,10 +14,12 @@ pub enum Permission {
     ListVoiceprintFeature,
     DeleteVoiceprintFeature,
     IdentifyInVoiceprintGroup,
+    VerifyVoiceprint,
+    CompareVoiceprints,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 11] = [
         Permission::CreateVoiceprintGroup,
         Permission::ListVoiceprintGroup,
         Permission::UpdateVoiceprintGroup,
@@ -26,9 +29,12 @@ impl Permission {
         Permission::ListVoiceprintFeature,
         Permission::DeleteVoiceprintFeature,
         Permission::IdentifyInVoiceprintGroup,
+        Permission::VerifyVoiceprint,
+        Permission::CompareVoiceprints,
     ];
 
-    /// The name used by the Coze voiceprint API (and in docs/api.md).
+    /// The name used by the Coze voiceprint API (and in docs/api.md). A token that holds every
+    /// permission gains new ones by a migration (`migrations/*/0004_samples.sql`).
     pub fn name(self) -> &'static str {
         match self {
             Permission::CreateVoiceprintGroup => "createVoiceprintGroup",
@@ -40,6 +46,8 @@ impl Permission {
             Permission::ListVoiceprintFeature => "listVoiceprintFeature",
             Permission::DeleteVoiceprintFeature => "deleteVoiceprintFeature",
             Permission::IdentifyInVoiceprintGroup => "identifyInVoiceprintGroup",
+            Permission::VerifyVoiceprint => "verifyVoiceprint",
+            Permission::CompareVoiceprints => "compareVoiceprints",
         }
     }
 
@@ -91,6 +99,25 @@ impl PermissionSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The migration that gave tokens holding every permission the two new ones recognises them
+    /// by the stored text of Coze's nine, and appends the two as `to_names` writes them.
+    #[test]
+    fn the_permission_migration_matches_the_stored_form() {
+        let coze_nine =
+            PermissionSet::parse(&Permission::ALL[..9].iter().map(|p| p.name()).collect::<Vec<_>>().join(","))
+                .unwrap()
+                .to_names();
+        let all = PermissionSet::all().to_names();
+        assert_eq!(all, format!("{coze_nine},verifyVoiceprint,compareVoiceprints"));
+        for migration in [
+            include_str!("../../migrations/sqlite/0004_samples.sql"),
+            include_str!("../../migrations/postgres/0004_samples.sql"),
+        ] {
+            assert!(migration.contains(&format!("WHERE permissions = '{coze_nine}'")));
+            assert!(migration.contains("permissions || ',verifyVoiceprint,compareVoiceprints'"));
+        }
+    }
 
     #[test]
     fn all_contains_every_permission() {

@@ -14,11 +14,12 @@ use crate::storage::database::now_seconds;
 
 pub const AUDIO_PATH: &str = "/v1/audio/voiceprint_audio";
 
-/// An absolute link to the voiceprint's recording, valid for the configured time.
-pub fn signed_url(state: &AppState, base_url: &str, voiceprint_id: i64, blob_key: &str) -> String {
+/// An absolute link to a recording, valid for the configured time: `id` is the voiceprint's for
+/// its primary recording, a sample's for a further one.
+pub fn signed_url(state: &AppState, base_url: &str, id: i64, blob_key: &str) -> String {
     let expires = now_seconds() + state.settings.audio_url_ttl_seconds;
-    let signature = state.signer.sign(voiceprint_id, blob_key, expires);
-    format!("{base_url}{AUDIO_PATH}/{voiceprint_id}?expires={expires}&signature={signature}")
+    let signature = state.signer.sign(id, blob_key, expires);
+    format!("{base_url}{AUDIO_PATH}/{id}?expires={expires}&signature={signature}")
 }
 
 pub async fn download(
@@ -31,17 +32,23 @@ pub async fn download(
             "this audio link is invalid or has expired; list the voiceprints again for a fresh one".into(),
         )
     };
-    let id = Id::parse(&raw_id, "voiceprint ID").map_err(|_| refused())?;
+    let id = Id::parse(&raw_id, "recording ID").map_err(|_| refused())?;
     let [expires, signature] = query_values(query.as_deref(), ["expires", "signature"]);
     let (Some(expires), Some(signature)) = (expires.and_then(|e| e.parse::<i64>().ok()), signature) else {
         return Err(refused());
     };
-    let owner = state.voxprint.store.voiceprint_owner(id.0).await?.ok_or_else(refused)?;
-    if expires < now_seconds() || !state.signer.verify(id.0, &owner.audio_key, expires, &signature) {
+    let (audio_key, audio_content_type) = match state.voxprint.store.voiceprint_owner(id.0).await? {
+        Some(owner) => (owner.audio_key, owner.audio_content_type),
+        None => {
+            let sample = state.voxprint.store.sample_audio(id.0).await?.ok_or_else(refused)?;
+            (sample.audio_key, sample.audio_content_type)
+        }
+    };
+    if expires < now_seconds() || !state.signer.verify(id.0, &audio_key, expires, &signature) {
         return Err(refused());
     }
-    let bytes = state.voxprint.blobs.get(&owner.audio_key).await.map_err(|err| ApiError::audio_storage("reading audio", err))?;
-    let content_type = HeaderValue::from_str(&served_content_type(&bytes, &owner.audio_content_type))
+    let bytes = state.voxprint.blobs.get(&audio_key).await.map_err(|err| ApiError::audio_storage("reading audio", err))?;
+    let content_type = HeaderValue::from_str(&served_content_type(&bytes, &audio_content_type))
         .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     Ok(([(CONTENT_TYPE, content_type), (CACHE_CONTROL, HeaderValue::from_static("private, max-age=300"))], bytes)
         .into_response())

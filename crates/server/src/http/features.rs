@@ -79,6 +79,7 @@ fn feature(state: &AppState, base_url: &str, row: VoiceprintView) -> Feature {
         user_info: user_info(base_url, row.creator_id, row.creator_name, row.creator_nickname, row.creator_avatar_url),
         created_at: row.created_at,
         updated_at: row.updated_at,
+        sample_count: row.sample_count,
     }
 }
 
@@ -94,8 +95,8 @@ pub async fn delete(
 
 /// The `{group_id}/features/{feature_id}` path segments, parsed.
 pub struct FeaturePath {
-    group_id: Id,
-    feature_id: Id,
+    pub group_id: Id,
+    pub feature_id: Id,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for FeaturePath {

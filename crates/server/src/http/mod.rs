@@ -19,8 +19,10 @@ mod observed_body;
 pub mod openapi;
 mod operations;
 pub mod ratelimit;
+mod samples;
 mod upload;
 mod users;
+mod verify;
 mod views;
 
 use std::sync::Arc;
@@ -31,7 +33,7 @@ use axum::http::header::{HOST, X_CONTENT_TYPE_OPTIONS};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method};
 use axum::response::Response;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 
 use crate::service::signing::UrlSigner;
@@ -74,11 +76,25 @@ pub fn router(state: AppState) -> Router {
             put(features::update).delete(features::delete),
         )
         .route("/v1/audio/voiceprint_groups/{group_id}/speaker_identify", post(identify::identify))
+        .route("/v1/audio/voiceprint_groups/{group_id}/features/{feature_id}/verify", post(verify::verify))
+        .route(
+            "/v1/audio/voiceprint_groups/{group_id}/features/{feature_id}/samples",
+            post(samples::add).get(samples::list),
+        )
+        .route(
+            "/v1/audio/voiceprint_groups/{group_id}/features/{feature_id}/samples/{sample_id}",
+            delete(samples::delete),
+        )
         .layer(upload_limit);
+    // Compare takes two recordings, each up to the audio limit.
+    let compare = Router::new()
+        .route("/v1/audio/voiceprints/compare", post(verify::compare))
+        .layer(DefaultBodyLimit::max(2 * state.settings.max_audio_bytes + 64 * 1024));
     Router::new()
         .route("/v1/audio/voiceprint_groups", get(groups::list).post(groups::create))
         .route("/v1/audio/voiceprint_groups/{group_id}", put(groups::update).delete(groups::delete))
         .merge(uploads)
+        .merge(compare)
         .route("/v1/users/me", get(users::me))
         .route(&format!("{}/{{feature_id}}", audio::AUDIO_PATH), get(audio::download))
         .route(assets::VOICEPRINT_ICON_PATH, get(assets::voiceprint_icon))

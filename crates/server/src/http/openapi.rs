@@ -98,6 +98,24 @@ const IDENTIFY_FIELDS: [Param; 4] = [
     param("sample_rate", Kind::Integer, false, PCM_FIELDS_NOTE),
     param("channel", Kind::Integer, false, "Channels of raw PCM uploads, 1 or 2 (default 1)."),
 ];
+const VERIFY_FIELDS: [Param; 3] = [
+    param("file", Kind::File, true, "The recording to verify (same formats as enrollment)."),
+    param("sample_rate", Kind::Integer, false, PCM_FIELDS_NOTE),
+    param("channel", Kind::Integer, false, "Channels of raw PCM uploads, 1 or 2 (default 1)."),
+];
+const COMPARE_FIELDS: [Param; 6] = [
+    param("file", Kind::File, true, "The first recording (same formats as enrollment); it is treated as the enrolled one."),
+    param("file2", Kind::File, true, "The second recording."),
+    param("sample_rate", Kind::Integer, false, PCM_FIELDS_NOTE),
+    param("channel", Kind::Integer, false, "Channels of raw PCM uploads, 1 or 2 (default 1)."),
+    param("sample_rate2", Kind::Integer, false, "Sample rate of `file2` if it is raw PCM (default: `sample_rate`)."),
+    param("channel2", Kind::Integer, false, "Channels of `file2` if it is raw PCM (default: `channel`)."),
+];
+const SAMPLE_FIELDS: [Param; 3] = [
+    param("file", Kind::File, true, "Another recording of the voiceprint's speaker (same formats and enrollment limits as enrollment)."),
+    param("sample_rate", Kind::Integer, false, PCM_FIELDS_NOTE),
+    param("channel", Kind::Integer, false, "Channels of raw PCM uploads, 1 or 2 (default 1)."),
+];
 const LIST_GROUPS_QUERY: [Param; 5] = [
     PAGE[0],
     PAGE[1],
@@ -111,8 +129,13 @@ const GROUP: &str = "/v1/audio/voiceprint_groups/{group_id}";
 const FEATURES: &str = "/v1/audio/voiceprint_groups/{group_id}/features";
 const FEATURE: &str = "/v1/audio/voiceprint_groups/{group_id}/features/{feature_id}";
 const IDENTIFY: &str = "/v1/audio/voiceprint_groups/{group_id}/speaker_identify";
+const VERIFY: &str = "/v1/audio/voiceprint_groups/{group_id}/features/{feature_id}/verify";
+const COMPARE: &str = "/v1/audio/voiceprints/compare";
+const SAMPLES: &str = "/v1/audio/voiceprint_groups/{group_id}/features/{feature_id}/samples";
+const SAMPLE: &str = "/v1/audio/voiceprint_groups/{group_id}/features/{feature_id}/samples/{sample_id}";
 
-const ENDPOINTS: [Endpoint; 9] = [
+/// Coze's nine endpoints, then Voxprint's own.
+const ENDPOINTS: [Endpoint; 14] = [
     Endpoint { method: "post", path: GROUPS, operation_id: "createVoiceprintGroup", summary: "Create a voiceprint group", permission: Permission::CreateVoiceprintGroup, query: &[], body: Body::Json(&GROUP_FIELDS), data: Some("CreatedId") },
     Endpoint { method: "get", path: GROUPS, operation_id: "listVoiceprintGroup", summary: "List the voiceprint groups of the caller's team, newest first", permission: Permission::ListVoiceprintGroup, query: &LIST_GROUPS_QUERY, body: Body::None, data: Some("VoicePrintGroupList") },
     Endpoint { method: "put", path: GROUP, operation_id: "updateVoiceprintGroup", summary: "Update a voiceprint group (creator only)", permission: Permission::UpdateVoiceprintGroup, query: &[], body: Body::Json(&GROUP_UPDATE_FIELDS), data: None },
@@ -122,6 +145,11 @@ const ENDPOINTS: [Endpoint; 9] = [
     Endpoint { method: "get", path: FEATURES, operation_id: "listVoiceprintFeature", summary: "List a group's voiceprints, newest first", permission: Permission::ListVoiceprintFeature, query: &PAGE, body: Body::None, data: Some("VoicePrintGroupFeatureList") },
     Endpoint { method: "delete", path: FEATURE, operation_id: "deleteVoiceprintFeature", summary: "Delete a voiceprint (creator only)", permission: Permission::DeleteVoiceprintFeature, query: &[], body: Body::None, data: None },
     Endpoint { method: "post", path: IDENTIFY, operation_id: "identifyInVoiceprintGroup", summary: "Score a recording against every voiceprint of the group, best first", permission: Permission::IdentifyInVoiceprintGroup, query: &[], body: Body::Multipart(&IDENTIFY_FIELDS), data: Some("SpeakerIdentifyData") },
+    Endpoint { method: "post", path: VERIFY, operation_id: "verifyVoiceprint", summary: "Voxprint: is the recording this voiceprint's speaker?", permission: Permission::VerifyVoiceprint, query: &[], body: Body::Multipart(&VERIFY_FIELDS), data: Some("Verification") },
+    Endpoint { method: "post", path: COMPARE, operation_id: "compareVoiceprints", summary: "Voxprint: are two recordings the same speaker? Nothing is stored", permission: Permission::CompareVoiceprints, query: &[], body: Body::Multipart(&COMPARE_FIELDS), data: Some("Comparison") },
+    Endpoint { method: "post", path: SAMPLES, operation_id: "addVoiceprintSample", summary: "Voxprint: add a recording to a voiceprint (creator only)", permission: Permission::UpdateVoiceprintFeature, query: &[], body: Body::Multipart(&SAMPLE_FIELDS), data: Some("CreatedVoiceprint") },
+    Endpoint { method: "get", path: SAMPLES, operation_id: "listVoiceprintSamples", summary: "Voxprint: the recordings a voiceprint is made from, oldest first", permission: Permission::ListVoiceprintFeature, query: &[], body: Body::None, data: Some("SampleList") },
+    Endpoint { method: "delete", path: SAMPLE, operation_id: "deleteVoiceprintSample", summary: "Voxprint: remove a recording from a voiceprint; the last one stays (creator only)", permission: Permission::UpdateVoiceprintFeature, query: &[], body: Body::None, data: None },
 ];
 
 /// Every error code the API answers with, its HTTP status and meaning.
@@ -244,6 +272,19 @@ fn extension(mut schema: Value) -> Value {
 fn schemas() -> Value {
     let id = json!({ "type": "string", "pattern": "^[0-9]+$" });
     let time = json!({ "type": "integer", "description": "Unix seconds" });
+    let quality = json!({ "type": "object", "description": "What the recording was like, and what to fix for a better voiceprint.", "properties": {
+        "speech_seconds": { "type": "number" },
+        "snr_db": { "type": "number", "description": "Estimated signal-to-noise ratio." },
+        "bandwidth_hz": { "type": "number", "description": "Highest frequency the speech reaches above the noise." },
+        "clipping": { "type": "number", "description": "Fraction of samples flattened at full scale." },
+        "warnings": { "type": "array", "items": { "type": "string" } },
+    } });
+    let mut nullable_quality = quality.clone();
+    nullable_quality["nullable"] = json!(true);
+    nullable_quality["description"] = json!("The recording's measures; null for recordings stored before Voxprint kept them.");
+    let score = json!({ "type": "number", "minimum": 0, "maximum": 100, "description": "Calibrated similarity, on speaker_identify's scale." });
+    let threshold = json!({ "type": "number", "minimum": 0, "maximum": 100, "description": "The server's decision threshold on score (--match-threshold)." });
+    let matched = json!({ "type": "boolean", "description": "score ≥ threshold: the same speaker." });
     let codes: Vec<u32> = ERROR_CODES.iter().map(|(code, _, _)| *code).collect();
     let code_table: Vec<String> =
         ERROR_CODES.iter().map(|(code, status, meaning)| format!("{code} (HTTP {status}): {meaning}")).collect();
@@ -262,13 +303,7 @@ fn schemas() -> Value {
         "CreatedId": { "type": "object", "properties": { "id": id } },
         "CreatedVoiceprint": { "type": "object", "properties": {
             "id": id,
-            "quality": extension(json!({ "type": "object", "description": "What the enrollment recording was like, and what to fix.", "properties": {
-                "speech_seconds": { "type": "number" },
-                "snr_db": { "type": "number", "description": "Estimated signal-to-noise ratio." },
-                "bandwidth_hz": { "type": "number", "description": "Highest frequency the speech reaches above the noise." },
-                "clipping": { "type": "number", "description": "Fraction of samples flattened at full scale." },
-                "warnings": { "type": "array", "items": { "type": "string" } },
-            } })),
+            "quality": extension(quality.clone()),
         } },
         "UserInfo": { "type": "object", "properties": {
             "id": id, "name": { "type": "string" }, "nickname": { "type": "string" }, "avatar_url": { "type": "string", "format": "uri" },
@@ -290,6 +325,7 @@ fn schemas() -> Value {
             "audio_url": { "type": "string", "format": "uri", "description": "Signed link to the uploaded recording; needs no token; expires. Served with the content type of the format detected from its bytes (raw PCM: `audio/L16;rate=…;channels=…`)." },
             "user_info": { "$ref": "#/components/schemas/UserInfo" },
             "created_at": time, "updated_at": time,
+            "sample_count": extension(json!({ "type": "integer", "description": "How many recordings the voiceprint is made from." })),
         } },
         "VoicePrintGroupFeatureList": { "type": "object", "properties": {
             "items": { "type": "array", "items": { "$ref": "#/components/schemas/VoicePrintGroupFeature" } },
@@ -303,6 +339,21 @@ fn schemas() -> Value {
         "SpeakerIdentifyData": { "type": "object", "properties": {
             "feature_score_list": { "type": "array", "items": { "$ref": "#/components/schemas/FeatureScore" } },
             "threshold": extension(json!({ "type": "number", "minimum": 0, "maximum": 100, "description": "The server's decision threshold on score (--match-threshold); present even for an empty list." })),
+        } },
+        "Verification": { "type": "object", "properties": { "score": score, "threshold": threshold, "matched": matched } },
+        "Comparison": { "type": "object", "properties": {
+            "score": score, "threshold": threshold, "matched": matched,
+            "quality": quality, "quality2": quality,
+        } },
+        "Sample": { "type": "object", "properties": {
+            "id": id,
+            "audio_url": { "type": "string", "format": "uri", "description": "Signed link to the recording; needs no token; expires." },
+            "quality": nullable_quality,
+            "created_at": time,
+        } },
+        "SampleList": { "type": "object", "properties": {
+            "items": { "type": "array", "items": { "$ref": "#/components/schemas/Sample" } },
+            "total": { "type": "integer" },
         } },
     })
 }

@@ -1,4 +1,5 @@
-//! Reading the multipart forms of the voiceprint endpoints: one audio `file` plus text fields.
+//! Reading the multipart forms of the voiceprint endpoints: one audio `file` plus text fields
+//! (compare also takes a second recording, `file2`).
 //!
 //! Limits are checked while streaming, so an oversized upload is refused (4302) as soon as it
 //! passes the limit, without buffering it. Updates without a file may also come as JSON or as
@@ -24,9 +25,11 @@ pub struct UploadedFile {
     pub bytes: Bytes,
 }
 
-/// The parsed form: at most one file, and the text fields by name (first value wins).
+/// The parsed form: at most one `file` (and one `file2`), and the text fields by name (first
+/// value wins).
 pub struct UploadForm {
     pub file: Option<UploadedFile>,
+    pub file2: Option<UploadedFile>,
     fields: HashMap<String, String>,
 }
 
@@ -48,6 +51,18 @@ impl UploadForm {
         let sample_rate = optional_integer(self.text("sample_rate"), "sample_rate", 8000, 48000)?.unwrap_or(16000);
         let channels = optional_integer(self.text("channel"), "channel", 1, 2)?.unwrap_or(1);
         Ok(RawPcm { sample_rate: sample_rate as u32, channels: channels as u16 })
+    }
+
+    /// `sample_rate2` and `channel2`, which describe `file2` when it is raw PCM; `sample_rate`
+    /// and `channel` when absent.
+    pub fn raw_pcm2(&self) -> Result<RawPcm, ApiError> {
+        let first = self.raw_pcm()?;
+        let sample_rate = optional_integer(self.text("sample_rate2"), "sample_rate2", 8000, 48000)?;
+        let channels = optional_integer(self.text("channel2"), "channel2", 1, 2)?;
+        Ok(RawPcm {
+            sample_rate: sample_rate.map_or(first.sample_rate, |rate| rate as u32),
+            channels: channels.map_or(first.channels, |channels| channels as u16),
+        })
     }
 }
 
@@ -84,7 +99,7 @@ impl FromRequest<AppState> for UploadForm {
                         other => return Err(invalid_field(&key, "a string or a number", &other)),
                     };
                 }
-                Ok(UploadForm { file: None, fields })
+                Ok(UploadForm { file: None, file2: None, fields })
             }
             "application/x-www-form-urlencoded" => {
                 let bytes = read_limited(request.into_body(), MAX_JSON_BODY_BYTES).await?;
@@ -92,7 +107,7 @@ impl FromRequest<AppState> for UploadForm {
                 for (key, value) in form_urlencoded::parse(&bytes) {
                     fields.entry(key.into_owned()).or_insert_with(|| value.into_owned());
                 }
-                Ok(UploadForm { file: None, fields })
+                Ok(UploadForm { file: None, file2: None, fields })
             }
             _ => Err(ApiError::InvalidParameter(format!(
                 "send the recording as multipart/form-data with the field `file` (got Content-Type {content_type:?})"
@@ -128,14 +143,23 @@ async fn read_fields(multipart: &mut Multipart, max_file_bytes: usize) -> Result
             ApiError::InvalidParameter(format!("malformed multipart/form-data request: {}", err.body_text()))
         }
     };
-    let mut file: Option<UploadedFile> = None;
+    let (mut file, mut file2): (Option<UploadedFile>, Option<UploadedFile>) = (None, None);
     let mut fields = HashMap::new();
     while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
         let name = field.name().unwrap_or("").to_owned();
-        let is_file = name == "file" || field.file_name().is_some();
-        if is_file {
-            if file.is_some() {
-                return Err(ApiError::TooManyFiles("upload exactly one file: this request has more than one".into()));
+        let slot = if name == "file2" {
+            Some(&mut file2)
+        } else if name == "file" || field.file_name().is_some() {
+            Some(&mut file)
+        } else {
+            None
+        };
+        if let Some(slot) = slot {
+            if slot.is_some() {
+                return Err(ApiError::TooManyFiles(format!(
+                    "upload exactly one file as `{}`: this request has more than one",
+                    if name == "file2" { "file2" } else { "file" }
+                )));
             }
             let mut bytes = BytesMut::new();
             while let Some(chunk) = field.chunk().await.map_err(malformed)? {
@@ -147,7 +171,7 @@ async fn read_fields(multipart: &mut Multipart, max_file_bytes: usize) -> Result
             if bytes.is_empty() {
                 return Err(ApiError::EmptyFile("the uploaded file is empty".into()));
             }
-            file = Some(UploadedFile { bytes: bytes.freeze() });
+            *slot = Some(UploadedFile { bytes: bytes.freeze() });
         } else {
             let mut value = Vec::new();
             while let Some(chunk) = field.chunk().await.map_err(malformed)? {
@@ -161,5 +185,5 @@ async fn read_fields(multipart: &mut Multipart, max_file_bytes: usize) -> Result
             fields.entry(name).or_insert(value);
         }
     }
-    Ok(UploadForm { file, fields })
+    Ok(UploadForm { file, file2, fields })
 }

@@ -5,7 +5,9 @@
 
 pub mod groups;
 pub mod identify;
+pub mod samples;
 pub mod signing;
+pub mod verify;
 pub mod voiceprints;
 
 use std::sync::Arc;
@@ -15,7 +17,7 @@ use crate::speaker::quality_gate::EnrollmentLimits;
 use crate::speaker::scoring::EmbeddingCache;
 use crate::speaker::workers::Embedder;
 use crate::storage::blobs::BlobStore;
-use crate::storage::database::Store;
+use crate::storage::database::{SampleLimits, Store};
 use crate::storage::id_generator::IdGenerator;
 
 /// Who is acting: a user of a team, whose token the HTTP layer has checked for the permission.
@@ -30,6 +32,8 @@ pub struct Actor {
 pub struct Settings {
     pub max_groups_per_user: i64,
     pub max_voiceprints_per_group: i64,
+    /// How many recordings a voiceprint may be made from.
+    pub samples: SampleLimits,
     /// speaker_identify's decision threshold on `score` (`--match-threshold`).
     pub match_threshold: f64,
     /// When an enrollment is too poor to accept.
@@ -84,6 +88,7 @@ mod tests {
             settings: Arc::new(Settings {
                 max_groups_per_user,
                 max_voiceprints_per_group: 10,
+                samples: SampleLimits { max_samples: 10, max_speech_millis: 300_000 },
                 match_threshold: 50.0,
                 enrollment: EnrollmentLimits { min_speech_seconds: 1.2, min_snr_db: 10.0, max_clipping: 0.01 },
             }),

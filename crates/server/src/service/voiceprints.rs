@@ -42,7 +42,7 @@ impl Voxprint {
     ) -> Result<(Id, Quality), ApiError> {
         self.visible_group(actor, group_id).await?;
         let id = self.ids.next();
-        let recording = self.store_recording(group_id.0, id, upload).await?;
+        let recording = self.store_recording(group_id.0, id, id, upload).await?;
         let voiceprint = NewVoiceprint {
             id,
             group_id: group_id.0,
@@ -69,7 +69,7 @@ impl Voxprint {
     ) -> Result<(), ApiError> {
         self.owned_voiceprint(actor, group_id, feature_id, "update").await?;
         let recording = match changes.recording {
-            Some(upload) => Some(self.store_recording(group_id.0, feature_id.0, upload).await?),
+            Some(upload) => Some(self.store_recording(group_id.0, feature_id.0, self.ids.next(), upload).await?),
             None => None,
         };
         let updated = self
@@ -82,9 +82,9 @@ impl Voxprint {
             )
             .await;
         match (updated, recording) {
-            (Ok(previous_key), Some(_)) => {
+            (Ok(unreferenced), Some(_)) => {
                 self.metrics.enrollments.inc();
-                self.blobs.delete_all_logged(&[previous_key]).await
+                self.blobs.delete_all_logged(&unreferenced).await
             }
             (Ok(_), None) => {}
             (Err(err), recording) => {
@@ -108,32 +108,40 @@ impl Voxprint {
         Ok(self.store.list_voiceprints(group_id.0, page.size, page.offset()).await?)
     }
 
-    /// Deletes a voiceprint, then its recording; only its creator may.
+    /// Deletes a voiceprint, then its recordings; only its creator may.
     pub async fn delete_voiceprint(&self, actor: Actor, group_id: Id, feature_id: Id) -> Result<(), ApiError> {
         self.owned_voiceprint(actor, group_id, feature_id, "delete").await?;
-        let audio_key = self.store.delete_voiceprint(feature_id.0).await?;
-        self.blobs.delete_all_logged(&[audio_key]).await;
+        let audio_keys = self.store.delete_voiceprint(feature_id.0).await?;
+        self.blobs.delete_all_logged(&audio_keys).await;
         Ok(())
     }
 
-    /// The voiceprint, if it is in that group of the actor's team (4200 otherwise); 4101 unless
-    /// the actor created it.
-    async fn owned_voiceprint(
+    /// The voiceprint, if it is in that group of the actor's team; 4200 otherwise, naming the
+    /// group when that is what is missing.
+    pub(super) async fn visible_voiceprint(
+        &self,
+        actor: Actor,
+        group_id: Id,
+        feature_id: Id,
+    ) -> Result<VoiceprintOwner, ApiError> {
+        match self.store.voiceprint_owner(feature_id.0).await? {
+            Some(owner) if owner.group_id == group_id.0 && owner.team_id == actor.team_id => Ok(owner),
+            _ => {
+                self.visible_group(actor, group_id).await?;
+                Err(ApiError::NotFound(format!("voiceprint {feature_id} not found in voiceprint group {group_id}")))
+            }
+        }
+    }
+
+    /// The voiceprint, as [`Self::visible_voiceprint`]; 4101 unless the actor created it.
+    pub(super) async fn owned_voiceprint(
         &self,
         actor: Actor,
         group_id: Id,
         feature_id: Id,
         action: &str,
     ) -> Result<VoiceprintOwner, ApiError> {
-        let owner = match self.store.voiceprint_owner(feature_id.0).await? {
-            Some(owner) if owner.group_id == group_id.0 && owner.team_id == actor.team_id => owner,
-            _ => {
-                self.visible_group(actor, group_id).await?;
-                return Err(ApiError::NotFound(format!(
-                    "voiceprint {feature_id} not found in voiceprint group {group_id}"
-                )));
-            }
-        };
+        let owner = self.visible_voiceprint(actor, group_id, feature_id).await?;
         if owner.creator_id != actor.user_id {
             return Err(ApiError::Forbidden(format!("only the creator of voiceprint {feature_id} may {action} it")));
         }
@@ -141,11 +149,12 @@ impl Voxprint {
     }
 
     /// Embeds the upload, checks it is good enough to enroll, and stores its bytes under a
-    /// fresh blob key.
-    async fn store_recording(
+    /// fresh blob key, as sample `sample_id` of the voiceprint.
+    pub(super) async fn store_recording(
         &self,
         group_id: i64,
         voiceprint_id: i64,
+        sample_id: i64,
         upload: Upload,
     ) -> Result<StoredRecording, ApiError> {
         let Upload { bytes, raw } = upload;
@@ -155,9 +164,14 @@ impl Voxprint {
         let mut nonce = [0u8; 6];
         getrandom::fill(&mut nonce).map_err(|err| ApiError::Internal(Fault::new("drawing a blob key", err)))?;
         let key = format!("voiceprints/{group_id}/{voiceprint_id}-{}.{}", hex::encode(nonce), embedded.format.name());
+        let quality_json = serde_json::to_string(&quality)
+            .map_err(|err| ApiError::Internal(Fault::new("recording the quality measures", err)))?;
         let sha256 = Sha256::digest(&bytes).to_vec();
         self.blobs.put(&key, bytes).await.map_err(|err| ApiError::audio_storage("storing audio", err))?;
         Ok(StoredRecording {
+            sample_id,
+            speech_millis: (embedded.quality.speech_seconds * 1000.0).round() as i64,
+            quality_json,
             key,
             content_type,
             sha256,
@@ -170,18 +184,24 @@ impl Voxprint {
 
 /// An uploaded recording, embedded, found good enough to enroll and stored under a fresh blob
 /// key, waiting for its row.
-struct StoredRecording {
-    key: String,
+pub(super) struct StoredRecording {
+    sample_id: i64,
+    speech_millis: i64,
+    quality_json: String,
+    pub(super) key: String,
     content_type: String,
     sha256: Vec<u8>,
     embedding: Vec<u8>,
     conditions: Vec<u8>,
-    quality: Quality,
+    pub(super) quality: Quality,
 }
 
 impl StoredRecording {
-    fn stored(&self) -> StoredAudio<'_> {
+    pub(super) fn stored(&self) -> StoredAudio<'_> {
         StoredAudio {
+            sample_id: self.sample_id,
+            speech_millis: self.speech_millis,
+            quality: &self.quality_json,
             key: &self.key,
             content_type: &self.content_type,
             sha256: &self.sha256,

@@ -29,7 +29,7 @@ impl EnrollmentLimits {
     /// The `quality` of an enrollment answer for an acceptable recording: the measures, rounded,
     /// and what to fix; or why it is refused.
     pub fn check(&self, quality: &Quality) -> Result<voxprint_api::Quality, String> {
-        let Quality { speech_seconds, snr_db, bandwidth_hz, clipping } = *quality;
+        let Quality { speech_seconds, snr_db, clipping, .. } = *quality;
         if speech_seconds < self.min_speech_seconds {
             return Err(format!(
                 "enrollment refused: only {speech_seconds:.1} s of speech, at least {} s are needed; record the person speaking for longer",
@@ -49,34 +49,40 @@ impl EnrollmentLimits {
                 self.max_clipping * 100.0
             ));
         }
-        let mut warnings = Vec::new();
-        if speech_seconds < WARN_SPEECH_SECONDS {
-            warnings
-                .push(format!("only {speech_seconds:.1} s of speech: record 3 s or more for reliable identification"));
-        }
-        if snr_db < WARN_SNR_DB {
-            warnings.push(format!("background noise is high (SNR {snr_db:.0} dB): record in a quieter place"));
-        } else if bandwidth_hz < WARN_BANDWIDTH_HZ {
-            // Under noise the measured bandwidth is where speech sinks into the noise, so it is
-            // only a sign of a narrow channel when the recording is clean.
-            warnings.push(format!(
-                "the recording carries sound only up to {:.1} kHz (telephone or a low-quality codec): record with a better microphone or in a better format",
-                bandwidth_hz / 1000.0
-            ));
-        }
-        if clipping > WARN_CLIPPING {
-            warnings.push(format!(
-                "the recording is clipped ({:.1} % of samples at full scale): record at a lower volume",
-                clipping * 100.0
-            ));
-        }
-        Ok(voxprint_api::Quality {
-            speech_seconds: round(speech_seconds, 2),
-            snr_db: round(snr_db, 1),
-            bandwidth_hz: round(bandwidth_hz, 0),
-            clipping: round(clipping, 4),
-            warnings,
-        })
+        Ok(describe(quality))
+    }
+}
+
+/// A recording's measures, rounded, and what would make it a better enrollment, whether or not
+/// it could be enrolled (compare reports them for both its recordings).
+pub fn describe(quality: &Quality) -> voxprint_api::Quality {
+    let Quality { speech_seconds, snr_db, bandwidth_hz, clipping } = *quality;
+    let mut warnings = Vec::new();
+    if speech_seconds < WARN_SPEECH_SECONDS {
+        warnings.push(format!("only {speech_seconds:.1} s of speech: record 3 s or more for reliable identification"));
+    }
+    if snr_db < WARN_SNR_DB {
+        warnings.push(format!("background noise is high (SNR {snr_db:.0} dB): record in a quieter place"));
+    } else if bandwidth_hz < WARN_BANDWIDTH_HZ {
+        // Under noise the measured bandwidth is where speech sinks into the noise, so it is
+        // only a sign of a narrow channel when the recording is clean.
+        warnings.push(format!(
+            "the recording carries sound only up to {:.1} kHz (telephone or a low-quality codec): record with a better microphone or in a better format",
+            bandwidth_hz / 1000.0
+        ));
+    }
+    if clipping > WARN_CLIPPING {
+        warnings.push(format!(
+            "the recording is clipped ({:.1} % of samples at full scale): record at a lower volume",
+            clipping * 100.0
+        ));
+    }
+    voxprint_api::Quality {
+        speech_seconds: round(speech_seconds, 2),
+        snr_db: round(snr_db, 1),
+        bandwidth_hz: round(bandwidth_hz, 0),
+        clipping: round(clipping, 4),
+        warnings,
     }
 }
 

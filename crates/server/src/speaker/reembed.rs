@@ -1,5 +1,6 @@
-//! Brings every voiceprint up to the current scoring version from its stored audio
-//! (`voxprint admin reembed`, and `serve` in the background at start).
+//! Brings every voiceprint up to the current scoring version from its stored audio, each of its
+//! recordings (samples) in turn (`voxprint admin reembed`, and `serve` in the background at
+//! start).
 //!
 //! A voiceprint stored by an older version (or by an instance that predates condition sets)
 //! has only its single embedding; scoring still uses it, less robustly, until this has run.
@@ -19,11 +20,11 @@ use crate::storage::database::Store;
 
 #[derive(Debug, Default)]
 pub struct Outcome {
-    /// Voiceprints brought up to date.
+    /// Recordings brought up to date.
     pub refreshed: usize,
-    /// Voiceprints replaced or deleted while being refreshed: their newer data stands.
+    /// Recordings replaced or deleted while being refreshed: their newer data stands.
     pub superseded: usize,
-    /// One line per voiceprint that could not be refreshed (audio missing, damaged or no
+    /// One line per recording that could not be refreshed (audio missing, damaged or no
     /// longer embeddable); they keep being scored from their single embedding.
     pub failed: Vec<String>,
 }
@@ -34,21 +35,20 @@ pub async fn run(store: &Store, blobs: &BlobStore, embedder: &Embedder) -> anyho
         let audio = match read_verified(blobs, &stale.audio_key, &stale.audio_sha256).await {
             Ok(audio) => audio,
             Err(err) => {
-                outcome.failed.push(format!("voiceprint {}: {err:#}", stale.id));
+                outcome.failed.push(format!("{} {}: {err:#}", stale.kind, stale.id));
                 continue;
             }
         };
         let embedded = match embed_when_free(embedder, audio, raw_pcm_of(&stale.audio_content_type)).await {
             Ok(embedded) => embedded,
             Err(err) => {
-                outcome.failed.push(format!("voiceprint {}: cannot embed its audio: {err:?}", stale.id));
+                outcome.failed.push(format!("{} {}: cannot embed its audio: {err:?}", stale.kind, stale.id));
                 continue;
             }
         };
         let written = store
             .refresh_scoring(
-                stale.id,
-                &stale.audio_sha256,
+                &stale,
                 &embedding_to_bytes(&embedded.embedding),
                 &embedding_to_bytes(&embedded.conditions),
                 SCORING_VERSION,

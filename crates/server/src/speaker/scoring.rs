@@ -11,6 +11,13 @@
 //! onto 0–100. Every constant here was chosen on the development voices of
 //! `scripts/bench-accuracy.sh`, never on the voices it reports on.
 //!
+//! **Several recordings.** A voiceprint made from several recordings (samples) is scored from
+//! the centroid of each row of their condition sets: the mean of the recordings' clean
+//! embeddings, of their noisy ones, and so on, each normalised. GE2E's own speaker model is
+//! such a centroid, and it keeps one row per condition, so the calibration (made with one
+//! recording per voiceprint) still holds for strangers: a union of every recording's rows would
+//! give a stranger one more chance to come close with each sample.
+//!
 //! **The cache.** A group's rows are checked against the group's `voiceprints_version` (one
 //! indexed read) on every identification, so a voiceprint enrolled, replaced or deleted through
 //! any process sharing the database is scored — or no longer scored — on the very next request.
@@ -81,6 +88,13 @@ pub struct Match<'a> {
 }
 
 impl GroupMatrix {
+    /// The score of one voiceprint of the group for the probe; `None` if it is not in the group.
+    pub fn score_of(&self, voiceprint_id: i64, probe: &[f32]) -> Option<f64> {
+        let index = self.voiceprints.iter().position(|voiceprint| voiceprint.id == voiceprint_id)?;
+        let rows = &self.rows[index];
+        Some(score(&self.matrix[rows.start * EMBEDDING_DIM..rows.end * EMBEDDING_DIM], probe))
+    }
+
     /// Every voiceprint with its score, best first; ties by ID for a stable order. Sorted by the
     /// evidence itself: near 0 and 100 the rounded scores of different voiceprints can be equal.
     pub fn rank(&self, probe: &[f32]) -> Vec<Match<'_>> {
@@ -97,6 +111,11 @@ impl GroupMatrix {
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.id.cmp(&b.1.id)));
         ranked.into_iter().map(|(evidence, voiceprint)| Match { voiceprint, score: calibrated_score(evidence) }).collect()
     }
+}
+
+/// The score of a probe against a condition set (one voiceprint's rows), on the API's scale.
+pub fn score(set: &[f32], probe: &[f32]) -> f64 {
+    calibrated_score(evidence(best_similarity(set, probe), cohort_similarity(probe)))
 }
 
 /// The probe's highest cosine with any row of a condition set.
@@ -173,7 +192,40 @@ fn floats_from_bytes(bytes: &[u8]) -> impl Iterator<Item = f32> + '_ {
     bytes.chunks_exact(4).map(|chunk| f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]))
 }
 
-/// A stored voiceprint's rows for scoring: its condition set when it has a complete one, else
+/// A voiceprint's rows for scoring from the stored rows of each of its recordings (see the
+/// module doc): one recording's rows as they are; for several, the normalised centroid of each
+/// row when every recording has a complete condition set, else of their clean embeddings alone.
+/// `None` when no recording has usable rows.
+fn voiceprint_rows(recordings: &[(&[u8], &[u8])]) -> Option<Vec<f32>> {
+    let sets: Vec<&[u8]> =
+        recordings.iter().filter_map(|(embedding, conditions)| scoring_rows(embedding, Some(conditions))).collect();
+    match sets.as_slice() {
+        [] => None,
+        [one] => Some(floats_from_bytes(one).collect()),
+        several => {
+            let row_bytes = if several.iter().all(|set| set.len() == CONDITION_ROWS * EMBEDDING_DIM * 4) {
+                CONDITION_ROWS * EMBEDDING_DIM * 4
+            } else {
+                EMBEDDING_DIM * 4
+            };
+            let mut sum = vec![0f32; row_bytes / 4];
+            for set in several {
+                for (total, value) in sum.iter_mut().zip(floats_from_bytes(&set[..row_bytes])) {
+                    *total += value;
+                }
+            }
+            for row in sum.chunks_exact_mut(EMBEDDING_DIM) {
+                let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+                if norm > 0.0 {
+                    row.iter_mut().for_each(|v| *v /= norm);
+                }
+            }
+            Some(sum)
+        }
+    }
+}
+
+/// A stored recording's rows for scoring: its condition set when it has a complete one, else
 /// its single embedding; `None` when even that has the wrong size.
 fn scoring_rows<'a>(embedding: &'a [u8], conditions: Option<&'a [u8]>) -> Option<&'a [u8]> {
     match conditions {
@@ -208,12 +260,15 @@ impl EmbeddingCache {
         let mut ranges = Vec::with_capacity(rows.len());
         let mut matrix = Vec::with_capacity(rows.len() * CONDITION_ROWS * EMBEDDING_DIM);
         for row in rows {
-            let Some(bytes) = scoring_rows(&row.embedding, Some(&row.conditions)) else {
-                tracing::error!(voiceprint = row.id, "stored embedding has the wrong size; skipped");
+            let recordings: Vec<(&[u8], &[u8])> = std::iter::once((&row.embedding[..], &row.conditions[..]))
+                .chain(row.samples.iter().map(|sample| (&sample.embedding[..], &sample.conditions[..])))
+                .collect();
+            let Some(set) = voiceprint_rows(&recordings) else {
+                tracing::error!(voiceprint = row.id, "stored embeddings have the wrong size; skipped");
                 continue;
             };
             let start = matrix.len() / EMBEDDING_DIM;
-            matrix.extend(floats_from_bytes(bytes));
+            matrix.extend(set);
             ranges.push(start..matrix.len() / EMBEDDING_DIM);
             voiceprints.push(VoiceprintLabel { id: row.id, name: row.name, description: row.description });
         }
@@ -301,6 +356,25 @@ mod tests {
         assert_eq!(scoring_rows(&one, None), Some(&one[..]));
         assert_eq!(scoring_rows(&one[1..], None), None);
         assert_eq!(floats_from_bytes(&one).collect::<Vec<_>>(), unit(3));
+    }
+
+    #[test]
+    fn several_recordings_are_scored_from_their_centroid() {
+        let set = |rows: &[Vec<f32>]| embedding_to_bytes(&rows.concat());
+        let (a, b) = (unit(0).repeat(CONDITION_ROWS), unit(1).repeat(CONDITION_ROWS));
+        let (a, b) = (set(&[a]), set(&[b]));
+        let one = voiceprint_rows(&[(&[], &a)]).unwrap();
+        assert_eq!(one, floats_from_bytes(&a).collect::<Vec<_>>(), "one recording is used as stored");
+        let two = voiceprint_rows(&[(&[], &a), (&[], &b)]).unwrap();
+        assert_eq!(two.len(), CONDITION_ROWS * EMBEDDING_DIM, "one row per condition, not one per recording");
+        let half = std::f32::consts::FRAC_1_SQRT_2;
+        assert!((two[0] - half).abs() < 1e-6 && (two[1] - half).abs() < 1e-6, "each row is the unit centroid");
+        // A recording without a condition set (stored before them): the clean embeddings alone.
+        let single = embedding_to_bytes(&unit(1));
+        let mixed = voiceprint_rows(&[(&[], &a), (&single, &[])]).unwrap();
+        assert_eq!(mixed.len(), EMBEDDING_DIM);
+        assert!((mixed[0] - half).abs() < 1e-6 && (mixed[1] - half).abs() < 1e-6);
+        assert!(voiceprint_rows(&[(&[1, 2], &[])]).is_none(), "nothing usable");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The storage check (`voxprint admin check`): every voiceprint has its whole audio and a
-//! complete embedding, and every stored audio file belongs to a voiceprint. Its pieces also
+//! The storage check (`voxprint admin check`): every recording of every voiceprint has its whole
+//! audio and a complete embedding, and every stored audio file belongs to a recording. Its pieces also
 //! serve the orphan sweep at start and `migrate-data`.
 
 use std::collections::HashSet;
@@ -45,8 +45,10 @@ pub async fn read_verified(blobs: &BlobStore, key: &str, sha256: &[u8]) -> anyho
 
 pub struct Report {
     pub voiceprints: usize,
+    /// Every voiceprint's recordings: its primary one and its further samples.
+    pub recordings: usize,
     pub audio_files: usize,
-    /// One line per voiceprint whose audio is missing or damaged or whose embedding is short.
+    /// One line per recording whose audio is missing or damaged or whose embedding is short.
     pub damaged: Vec<String>,
     /// Stored audio no voiceprint refers to (the start-up sweep removes these once older than
     /// `--orphan-audio-grace`).
@@ -59,7 +61,7 @@ impl Report {
     }
 }
 
-/// Reads every voiceprint's audio back and compares it with the checksum stored beside it.
+/// Reads every recording back and compares it with the checksum stored beside it.
 pub async fn check(store: &Store, blobs: &BlobStore) -> anyhow::Result<Report> {
     let inventory = Inventory::take(store, blobs).await?;
     let mut damaged = Vec::new();
@@ -72,9 +74,16 @@ pub async fn check(store: &Store, blobs: &BlobStore) -> anyhow::Result<Report> {
             Ok(_) => None,
         };
         if let Some(problem) = problem {
-            damaged.push(format!("voiceprint {}: {problem}", record.id));
+            damaged.push(format!("{} {}: {problem}", record.kind, record.id));
         }
     }
     let orphans = inventory.orphans().map(|(key, _)| key.clone()).collect();
-    Ok(Report { voiceprints: inventory.records.len(), audio_files: inventory.stored.len(), damaged, orphans })
+    let voiceprints = inventory.records.iter().filter(|record| record.kind == "voiceprint").count();
+    Ok(Report {
+        voiceprints,
+        recordings: inventory.records.len(),
+        audio_files: inventory.stored.len(),
+        damaged,
+        orphans,
+    })
 }

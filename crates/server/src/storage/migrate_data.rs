@@ -36,16 +36,9 @@ pub async fn run(args: &MigrateDataArgs) -> anyhow::Result<()> {
     }
 
     let source_blobs = BlobStore::directory(args.from.join("blobs"));
-    let voiceprints_table = TABLES.iter().find(|table| table.name == "voiceprints").expect("voiceprints table");
-    let voiceprints = source.read_table(voiceprints_table).await?;
-    let (key_column, sha_column) = (voiceprints_table.column("audio_key"), voiceprints_table.column("audio_sha256"));
-    let audio: Vec<(&str, &[u8])> = voiceprints
-        .iter()
-        .map(|row| match (&row[key_column], &row[sha_column]) {
-            (Value::Text(key), Value::Blob(sha)) => (key.as_str(), sha.as_slice()),
-            _ => unreachable!("column kinds are fixed by TABLES"),
-        })
-        .collect();
+    let records = source.audio_records().await?;
+    let audio: Vec<(&str, &[u8])> =
+        records.iter().map(|record| (record.audio_key.as_str(), record.audio_sha256.as_slice())).collect();
     match &args.blob_store {
         Some(spec) => {
             let target_blobs = BlobStore::open(Some(spec), &args.from).await?;

@@ -55,6 +55,36 @@ enum ClientCommand {
         #[command(flatten)]
         pcm: PcmArgs,
     },
+    /// Is the speaker of FILE the voiceprint's? Prints the score, the server's threshold and the
+    /// verdict; exits 0 whatever the verdict (scripts read `--json`'s `matched`).
+    Verify {
+        #[arg(long)]
+        group: String,
+        feature_id: String,
+        file: PathBuf,
+        #[command(flatten)]
+        pcm: PcmArgs,
+    },
+    /// Are FILE and FILE2 the same speaker? Nothing is stored. Prints the score, the verdict and
+    /// each recording's quality.
+    Compare {
+        file: PathBuf,
+        file2: PathBuf,
+        /// Raw PCM parameters of both files (FILE2's may differ: --sample-rate2, --channel2).
+        #[command(flatten)]
+        pcm: PcmArgs,
+        /// Sample rate of FILE2 if it is raw PCM with another rate.
+        #[arg(long)]
+        sample_rate2: Option<u32>,
+        /// Channel count of FILE2 if it is raw PCM with another count.
+        #[arg(long)]
+        channel2: Option<u16>,
+    },
+    /// The recordings a voiceprint is made from.
+    Samples {
+        #[command(subcommand)]
+        command: SamplesCommand,
+    },
     /// Enroll one voiceprint per file of DIR (not recursive, by file name order; hidden files
     /// skipped), named after the file without its extension (cut to 20 characters).
     /// Exits non-zero if any file failed.
@@ -145,6 +175,32 @@ enum FeaturesCommand {
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum SamplesCommand {
+    /// List a voiceprint's recordings, oldest first.
+    List {
+        #[arg(long)]
+        group: String,
+        feature_id: String,
+    },
+    /// Add a recording to a voiceprint; prints the sample's ID.
+    Add {
+        #[arg(long)]
+        group: String,
+        feature_id: String,
+        file: PathBuf,
+        #[command(flatten)]
+        pcm: PcmArgs,
+    },
+    /// Remove a recording from a voiceprint (the last one stays).
+    Delete {
+        #[arg(long)]
+        group: String,
+        feature_id: String,
+        sample_id: String,
+    },
+}
+
 /// Parameters of raw 16-bit PCM uploads (other formats carry their own).
 #[derive(Args, Debug, Clone, Copy)]
 struct PcmArgs {
@@ -187,6 +243,26 @@ async fn execute(args: ClientArgs) -> Result<ExitCode, Error> {
                 output::scores(&result);
             }
         }
+        ClientCommand::Verify { group, feature_id, file, pcm } => {
+            let audio = Audio::read(&file, pcm.sample_rate, pcm.channel)?;
+            let result = client.verify(&group, &feature_id, &audio).await?;
+            if json {
+                output::json(&result);
+            } else {
+                output::decision(result.score, result.threshold, result.matched);
+            }
+        }
+        ClientCommand::Compare { file, file2, pcm, sample_rate2, channel2 } => {
+            let audio = Audio::read(&file, pcm.sample_rate, pcm.channel)?;
+            let audio2 = Audio::read(&file2, sample_rate2.or(pcm.sample_rate), channel2.or(pcm.channel))?;
+            let result = client.compare(&audio, &audio2).await?;
+            if json {
+                output::json(&result);
+            } else {
+                output::comparison(&result, &file, &file2);
+            }
+        }
+        ClientCommand::Samples { command } => samples(&client, json, command).await?,
         ClientCommand::EnrollDir { dir, group, desc, pcm } => {
             return enroll_dir(&client, json, &dir, &group, desc.as_deref(), pcm).await;
         }
@@ -250,6 +326,36 @@ async fn features(client: &Client, json: bool, command: FeaturesCommand) -> Resu
         FeaturesCommand::Delete { group, feature_id } => {
             client.delete_feature(&group, &feature_id).await?;
             print_done(json, &format!("deleted voiceprint {feature_id}"));
+        }
+    }
+    Ok(())
+}
+
+async fn samples(client: &Client, json: bool, command: SamplesCommand) -> Result<(), Error> {
+    match command {
+        SamplesCommand::List { group, feature_id } => {
+            let samples = client.list_samples(&group, &feature_id).await?;
+            if json {
+                output::json(&samples);
+            } else {
+                output::samples(&samples);
+            }
+        }
+        SamplesCommand::Add { group, feature_id, file, pcm } => {
+            let audio = Audio::read(&file, pcm.sample_rate, pcm.channel)?;
+            let added = client.add_sample(&group, &feature_id, &audio).await?;
+            if json {
+                output::json(&added);
+            } else {
+                println!("{}", added.id);
+                for warning in &added.quality.warnings {
+                    eprintln!("warning: {warning}");
+                }
+            }
+        }
+        SamplesCommand::Delete { group, feature_id, sample_id } => {
+            client.delete_sample(&group, &feature_id, &sample_id).await?;
+            print_done(json, &format!("deleted sample {sample_id} of voiceprint {feature_id}"));
         }
     }
     Ok(())

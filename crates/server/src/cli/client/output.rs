@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use voxprint_api::{Feature, FeatureScore, Group, Identification, UserInfo};
+use voxprint_api::{Comparison, Feature, FeatureScore, Group, Identification, Quality, Sample, UserInfo};
 
 /// Prints `value` as pretty JSON on standard output.
 pub fn json<T: Serialize + ?Sized>(value: &T) {
@@ -95,11 +95,12 @@ pub fn groups(groups: &[Group]) {
 }
 
 pub fn features(features: &[Feature]) {
-    let mut table = Table::new(&["ID", "NAME", "CREATOR", "CREATED (UTC)", "UPDATED (UTC)", "DESC"]);
+    let mut table = Table::new(&["ID", "NAME", "SAMPLES", "CREATOR", "CREATED (UTC)", "UPDATED (UTC)", "DESC"]);
     for f in features {
         table.row(vec![
             f.id.to_string(),
             f.name.clone(),
+            f.sample_count.to_string(),
             creator(&f.user_info),
             time(f.created_at),
             time(f.updated_at),
@@ -107,6 +108,48 @@ pub fn features(features: &[Feature]) {
         ]);
     }
     table.print();
+}
+
+/// A voiceprint's recordings with their measures.
+pub fn samples(samples: &[Sample]) {
+    let mut table = Table::new(&["ID", "SPEECH (S)", "SNR (DB)", "CREATED (UTC)", "WARNINGS"]);
+    for sample in samples {
+        let (speech, snr, warnings) = match &sample.quality {
+            Some(q) => (format!("{:.1}", q.speech_seconds), format!("{:.0}", q.snr_db), q.warnings.join("; ")),
+            None => ("?".into(), "?".into(), String::new()),
+        };
+        table.row(vec![sample.id.to_string(), speech, snr, time(sample.created_at), warnings]);
+    }
+    table.print();
+}
+
+/// A verification's or comparison's one line: the score against the threshold, and the verdict.
+pub fn decision(score: f64, threshold: f64, matched: bool) {
+    if matched {
+        println!("same speaker ({score:.2} ≥ threshold {threshold})");
+    } else {
+        println!("different speaker ({score:.2} < threshold {threshold})");
+    }
+}
+
+/// A comparison: the decision, then each recording's measures and warnings.
+pub fn comparison(result: &Comparison, file: &std::path::Path, file2: &std::path::Path) {
+    decision(result.score, result.threshold, result.matched);
+    for (path, quality) in [(file, &result.quality), (file2, &result.quality2)] {
+        println!("{}: {}", path.display(), measures(quality));
+        for warning in &quality.warnings {
+            println!("  warning: {warning}");
+        }
+    }
+}
+
+fn measures(quality: &Quality) -> String {
+    format!(
+        "{:.1} s of speech, SNR {:.0} dB, up to {:.1} kHz",
+        quality.speech_seconds,
+        quality.snr_db,
+        quality.bandwidth_hz / 1000.0
+    )
 }
 
 /// The scores, best first, then the server's verdict on the best one.

@@ -1,7 +1,7 @@
 //! Voiceprint groups: creation under a per-user quota, the team's list with its filters, update, delete.
 
 use super::voiceprints::BUMP_GROUP_VERSION;
-use super::{for_no_key_update, now_seconds, with_pool, try_with_tx, Result, Store, StoreError};
+use super::{for_no_key_update, now_seconds, try_with_tx, with_pool, Result, Store, StoreError};
 
 pub struct NewGroup<'a> {
     pub id: i64,
@@ -166,8 +166,9 @@ impl Store {
             let total = match rows.first() {
                 Some(row) => row.total,
                 None => {
-                    let (total,): (i64,) =
-                        bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(count_sql)), &count_params).fetch_one(pool).await?;
+                    let (total,): (i64,) = bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(count_sql)), &count_params)
+                        .fetch_one(pool)
+                        .await?;
                     total
                 }
             };
@@ -208,10 +209,15 @@ impl Store {
             if found == 0 {
                 return Err(StoreError::NotFound("voiceprint group"));
             }
-            let keys: Vec<(String,)> = sqlx::query_as("SELECT audio_key FROM voiceprints WHERE group_id = $1")
-                .bind(group_id)
-                .fetch_all(&mut *tx)
-                .await?;
+            let keys: Vec<(String,)> = sqlx::query_as(
+                "SELECT audio_key FROM voiceprints WHERE group_id = $1
+                 UNION ALL
+                 SELECT s.audio_key FROM voiceprint_samples s JOIN voiceprints v ON v.id = s.voiceprint_id
+                 WHERE v.group_id = $1",
+            )
+            .bind(group_id)
+            .fetch_all(&mut *tx)
+            .await?;
             sqlx::query("DELETE FROM voiceprint_groups WHERE id = $1").bind(group_id).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(keys.into_iter().map(|(key,)| key).collect())

@@ -13,6 +13,7 @@
 mod accounts;
 mod faults;
 mod groups;
+mod samples;
 pub mod transfer;
 mod voiceprints;
 
@@ -24,7 +25,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
 pub use groups::{GroupFilter, GroupOwner, GroupView, NewGroup};
-pub use voiceprints::{AudioRecord, NewVoiceprint, StoredAudio, VoiceprintOwner, VoiceprintView};
+pub use samples::{SampleAudio, SampleLimits, SampleView};
+pub use voiceprints::{AudioRecord, NewVoiceprint, StaleVoiceprint, StoredAudio, VoiceprintOwner, VoiceprintView};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -32,6 +34,14 @@ pub enum StoreError {
     GroupQuota { limit: i64 },
     #[error("the voiceprint group already holds {limit} voiceprints, the most allowed")]
     VoiceprintQuota { limit: i64 },
+    #[error("the voiceprint already has {limit} samples, the most allowed")]
+    SampleQuota { limit: i64 },
+    #[error(
+        "the voiceprint's samples already hold {stored_seconds:.1} s of speech, at most {limit_seconds} s are allowed"
+    )]
+    SampleSpeechQuota { limit_seconds: f64, stored_seconds: f64 },
+    #[error("a voiceprint keeps at least one sample")]
+    LastSample,
     #[error("{0} not found")]
     NotFound(&'static str),
     /// The database cannot write or cannot be reached for now (see `faults::is_unavailable`);
@@ -112,7 +122,7 @@ macro_rules! try_with_tx {
     };
 }
 
-use {with_pool, try_with_tx};
+use {try_with_tx, with_pool};
 
 /// The little SQL that differs between the backends.
 trait Dialect: sqlx::Database {
@@ -188,7 +198,8 @@ impl Store {
         // sqlx's migrator takes no lock on SQLite, and switching a new file to WAL fails at once
         // with "database is locked" (no busy wait) while another process does the same. This file
         // lock makes processes starting together connect and migrate one after the other.
-        let lock = crate::storage::private_files::open_or_create(&data_dir.join(format!("{SQLITE_FILE}.migrate-lock")))?;
+        let lock =
+            crate::storage::private_files::open_or_create(&data_dir.join(format!("{SQLITE_FILE}.migrate-lock")))?;
         let lock =
             tokio::task::spawn_blocking(move || lock.lock().map(|()| lock)).await.map_err(std::io::Error::other)??;
         let pool = faults::pool_options::<sqlx::Sqlite>().max_connections(8).connect_with(options).await?;

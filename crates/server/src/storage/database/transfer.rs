@@ -87,6 +87,26 @@ pub const TABLES: &[Table] = &[
             ("updated_at", Kind::Int),
             ("conditions", Kind::Blob),
             ("scoring_version", Kind::Int),
+            ("primary_sample_id", Kind::Int),
+            ("sample_created_at", Kind::Int),
+            ("speech_millis", Kind::Int),
+            ("quality", Kind::Text),
+        ],
+    },
+    Table {
+        name: "voiceprint_samples",
+        columns: &[
+            ("id", Kind::Int),
+            ("voiceprint_id", Kind::Int),
+            ("audio_key", Kind::Text),
+            ("audio_content_type", Kind::Text),
+            ("audio_sha256", Kind::Blob),
+            ("embedding", Kind::Blob),
+            ("conditions", Kind::Blob),
+            ("scoring_version", Kind::Int),
+            ("speech_millis", Kind::Int),
+            ("quality", Kind::Text),
+            ("created_at", Kind::Int),
         ],
     },
 ];
@@ -102,10 +122,6 @@ pub enum Value {
 pub type Row = Vec<Value>;
 
 impl Table {
-    pub fn column(&self, name: &str) -> usize {
-        self.columns.iter().position(|(column, _)| *column == name).expect("known column")
-    }
-
     fn column_list(&self) -> String {
         self.columns.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
     }

@@ -1,8 +1,30 @@
-//! Voiceprints: a recording's blob key and the speaker embedding computed from it, under a
-//! per-group quota. Every change moves the group's `voiceprints_version` in the same
-//! transaction, which is how every process's embedding cache learns it is stale.
+//! Voiceprints: their primary recording's blob key and the speaker embedding computed from it,
+//! under a per-group quota (further recordings are in `samples.rs`). Every change moves the
+//! group's `voiceprints_version` in the same transaction, which is how every process's
+//! embedding cache learns it is stale.
+//!
+//! **Lock order.** Every transaction that changes a group's voiceprints or samples moves the
+//! version first, which takes the group row's lock, and only then touches voiceprint and sample
+//! rows. Writers of one group thus queue on one lock and can never hold each other's rows in
+//! opposite orders (PostgreSQL would abort one of them as a deadlock).
 
-use super::{for_no_key_update, now_seconds, with_pool, try_with_tx, Result, Store, StoreError};
+use super::{now_seconds, try_with_tx, with_pool, Result, Store, StoreError};
+
+/// In the transaction `$tx`, moves the version of the group of voiceprint `$voiceprint_id`
+/// (taking the group's lock first, see the module doc); leaves the calling method with
+/// `NotFound` if there is no such voiceprint. A voiceprint never changes groups, so the group
+/// read before the lock is the one it is in after it.
+macro_rules! lock_group_of {
+    ($tx:ident, $voiceprint_id:expr) => {{
+        let group: Option<(i64,)> = sqlx::query_as("SELECT group_id FROM voiceprints WHERE id = $1")
+            .bind($voiceprint_id)
+            .fetch_optional(&mut *$tx)
+            .await?;
+        let (group_id,) = group.ok_or(StoreError::NotFound("voiceprint"))?;
+        sqlx::query(BUMP_GROUP_VERSION).bind(group_id).execute(&mut *$tx).await?;
+    }};
+}
+pub(super) use lock_group_of;
 
 pub struct NewVoiceprint<'a> {
     pub id: i64,
@@ -14,8 +36,12 @@ pub struct NewVoiceprint<'a> {
 }
 
 /// The recording as stored: where the blob is, its embedding, and its condition set for the
-/// current scoring version (see `speaker/scoring.rs`).
+/// current scoring version (see `speaker/scoring.rs`); as a sample, its ID, milliseconds of
+/// speech and quality measures (JSON).
 pub struct StoredAudio<'a> {
+    pub sample_id: i64,
+    pub speech_millis: i64,
+    pub quality: &'a str,
     pub key: &'a str,
     pub content_type: &'a str,
     pub sha256: &'a [u8],
@@ -34,6 +60,7 @@ pub struct VoiceprintView {
     pub audio_key: String,
     pub created_at: i64,
     pub updated_at: i64,
+    pub sample_count: i64,
     pub creator_id: i64,
     pub creator_name: String,
     pub creator_nickname: String,
@@ -50,16 +77,20 @@ pub struct VoiceprintOwner {
     pub audio_content_type: String,
 }
 
-/// A voiceprint's stored audio and the size of its embedding, for consistency checks.
+/// A stored recording (a voiceprint's primary one or a further sample) and the size of its
+/// embedding, for consistency checks.
 #[derive(Debug, sqlx::FromRow)]
 pub struct AudioRecord {
+    /// "voiceprint" or "sample": what `id` names.
+    pub kind: String,
     pub id: i64,
     pub audio_key: String,
     pub audio_sha256: Vec<u8>,
     pub embedding_bytes: i64,
 }
 
-/// One voiceprint's embedding and condition set (empty until computed), for scoring.
+/// One voiceprint's embedding and condition set (empty until computed), for scoring, and
+/// those of its further samples.
 #[derive(Debug, sqlx::FromRow)]
 pub struct EnrolledEmbedding {
     pub id: i64,
@@ -67,11 +98,23 @@ pub struct EnrolledEmbedding {
     pub description: String,
     pub embedding: Vec<u8>,
     pub conditions: Vec<u8>,
+    #[sqlx(skip)]
+    pub samples: Vec<SampleEmbedding>,
 }
 
-/// A voiceprint whose scoring data is older than the current version: where its audio is.
+/// A further sample's embedding and condition set.
+#[derive(Debug, sqlx::FromRow)]
+pub struct SampleEmbedding {
+    pub voiceprint_id: i64,
+    pub embedding: Vec<u8>,
+    pub conditions: Vec<u8>,
+}
+
+/// A recording whose scoring data is older than the current version: where its audio is.
 #[derive(Debug, sqlx::FromRow)]
 pub struct StaleVoiceprint {
+    /// "voiceprint" (its primary recording) or "sample": what `id` names.
+    pub kind: String,
     pub id: i64,
     pub audio_key: String,
     pub audio_content_type: String,
@@ -93,8 +136,9 @@ impl Store {
             }
             let inserted = sqlx::query(
                 "INSERT INTO voiceprints (id, group_id, creator_id, name, description, audio_key, audio_content_type,
-                                          audio_sha256, embedding, created_at, updated_at, conditions, scoring_version)
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $12, $13
+                                          audio_sha256, embedding, created_at, updated_at, conditions, scoring_version,
+                                          primary_sample_id, sample_created_at, speech_millis, quality)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $12, $13, $14, $10, $15, $16
                  WHERE (SELECT COUNT(*) FROM voiceprints WHERE group_id = $2) < $11",
             )
             .bind(voiceprint.id)
@@ -110,6 +154,9 @@ impl Store {
             .bind(max_per_group)
             .bind(voiceprint.audio.conditions)
             .bind(voiceprint.audio.scoring_version)
+            .bind(voiceprint.audio.sample_id)
+            .bind(voiceprint.audio.speech_millis)
+            .bind(voiceprint.audio.quality)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -134,22 +181,24 @@ impl Store {
     }
 
     /// Changes the given fields; with `audio`, the recording and its embedding are replaced in
-    /// the same statement. Returns the blob key the row pointed at before.
+    /// the same statement, and the further samples deleted (Coze's update makes a voiceprint of
+    /// that one recording). Returns the blob keys no row refers to any more.
     pub async fn update_voiceprint(
         &self,
         voiceprint_id: i64,
         name: Option<&str>,
         description: Option<&str>,
         audio: Option<StoredAudio<'_>>,
-    ) -> Result<String> {
+    ) -> Result<Vec<String>> {
         try_with_tx!(self, write, |tx| {
-            // Locked, so that of two concurrent replacements each learns the key the other
-            // replaced, and no blob is left behind unreferenced.
-            let select =
-                format!("SELECT audio_key, group_id FROM voiceprints WHERE id = $1 {}", for_no_key_update(&tx));
-            let previous: Option<(String, i64)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(select)).bind(voiceprint_id).fetch_optional(&mut *tx).await?;
-            let (previous_key, group_id) = previous.ok_or(StoreError::NotFound("voiceprint"))?;
+            lock_group_of!(tx, voiceprint_id);
+            // Read under the group's lock, so that of two concurrent replacements each learns the
+            // key the other replaced, and no blob is left behind unreferenced.
+            let previous: Option<(String,)> = sqlx::query_as("SELECT audio_key FROM voiceprints WHERE id = $1")
+                .bind(voiceprint_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let (previous_key,) = previous.ok_or(StoreError::NotFound("voiceprint"))?;
             sqlx::query(
                 "UPDATE voiceprints SET
                     name = COALESCE($2, name),
@@ -160,7 +209,11 @@ impl Store {
                     embedding = COALESCE($7, embedding),
                     updated_at = $8,
                     conditions = COALESCE($9, conditions),
-                    scoring_version = COALESCE($10, scoring_version)
+                    scoring_version = COALESCE($10, scoring_version),
+                    primary_sample_id = COALESCE($11, primary_sample_id),
+                    sample_created_at = COALESCE($12, sample_created_at),
+                    speech_millis = COALESCE($13, speech_millis),
+                    quality = COALESCE($14, quality)
                  WHERE id = $1",
             )
             .bind(voiceprint_id)
@@ -173,26 +226,45 @@ impl Store {
             .bind(now_seconds())
             .bind(audio.as_ref().map(|a| a.conditions))
             .bind(audio.as_ref().map(|a| a.scoring_version))
+            .bind(audio.as_ref().map(|a| a.sample_id))
+            .bind(audio.as_ref().map(|_| now_seconds()))
+            .bind(audio.as_ref().map(|a| a.speech_millis))
+            .bind(audio.as_ref().map(|a| a.quality))
             .execute(&mut *tx)
             .await?;
-            sqlx::query(BUMP_GROUP_VERSION).bind(group_id).execute(&mut *tx).await?;
+            let mut unreferenced = Vec::new();
+            if audio.is_some() {
+                unreferenced.push(previous_key);
+                let samples: Vec<(String,)> =
+                    sqlx::query_as("DELETE FROM voiceprint_samples WHERE voiceprint_id = $1 RETURNING audio_key")
+                        .bind(voiceprint_id)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                unreferenced.extend(samples.into_iter().map(|(key,)| key));
+            }
             tx.commit().await?;
-            Ok(previous_key)
+            Ok(unreferenced)
         })
     }
 
-    /// Deletes the voiceprint; returns its blob key so the caller can delete the audio.
-    pub async fn delete_voiceprint(&self, voiceprint_id: i64) -> Result<String> {
+    /// Deletes the voiceprint and its samples; returns their blob keys so the caller can delete
+    /// the audio.
+    pub async fn delete_voiceprint(&self, voiceprint_id: i64) -> Result<Vec<String>> {
         try_with_tx!(self, write, |tx| {
-            let deleted: Option<(String, i64)> =
-                sqlx::query_as("DELETE FROM voiceprints WHERE id = $1 RETURNING audio_key, group_id")
+            lock_group_of!(tx, voiceprint_id);
+            let samples: Vec<(String,)> =
+                sqlx::query_as("DELETE FROM voiceprint_samples WHERE voiceprint_id = $1 RETURNING audio_key")
+                    .bind(voiceprint_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            let deleted: Option<(String,)> =
+                sqlx::query_as("DELETE FROM voiceprints WHERE id = $1 RETURNING audio_key")
                     .bind(voiceprint_id)
                     .fetch_optional(&mut *tx)
                     .await?;
-            let (audio_key, group_id) = deleted.ok_or(StoreError::NotFound("voiceprint"))?;
-            sqlx::query(BUMP_GROUP_VERSION).bind(group_id).execute(&mut *tx).await?;
+            let (audio_key,) = deleted.ok_or(StoreError::NotFound("voiceprint"))?;
             tx.commit().await?;
-            Ok(audio_key)
+            Ok(std::iter::once(audio_key).chain(samples.into_iter().map(|(key,)| key)).collect())
         })
     }
 
@@ -201,6 +273,7 @@ impl Store {
         try_with_tx!(self, snapshot, |tx| {
             let items = sqlx::query_as(
                 "SELECT v.id, v.group_id, v.name, v.description, v.audio_key, v.created_at, v.updated_at,
+                        1 + (SELECT COUNT(*) FROM voiceprint_samples s WHERE s.voiceprint_id = v.id) AS sample_count,
                         u.id AS creator_id, u.name AS creator_name, u.nickname AS creator_nickname,
                         u.avatar_url AS creator_avatar_url
                  FROM voiceprints v JOIN users u ON u.id = v.creator_id
@@ -222,13 +295,19 @@ impl Store {
         })
     }
 
-    /// Where every voiceprint's audio is and what it must hash to, for the orphan sweep and the
-    /// storage check.
+    /// Where every recording (primary or further sample) is and what it must hash to, for the
+    /// orphan sweep, the storage check and `migrate-data`.
     pub async fn audio_records(&self) -> Result<Vec<AudioRecord>> {
         Ok(with_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT id, audio_key, audio_sha256, CAST(length(embedding) AS BIGINT) AS embedding_bytes
-                 FROM voiceprints ORDER BY id",
+                "SELECT 'voiceprint' AS kind, id, audio_key, audio_sha256,
+                        CAST(length(embedding) AS BIGINT) AS embedding_bytes
+                 FROM voiceprints
+                 UNION ALL
+                 SELECT 'sample' AS kind, id, audio_key, audio_sha256,
+                        CAST(length(embedding) AS BIGINT) AS embedding_bytes
+                 FROM voiceprint_samples
+                 ORDER BY kind DESC, id",
             )
             .fetch_all(pool)
             .await?
@@ -246,7 +325,8 @@ impl Store {
         Ok(row.map(|(version,)| version))
     }
 
-    /// Every embedding of the group with the version they belong to, read in one snapshot.
+    /// Every embedding of the group, each voiceprint's samples with it, and the version they
+    /// belong to, read in one snapshot.
     pub async fn group_embeddings(&self, group_id: i64) -> Result<(i64, Vec<EnrolledEmbedding>)> {
         try_with_tx!(self, snapshot, |tx| {
             let (version,): (i64,) = sqlx::query_as("SELECT voiceprints_version FROM voiceprint_groups WHERE id = $1")
@@ -254,13 +334,26 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or(StoreError::NotFound("voiceprint group"))?;
-            let embeddings = sqlx::query_as(
+            let mut embeddings: Vec<EnrolledEmbedding> = sqlx::query_as(
                 "SELECT id, name, description, embedding, conditions FROM voiceprints WHERE group_id = $1 ORDER BY id",
             )
             .bind(group_id)
             .fetch_all(&mut *tx)
             .await?;
+            let samples: Vec<SampleEmbedding> = sqlx::query_as(
+                "SELECT s.voiceprint_id, s.embedding, s.conditions
+                 FROM voiceprint_samples s JOIN voiceprints v ON v.id = s.voiceprint_id
+                 WHERE v.group_id = $1 ORDER BY s.voiceprint_id, s.id",
+            )
+            .bind(group_id)
+            .fetch_all(&mut *tx)
+            .await?;
             tx.commit().await?;
+            for sample in samples {
+                if let Ok(index) = embeddings.binary_search_by_key(&sample.voiceprint_id, |v| v.id) {
+                    embeddings[index].samples.push(sample);
+                }
+            }
             Ok((version, embeddings))
         })
     }
@@ -272,43 +365,67 @@ pub(super) const BUMP_GROUP_VERSION: &str =
     "UPDATE voiceprint_groups SET voiceprints_version = voiceprints_version + 1 WHERE id = $1";
 
 impl Store {
-    /// Voiceprints whose scoring data was made for an older version than `version`.
+    /// Recordings (primary or further samples) whose scoring data was made for an older
+    /// version than `version`.
     pub async fn stale_voiceprints(&self, version: i64) -> Result<Vec<StaleVoiceprint>> {
         Ok(with_pool!(self, |pool| {
-            sqlx::query_as("SELECT id, audio_key, audio_content_type, audio_sha256 FROM voiceprints WHERE scoring_version < $1 ORDER BY id")
-                .bind(version)
-                .fetch_all(pool)
-                .await?
+            sqlx::query_as(
+                "SELECT 'voiceprint' AS kind, id, audio_key, audio_content_type, audio_sha256
+                 FROM voiceprints WHERE scoring_version < $1
+                 UNION ALL
+                 SELECT 'sample' AS kind, id, audio_key, audio_content_type, audio_sha256
+                 FROM voiceprint_samples WHERE scoring_version < $1
+                 ORDER BY kind DESC, id",
+            )
+            .bind(version)
+            .fetch_all(pool)
+            .await?
         }))
     }
 
-    /// Stores a re-computed embedding and condition set, unless the voiceprint was deleted or
-    /// its recording replaced (its checksum changed) meanwhile: then the newer data stands.
+    /// Stores a re-computed embedding and condition set of the recording `stale` names, unless it
+    /// was deleted or replaced (its checksum changed) meanwhile: then the newer data stands.
     /// Returns whether the row was updated.
     pub async fn refresh_scoring(
         &self,
-        voiceprint_id: i64,
-        audio_sha256: &[u8],
+        stale: &StaleVoiceprint,
         embedding: &[u8],
         conditions: &[u8],
         version: i64,
     ) -> Result<bool> {
-        try_with_tx!(self, write, |tx| {
-            let group: Option<(i64,)> = sqlx::query_as(
-                "UPDATE voiceprints SET embedding = $3, conditions = $4, scoring_version = $5
-                 WHERE id = $1 AND audio_sha256 = $2 RETURNING group_id",
+        let (group_of, update) = if stale.kind == "sample" {
+            (
+                "SELECT v.group_id FROM voiceprint_samples s JOIN voiceprints v ON v.id = s.voiceprint_id
+                 WHERE s.id = $1",
+                "UPDATE voiceprint_samples SET embedding = $3, conditions = $4, scoring_version = $5
+                 WHERE id = $1 AND audio_sha256 = $2",
             )
-            .bind(voiceprint_id)
-            .bind(audio_sha256)
-            .bind(embedding)
-            .bind(conditions)
-            .bind(version)
-            .fetch_optional(&mut *tx)
-            .await?;
+        } else {
+            (
+                "SELECT group_id FROM voiceprints WHERE id = $1",
+                "UPDATE voiceprints SET embedding = $3, conditions = $4, scoring_version = $5
+                 WHERE id = $1 AND audio_sha256 = $2",
+            )
+        };
+        try_with_tx!(self, write, |tx| {
+            // The group's lock first (see the module doc).
+            let group: Option<(i64,)> = sqlx::query_as(group_of).bind(stale.id).fetch_optional(&mut *tx).await?;
             let Some((group_id,)) = group else {
                 return Ok(false);
             };
             sqlx::query(BUMP_GROUP_VERSION).bind(group_id).execute(&mut *tx).await?;
+            let updated = sqlx::query(update)
+                .bind(stale.id)
+                .bind(&stale.audio_sha256)
+                .bind(embedding)
+                .bind(conditions)
+                .bind(version)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if updated == 0 {
+                return Ok(false); // rolls the version back with the rest
+            }
             tx.commit().await?;
             Ok(true)
         })
