@@ -357,12 +357,13 @@ function featurePath(feature) { return `/v1/audio/voiceprint_groups/${state.grou
 async function loadFeatures() {
   const params = new URLSearchParams({ page_num: state.featuresPage, page_size: PAGE_SIZE });
   const data = await api("GET", `/v1/audio/voiceprint_groups/${state.group.id}/features?${params}`);
-  const body = $("features");
-  body.replaceChildren();
+  // Built before it replaces the list, the open panel's content included, so that the list
+  // never shows without its panel while that loads.
+  const rows = [];
   for (const feature of data.items) {
     const replace = el("input", { type: "file", accept: AUDIO_FILES, class: "hidden" });
     replace.addEventListener("change", run(() => updateFeature(feature, { file: replace.files[0] })));
-    body.append(el("tr", { dataset: { featureId: feature.id } },
+    rows.push(el("tr", { dataset: { featureId: feature.id } },
       el("td", {}, el("span", {}, feature.name),
         el("div", { class: "muted", "data-testid": "sample-count", i18n: "sampleCount", args: { count: feature.sample_count } })),
       el("td", { class: "hide-narrow muted" }, feature.desc),
@@ -375,9 +376,10 @@ async function loadFeatures() {
         el("button", { class: "secondary", i18n: "reRecord", onclick: run((e) => toggleRecording(e.currentTarget, (recording) =>
           updateFeature(feature, { file: recording.file }))) }), " ",
         el("button", { class: "danger", i18n: "delete", onclick: run(() => deleteFeature(feature)) }), replace)));
-    if (state.panel?.featureId === feature.id) await openPanel(feature);
+    if (state.panel?.featureId === feature.id) rows.push(await panelRow(feature));
   }
-  if (data.items.length === 0) body.append(el("tr", {}, el("td", { colspan: 4, class: "muted", i18n: "noFeatures" })));
+  if (data.items.length === 0) rows.push(el("tr", {}, el("td", { colspan: 4, class: "muted", i18n: "noFeatures" })));
+  $("features").replaceChildren(...rows);
   const pages = Math.max(1, Math.ceil(data.total / PAGE_SIZE));
   setText($("features-page"), "featuresPage", { page: state.featuresPage, pages, total: data.total });
   $("features-prev").disabled = state.featuresPage <= 1;
@@ -388,16 +390,18 @@ async function togglePanel(feature, kind) {
   const same = state.panel?.featureId === feature.id && state.panel.kind === kind;
   state.panel = same ? null : { featureId: feature.id, kind };
   $("features").querySelector("tr.panel")?.remove();
-  if (!same) await openPanel(feature);
+  if (same) return;
+  const panel = await panelRow(feature);
+  if (state.panel?.featureId !== feature.id || state.panel.kind !== kind) return; // pressed again meanwhile
+  $("features").querySelector(`tr[data-feature-id="${CSS.escape(feature.id)}"]`).after(panel);
 }
 
-/** Puts the open panel in the row below `feature`'s. */
-async function openPanel(feature) {
+/** The open panel, a row to go below `feature`'s. */
+async function panelRow(feature) {
   const cell = el("td", { colspan: 4 });
-  const row = $("features").querySelector(`tr[data-feature-id="${CSS.escape(feature.id)}"]`);
-  row.after(el("tr", { class: "panel", "data-testid": `${state.panel.kind}-panel` }, cell));
   if (state.panel.kind === "verify") fillVerifyPanel(cell, feature);
   else await fillSamplesPanel(cell, feature);
+  return el("tr", { class: "panel", "data-testid": `${state.panel.kind}-panel` }, cell);
 }
 
 function fillVerifyPanel(cell, feature) {
