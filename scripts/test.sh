@@ -8,9 +8,10 @@
 # two-minute chaos test of the scale-out deployment (scripts/chaos.sh); the
 # compatibility tests use the official Coze SDKs, Python's from PyPI (both deployments) and Node's
 # from npm (embedded); the web console runs in headless Chromium. Installs what it needs on first
-# use: the speaker model (`voxprint model fetch`), PostgreSQL and Chromium (apt, as root), Garage
-# (cargo install), a virtual environment for the Python SDK, playwright-core and @coze/api (npm),
-# cargo-deb (cargo install) for the Debian package, which is installed, run and purged (as root).
+# use: the speaker model (`voxprint model fetch`), PostgreSQL, Chromium and a CJK font (apt, as
+# root), Garage (cargo install), a virtual environment for the Python SDK, playwright-core and
+# @coze/api (npm), cargo-deb (cargo install) for the Debian package, which is installed, run and
+# purged (as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,11 +60,16 @@ echo "== chaos: two instances on PostgreSQL and S3 under load, one killed, Postg
 scripts/chaos.sh 120
 
 echo "== web console in headless Chromium (tests/console)" >&2
-if ! command -v chromium >/dev/null; then
+# A CJK font too, so that the Simplified Chinese screenshots show glyphs instead of boxes
+# (fonts-wqy-microhei: one 5 MB font; Noto CJK would be 90 MB).
+console_packages=()
+command -v chromium >/dev/null || console_packages+=(chromium)
+[ -n "$(fc-list :lang=zh 2>/dev/null)" ] || console_packages+=(fonts-wqy-microhei)
+if [ ${#console_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq chromium
+    apt-get update -qq && apt-get install -y -qq "${console_packages[@]}"
   else
-    echo "the console test needs Debian's chromium package: sudo apt-get install chromium" >&2
+    echo "the console test needs Debian's packages: sudo apt-get install ${console_packages[*]}" >&2
     exit 1
   fi
 fi

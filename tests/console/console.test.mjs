@@ -1,7 +1,10 @@
-// The web console end to end in headless Chromium: sign in, create a group, enroll two voices
-// from WAV files, identify a third clip and read the best match off the page, all without a
-// Content-Security-Policy violation; and the policy itself: no inline code, no framing.
-// Screenshots go to screenshots/ at the repository root (ignored by git).
+// The web console end to end in headless Chromium, once in English and once in Simplified
+// Chinese (the browser's locale picks the language): sign in, create a group, enroll two voices
+// from WAV files, identify an uploaded clip and a clip recorded from the microphone (Chromium's
+// fake microphone playing a corpus voice, recorded by MediaRecorder as WebM/Opus), verify a
+// voiceprint, add and delete samples, compare two clips; all without a Content-Security-Policy
+// violation, and with the page's texts in the language. Then the policy itself: no inline code,
+// no framing. Screenshots go to screenshots/ at the repository root (ignored by git).
 //
 // VOXPRINT_BIN names the server binary (default: target/debug/voxprint); CHROMIUM the browser
 // (default: /usr/bin/chromium, Debian's package).
@@ -14,84 +17,224 @@ import { chromium } from "playwright-core";
 import { corpus, repo, startServer } from "../voxprint-server.mjs";
 
 const screenshots = join(repo, "screenshots");
+const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+/** What the microphone hears: Sally's voice, on a loop. */
+const microphone = corpus("flite-slt", 4);
 
-test("sign in, create a group, enroll two voices, identify a third clip", async () => {
-  const server = await startServer();
-  mkdirSync(screenshots, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
-  });
-  try {
-    const page = await browser.newPage({ viewport: { width: 390, height: 844 } }); // a phone-sized screen
-    // Anything the page's Content-Security-Policy blocks: Chromium reports it on the console,
-    // and the document fires `securitypolicyviolation`.
-    const violations = [];
-    page.on("console", (message) => {
-      if (/Content.Security.Policy/i.test(message.text())) violations.push(message.text());
+/** What each language's page must show, as the test expects to read it. */
+const languages = [
+  {
+    locale: "en-US", lang: "en", short: "en", other: "zh-CN",
+    signIn: "Sign in", groups: "Voiceprint groups", otherGroups: "声纹组",
+    samples: (count) => (count === 1 ? "1 sample" : `${count} samples`),
+    recorded: /^recorded \d+\.\d s$/,
+    bestMatch: (name) => new RegExp(`^Best match: ${name} \\(\\d+\\.\\d\\)$`),
+    unknown: (name, threshold) => new RegExp(`^Unknown speaker \\(best: ${name}, \\d+\\.\\d < ${threshold}\\)$`),
+    same: (threshold) => new RegExp(`^Same speaker \\(score \\d+\\.\\d, threshold ${threshold}\\)$`),
+    different: (threshold) => new RegExp(`^Different speaker \\(score \\d+\\.\\d < ${threshold}\\)$`),
+    speech: /\d+\.\d s of speech/,
+    clipQuality: /^First clip \d+\.\d s of speech, SNR -?\d+\.\d dB/,
+    confirmSample: "Delete this sample of \"Sally\"?",
+    error: "Error 4000: ",
+  },
+  {
+    locale: "zh-CN", lang: "zh-CN", short: "zh", other: "en",
+    signIn: "登录", groups: "声纹组", otherGroups: "Voiceprint groups",
+    samples: (count) => `${count} 个样本`,
+    recorded: /^已录制 \d+\.\d 秒$/,
+    bestMatch: (name) => new RegExp(`^最佳匹配：${name}（\\d+\\.\\d）$`),
+    unknown: (name, threshold) => new RegExp(`^未知说话人（最接近：${name}，\\d+\\.\\d < ${threshold}）$`),
+    same: (threshold) => new RegExp(`^同一说话人（得分 \\d+\\.\\d，阈值 ${threshold}）$`),
+    different: (threshold) => new RegExp(`^不同说话人（得分 \\d+\\.\\d < ${threshold}）$`),
+    speech: /语音 \d+\.\d 秒/,
+    clipQuality: /^第一段录音 语音 \d+\.\d 秒，信噪比 -?\d+\.\d dB/,
+    confirmSample: "删除“Sally”的这个样本？",
+    error: "错误 4000：",
+  },
+];
+
+/** Clicks `button` and resolves to the `data` of the answer from the API path ending `path`. */
+async function answer(page, path, button) {
+  const response = page.waitForResponse((r) => r.url().endsWith(path));
+  await button.click();
+  return (await (await response).json()).data;
+}
+
+for (const language of languages) {
+  test(`${language.locale}: enroll, identify (uploaded and recorded), verify, samples, compare`, async () => {
+    const server = await startServer();
+    mkdirSync(screenshots, { recursive: true });
+    const browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream", `--use-file-for-fake-audio-capture=${microphone}`],
     });
-    await page.addInitScript(() => document.addEventListener("securitypolicyviolation", (event) =>
-      console.error(`Content-Security-Policy violation: ${event.violatedDirective} ${event.blockedURI}`)));
-    await page.goto(`${server.baseUrl}/console`);
-    await page.getByTestId("token").fill(server.token);
-    await page.getByTestId("sign-in").click();
-    await page.getByTestId("new-group-name").waitFor();
+    try {
+      const context = await browser.newContext({
+        locale: language.locale, viewport: { width: 390, height: 844 }, permissions: ["microphone"], // a phone-sized screen
+      });
+      const page = await context.newPage();
+      // Anything the page's Content-Security-Policy blocks: Chromium reports it on the console,
+      // and the document fires `securitypolicyviolation`.
+      const violations = [];
+      page.on("console", (message) => {
+        if (/Content.Security.Policy/i.test(message.text())) violations.push(message.text());
+      });
+      await page.addInitScript(() => document.addEventListener("securitypolicyviolation", (event) =>
+        console.error(`Content-Security-Policy violation: ${event.violatedDirective} ${event.blockedURI}`)));
+      // The files the page uploads, as it hands them to fetch.
+      await page.addInitScript(() => {
+        const send = window.fetch;
+        window.uploadedFiles = [];
+        window.fetch = (url, init) => {
+          if (init?.body instanceof FormData) {
+            for (const value of init.body.values()) if (value instanceof File) window.uploadedFiles.push(value);
+          }
+          return send(url, init);
+        };
+      });
+      const dialogs = [];
+      page.on("dialog", (dialog) => { dialogs.push(dialog.message()); dialog.accept(); });
 
-    await page.getByTestId("new-group-name").fill("Front door");
-    await page.getByTestId("create-group").click();
-    await page.getByRole("link", { name: "Front door" }).click();
-    await page.getByTestId("group-title").filter({ hasText: "Front door" }).waitFor();
+      await page.goto(`${server.baseUrl}/console`);
+      assert.equal(await page.evaluate(() => document.documentElement.lang), language.lang);
+      assert.equal(await page.getByTestId("sign-in").textContent(), language.signIn);
+      await page.getByTestId("token").fill(server.token);
+      await page.getByTestId("sign-in").click();
+      await page.getByTestId("new-group-name").waitFor();
+      await page.locator("#groups-view h2").first().filter({ hasText: language.groups }).waitFor();
 
-    for (const [name, voice] of [["Alan", "flite-awb"], ["Sally", "flite-slt"]]) {
-      await page.getByTestId("enroll-name").fill(name);
-      await page.getByTestId("enroll-file").setInputFiles(corpus(voice, 1));
+      await page.getByTestId("new-group-name").fill("Front door");
+      await page.getByTestId("create-group").click();
+      await page.getByRole("link", { name: "Front door" }).click();
+      await page.getByTestId("group-title").filter({ hasText: "Front door" }).waitFor();
+
+      const features = page.getByTestId("features");
+      for (const [name, voice] of [["Alan", "flite-awb"], ["Sally", "flite-slt"]]) {
+        await page.getByTestId("enroll-name").fill(name);
+        await page.getByTestId("enroll-file").setInputFiles(corpus(voice, 1));
+        await page.getByTestId("enroll").click();
+        await features.getByText(name, { exact: true }).waitFor();
+      }
+      assert.equal(await features.locator("tr").count(), 2);
+      assert.equal(await features.locator("audio").count(), 2);
+      const sally = features.locator("tr[data-feature-id]").filter({ hasText: "Sally" });
+      assert.equal(await sally.getByTestId("sample-count").textContent(), language.samples(1));
+
+      // Identify an uploaded clip. The verdict and the threshold marker follow the server's
+      // decision in the same answer (its `threshold` and `matched`), whatever the threshold.
+      await page.getByTestId("identify-file").setInputFiles(corpus("flite-slt", 3));
+      const identified = await answer(page, "/speaker_identify", page.getByTestId("identify"));
+      const best = identified.feature_score_list[0];
+      assert.equal(best.feature_name, "Sally");
+      const verdict = page.getByTestId("verdict");
+      await verdict.filter({ hasText: /./ }).waitFor();
+      assert.match(await verdict.textContent(), best.matched ? language.bestMatch("Sally") : language.unknown("Sally", identified.threshold));
+      const chart = page.getByTestId("chart");
+      assert.equal(await chart.locator(".bar-row").count(), 2);
+      assert.equal(await chart.locator(".bar.best").count(), best.matched ? 1 : 0);
+      assert.equal(await chart.locator(".threshold").first().evaluate((m) => m.style.left), `${identified.threshold}%`);
+
+      // Identify a recording: the browser's MediaRecorder hears Sally for three seconds and the
+      // console uploads its WebM/Opus as it is.
+      await page.getByTestId("identify-file").setInputFiles([]);
+      await page.getByTestId("identify-record").click();
+      await page.waitForTimeout(3000);
+      await page.getByTestId("identify-record").click();
+      await page.getByTestId("identify-clip").filter({ hasText: language.recorded }).waitFor();
+      const recognised = await answer(page, "/speaker_identify", page.getByTestId("identify"));
+      const recording = await page.evaluate(async () => {
+        const file = window.uploadedFiles.at(-1);
+        return { name: file.name, type: file.type, head: [...new Uint8Array(await file.slice(0, 4).arrayBuffer())] };
+      });
+      assert.deepEqual(recording, { name: "recording.webm", type: "audio/webm;codecs=opus", head: [0x1a, 0x45, 0xdf, 0xa3] });
+      assert.equal(recognised.feature_score_list[0].feature_name, "Sally");
+      assert.ok(recognised.feature_score_list[0].matched, "the recorded clip is Sally's voice");
+      await verdict.filter({ hasText: language.bestMatch("Sally") }).waitFor();
+      await page.screenshot({ path: join(screenshots, `console-identify-${language.short}.png`), fullPage: true });
+
+      // An API error is shown to the user: enrolling without a name.
+      await page.getByTestId("enroll-file").setInputFiles(corpus("flite-awb", 2));
       await page.getByTestId("enroll").click();
-      await page.getByTestId("features").getByText(name, { exact: true }).waitFor();
+      await page.getByTestId("error").filter({ hasText: language.error }).waitFor();
+
+      // Verify against Sally's voiceprint: her voice, then Alan's.
+      await sally.getByTestId("verify-open").click();
+      const verifyPanel = page.getByTestId("verify-panel");
+      const verifyVerdict = verifyPanel.getByTestId("verify-verdict");
+      for (const [voice, matched] of [["flite-slt", true], ["flite-awb", false]]) {
+        await verifyPanel.getByTestId("verify-file").setInputFiles(corpus(voice, 2));
+        const verified = await answer(page, "/verify", verifyPanel.getByTestId("verify"));
+        assert.equal(verified.matched, matched, `verify ${voice} against Sally`);
+        await verifyVerdict.and(page.locator(`[data-matched=${matched}]`)).waitFor();
+        assert.match(await verifyVerdict.textContent(), (matched ? language.same : language.different)(verified.threshold));
+      }
+      await sally.getByTestId("verify-open").click();
+      assert.equal(await verifyPanel.count(), 0, "a second press closes the panel");
+
+      // Samples: add one to Sally's voiceprint, delete one, and the server keeps the last.
+      await sally.getByTestId("samples-open").click();
+      const samplesPanel = page.getByTestId("samples-panel");
+      const samples = samplesPanel.getByTestId("sample");
+      await samples.first().waitFor();
+      assert.equal(await samples.count(), 1);
+      await samplesPanel.getByTestId("sample-file").setInputFiles(corpus("flite-slt", 5));
+      await samplesPanel.getByTestId("add-sample").click();
+      await sally.getByTestId("sample-count").filter({ hasText: language.samples(2) }).waitFor();
+      assert.equal(await samples.count(), 2);
+      assert.equal(await samples.locator("audio").count(), 2);
+      assert.equal(await samples.filter({ hasText: language.speech }).count(), 2, "each sample's seconds of speech");
+      await page.screenshot({ path: join(screenshots, `console-group-${language.short}.png`), fullPage: true });
+      await samples.first().getByTestId("delete-sample").click();
+      await sally.getByTestId("sample-count").filter({ hasText: language.samples(1) }).waitFor();
+      assert.equal(await samples.count(), 1);
+      assert.equal(dialogs.at(-1), language.confirmSample);
+      await samples.first().getByTestId("delete-sample").click();
+      await page.getByTestId("error").filter({ hasText: language.error }).waitFor();
+      assert.equal(await samples.count(), 1);
+
+      // Compare two clips of Sally, then Sally and Alan.
+      await page.getByTestId("back").click();
+      await page.getByTestId("open-compare").click();
+      const compareVerdict = page.getByTestId("compare-verdict");
+      await page.getByTestId("compare-first-file").setInputFiles(corpus("flite-slt", 6));
+      for (const [voice, matched] of [["flite-slt", true], ["flite-awb", false]]) {
+        await page.getByTestId("compare-second-file").setInputFiles(corpus(voice, 7));
+        const compared = await answer(page, "/compare", page.getByTestId("compare"));
+        assert.equal(compared.matched, matched, `compare Sally with ${voice}`);
+        await compareVerdict.and(page.locator(`[data-matched=${matched}]`)).waitFor();
+        assert.match(await compareVerdict.textContent(), (matched ? language.same : language.different)(compared.threshold));
+        const qualities = page.getByTestId("clip-quality");
+        assert.equal(await qualities.count(), 2);
+        assert.match(await qualities.first().textContent(), language.clipQuality);
+      }
+      await page.screenshot({ path: join(screenshots, `console-compare-${language.short}.png`), fullPage: true });
+
+      // The other language, chosen on the page, stays chosen after a reload.
+      await page.getByTestId("language").selectOption(language.other);
+      await page.getByTestId("compare-back").click();
+      await page.locator("#groups-view h2").first().filter({ hasText: language.otherGroups }).waitFor();
+      assert.equal(await page.evaluate(() => document.documentElement.lang), language.other);
+      await page.reload();
+      await page.locator("#groups-view h2").first().filter({ hasText: language.otherGroups }).waitFor();
+      assert.equal(await page.evaluate(() => localStorage.getItem("voxprint-language")), language.other);
+
+      await page.getByTestId("sign-out").click();
+      assert.equal(await page.evaluate(() => sessionStorage.getItem("voxprint-token")), null);
+      await page.getByTestId("sign-in").waitFor();
+      assert.deepEqual(violations, [], "the page works within its Content-Security-Policy");
+    } finally {
+      await browser.close();
+      server.stop();
     }
-    assert.equal(await page.getByTestId("features").locator("tr").count(), 2);
-    assert.equal(await page.getByTestId("features").locator("audio").count(), 2);
-    await page.screenshot({ path: join(screenshots, "console-group.png"), fullPage: true });
-
-    // The verdict and the threshold marker follow the server's decision in the same answer
-    // (its `threshold` and `matched`), whatever the configured threshold.
-    await page.getByTestId("identify-file").setInputFiles(corpus("flite-slt", 4));
-    const answer = page.waitForResponse((r) => r.url().endsWith("/speaker_identify"));
-    await page.getByTestId("identify").click();
-    const { data } = await (await answer).json();
-    const best = data.feature_score_list[0];
-    assert.equal(best.feature_name, "Sally");
-    const verdict = page.getByTestId("verdict");
-    await verdict.filter({ hasText: /./ }).waitFor();
-    const expected = best.matched
-      ? /^Best match: Sally \(\d+\.\d\)$/
-      : new RegExp(`^Unknown speaker \\(best: Sally, \\d+\\.\\d < ${data.threshold}\\)$`);
-    assert.match(await verdict.textContent(), expected);
-    const chart = page.getByTestId("chart");
-    assert.equal(await chart.locator(".bar-row").count(), 2);
-    assert.equal(await chart.locator(".bar.best").count(), best.matched ? 1 : 0);
-    assert.equal(await chart.locator(".threshold").first().evaluate((m) => m.style.left), `${data.threshold}%`);
-    await page.screenshot({ path: join(screenshots, "console-identify.png"), fullPage: true });
-
-    // An API error is shown to the user: enrolling without a name.
-    await page.getByTestId("enroll-file").setInputFiles(corpus("flite-awb", 2));
-    await page.getByTestId("enroll").click();
-    await page.getByTestId("error").filter({ hasText: "Error 4000" }).waitFor();
-
-    await page.getByTestId("sign-out").click();
-    assert.equal(await page.evaluate(() => sessionStorage.getItem("voxprint-token")), null);
-    await page.getByTestId("sign-in").waitFor();
-    assert.deepEqual(violations, [], "the page works within its Content-Security-Policy");
-  } finally {
-    await browser.close();
-    server.stop();
-  }
-});
+  });
+}
 
 test("the console runs no inline code and cannot be framed", async () => {
   const server = await startServer();
   const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    executablePath: chromiumPath,
     args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
   });
   try {

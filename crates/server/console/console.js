@@ -2,19 +2,229 @@
 // handler attributes: the console's Content-Security-Policy allows none).
 "use strict";
 const PAGE_SIZE = 10;
+const AUDIO_FILES = "audio/*,.wav,.pcm,.mp3,.flac,.ogg,.m4a,.opus,.webm";
 const $ = (id) => document.getElementById(id);
-const state = { me: null, groupsPage: 1, group: null, featuresPage: 1, recorded: { enroll: null, identify: null } };
+const state = { me: null, groupsPage: 1, group: null, featuresPage: 1, panel: null };
+
+// Every text the page shows, one dictionary per language. Values are strings with {name}
+// placeholders, or functions of the placeholders where the grammar needs more (plurals).
+// Server error messages and quality warnings are shown as the server words them (English).
+const MESSAGES = {
+  en: {
+    title: "Voxprint console",
+    language: "Language",
+    signIn: "Sign in",
+    signOut: "Sign out",
+    tokenHint: "Paste an access token (pat_…). It is kept in this browser tab only and cleared on sign-out.",
+    groups: "Voiceprint groups",
+    openCompare: "Compare two clips",
+    nameStartsWith: "Name starts with…",
+    scopeAll: "All of my team",
+    scopeMine: "Mine",
+    name: "Name",
+    description: "Description",
+    voiceprints: "Voiceprints",
+    created: "Created",
+    recording: "Recording",
+    previous: "‹ Previous",
+    next: "Next ›",
+    groupsPage: "Page {page} of {pages} · {total} groups",
+    noGroups: "No groups.",
+    rename: "Rename",
+    replace: "Replace",
+    reRecord: "● Re-record",
+    delete: "Delete",
+    newGroup: "New group",
+    namePlaceholder: "Name (1–20 characters)",
+    descPlaceholder: "Description (optional)",
+    create: "Create",
+    allGroups: "‹ All groups",
+    featuresPage: "Page {page} of {pages} · {total} voiceprints",
+    noFeatures: "No voiceprints yet: enroll one below.",
+    sampleCount: ({ count }) => (count === 1 ? "1 sample" : `${count} samples`),
+    enrollHeading: "Enroll a voiceprint",
+    enroll: "Enroll",
+    identifyHeading: "Who is speaking?",
+    identifyHint: "Upload or record a clip of one speaker; every voiceprint of the group is scored against the server's decision threshold.",
+    identify: "Identify",
+    chooseFile: "Choose a file",
+    record: "● Record",
+    stop: "■ Stop",
+    recorded: "recorded {seconds} s",
+    emptyGroup: "The group has no voiceprints yet.",
+    bestMatch: "Best match: {name} ({score})",
+    unknownSpeaker: "Unknown speaker (best: {name}, {score} < {threshold})",
+    thresholdMark: "threshold {threshold}",
+    verify: "Verify",
+    verifyHint: "Is this {name}? Upload or record a clip.",
+    sameSpeaker: "Same speaker (score {score}, threshold {threshold})",
+    differentSpeaker: "Different speaker (score {score} < {threshold})",
+    samples: "Samples",
+    samplesHint: "The recordings {name}'s voiceprint is made from. Add one to make it more robust.",
+    addSample: "Add sample",
+    speechSeconds: "{seconds} s of speech",
+    qualityUnknown: "not measured",
+    compareHeading: "Compare two clips",
+    compareHint: "Are two clips the same speaker? Upload or record each.",
+    firstClip: "First clip",
+    secondClip: "Second clip",
+    compare: "Compare",
+    clipQuality: "{seconds} s of speech, SNR {snr} dB",
+    renamePromptGroup: "New name of the group",
+    renamePromptFeature: "New name of the voiceprint",
+    confirmDeleteGroup: "Delete the group \"{name}\" and its {count} voiceprints?",
+    confirmDeleteFeature: "Delete the voiceprint \"{name}\"?",
+    confirmDeleteSample: "Delete this sample of \"{name}\"?",
+    apiError: "Error {code}: {msg}",
+    apiErrorLogid: "Error {code}: {msg} (logid {logid})",
+    unreachable: "Cannot reach the server: {reason}",
+    unexpectedResponse: "Unexpected {status} response from the server.",
+    noClip: "Choose an audio file or record a clip first.",
+    noMicrophone: "This browser gives no microphone access (it needs https or localhost).",
+  },
+  "zh-CN": {
+    title: "Voxprint 控制台",
+    language: "语言",
+    signIn: "登录",
+    signOut: "退出登录",
+    tokenHint: "粘贴访问令牌（pat_…）。令牌只保存在当前浏览器标签页中，退出登录时清除。",
+    groups: "声纹组",
+    openCompare: "比对两段录音",
+    nameStartsWith: "名称开头为…",
+    scopeAll: "我团队的全部",
+    scopeMine: "我的",
+    name: "名称",
+    description: "描述",
+    voiceprints: "声纹",
+    created: "创建时间",
+    recording: "录音",
+    previous: "‹ 上一页",
+    next: "下一页 ›",
+    groupsPage: "第 {page} / {pages} 页 · 共 {total} 个组",
+    noGroups: "没有声纹组。",
+    rename: "重命名",
+    replace: "替换",
+    reRecord: "● 重新录音",
+    delete: "删除",
+    newGroup: "新建声纹组",
+    namePlaceholder: "名称（1–20 个字符）",
+    descPlaceholder: "描述（可选）",
+    create: "创建",
+    allGroups: "‹ 全部声纹组",
+    featuresPage: "第 {page} / {pages} 页 · 共 {total} 个声纹",
+    noFeatures: "还没有声纹：请在下方注册。",
+    sampleCount: ({ count }) => `${count} 个样本`,
+    enrollHeading: "注册声纹",
+    enroll: "注册",
+    identifyHeading: "谁在说话？",
+    identifyHint: "上传或录制一段单人说话的录音；组内每个声纹都会打分，并与服务器的判定阈值比较。",
+    identify: "识别",
+    chooseFile: "选择文件",
+    record: "● 录音",
+    stop: "■ 停止",
+    recorded: "已录制 {seconds} 秒",
+    emptyGroup: "该组还没有声纹。",
+    bestMatch: "最佳匹配：{name}（{score}）",
+    unknownSpeaker: "未知说话人（最接近：{name}，{score} < {threshold}）",
+    thresholdMark: "阈值 {threshold}",
+    verify: "验证",
+    verifyHint: "这是{name}吗？上传或录制一段录音。",
+    sameSpeaker: "同一说话人（得分 {score}，阈值 {threshold}）",
+    differentSpeaker: "不同说话人（得分 {score} < {threshold}）",
+    samples: "样本",
+    samplesHint: "{name}的声纹由这些录音生成。添加样本可以让它更稳定。",
+    addSample: "添加样本",
+    speechSeconds: "语音 {seconds} 秒",
+    qualityUnknown: "未测量",
+    compareHeading: "比对两段录音",
+    compareHint: "两段录音是同一个人说的吗？请分别上传或录制。",
+    firstClip: "第一段录音",
+    secondClip: "第二段录音",
+    compare: "比对",
+    clipQuality: "语音 {seconds} 秒，信噪比 {snr} dB",
+    renamePromptGroup: "声纹组的新名称",
+    renamePromptFeature: "声纹的新名称",
+    confirmDeleteGroup: "删除声纹组“{name}”及其 {count} 个声纹？",
+    confirmDeleteFeature: "删除声纹“{name}”？",
+    confirmDeleteSample: "删除“{name}”的这个样本？",
+    apiError: "错误 {code}：{msg}",
+    apiErrorLogid: "错误 {code}：{msg}（logid {logid}）",
+    unreachable: "无法连接服务器：{reason}",
+    unexpectedResponse: "服务器返回了意外的 {status} 响应。",
+    noClip: "请先选择音频文件或录制一段录音。",
+    noMicrophone: "此浏览器无法使用麦克风（需要 https 或 localhost）。",
+  },
+};
+/** The languages offered, each named in itself. */
+const LANGUAGES = { en: "English", "zh-CN": "简体中文" };
+let language = "en";
+
+function t(key, args = {}) {
+  const text = MESSAGES[language][key];
+  return typeof text === "function" ? text(args) : text.replace(/\{(\w+)\}/g, (_, name) => args[name] ?? "");
+}
+
+/** The user's choice if they made one, else the first of the browser's languages we speak. */
+function preferredLanguage() {
+  const chosen = localStorage.getItem("voxprint-language");
+  if (Object.hasOwn(LANGUAGES, chosen)) return chosen;
+  for (const tag of navigator.languages ?? [navigator.language]) {
+    if (/^zh\b/i.test(tag)) return "zh-CN";
+    if (/^en\b/i.test(tag)) return "en";
+  }
+  return "en";
+}
+
+/** Writes the texts of `node` and its descendants in the current language. Elements name their
+ *  text by key (data-i18n, with data-i18n-args), and so placeholders and titles; dates
+ *  (data-date, Unix seconds) are written the language's way. Switching languages re-runs this on
+ *  the whole page, so everything shown is kept as a key rather than as text. */
+function translate(node) {
+  for (const each of [node, ...node.querySelectorAll("[data-i18n], [data-i18n-placeholder], [data-i18n-title], [data-date]")]) {
+    const { i18n, i18nArgs, i18nPlaceholder, i18nTitle, date } = each.dataset;
+    const args = i18nArgs ? JSON.parse(i18nArgs) : {};
+    if (i18n) each.textContent = t(i18n, args);
+    if (i18nPlaceholder) each.placeholder = t(i18nPlaceholder);
+    if (i18nTitle) each.title = t(i18nTitle, args);
+    if (date) each.textContent = new Date(date * 1000).toLocaleString(language);
+  }
+}
+
+/** Shows the text `key` (with `args`) in `node`, or nothing when `key` is null. */
+function setText(node, key, args) {
+  delete node.dataset.i18n; delete node.dataset.i18nArgs;
+  node.textContent = "";
+  if (!key) return;
+  node.dataset.i18n = key;
+  if (args) node.dataset.i18nArgs = JSON.stringify(args);
+  translate(node);
+}
+
+function setLanguage(chosen) {
+  language = chosen;
+  document.documentElement.lang = chosen;
+  document.title = t("title");
+  $("language").value = chosen;
+  translate(document.body);
+}
 
 function token() { return sessionStorage.getItem("voxprint-token"); }
 
+/** An error the page itself finds, shown in the user's language. */
+function pageError(key, args) { return { key, args }; }
+
+/** Shows an error: the API's `{code, msg, logid}` (its message as the server words it), one of the
+ *  page's own, or whatever the browser threw. */
 function showError(err) {
   const box = $("error");
-  if (!err) { box.style.display = "none"; box.textContent = ""; return; }
-  box.textContent = err.code ? `Error ${err.code}: ${err.msg}` + (err.logid ? ` (logid ${err.logid})` : "") : String(err.message || err);
+  if (!err) { box.style.display = "none"; setText(box, null); return; }
+  if (err.key) setText(box, err.key, err.args);
+  else if (err.msg !== undefined) setText(box, err.logid ? "apiErrorLogid" : "apiError", err);
+  else { setText(box, null); box.textContent = String(err.message || err); }
   box.style.display = "block";
 }
 
-/** Calls the API; resolves to `data` or rejects with {code, msg, logid}. */
+/** Calls the API; resolves to `data` or rejects with {code, msg, logid} or a page error. */
 async function api(method, path, body) {
   const headers = { Authorization: `Bearer ${token()}` };
   let payload;
@@ -22,9 +232,9 @@ async function api(method, path, body) {
   else if (body !== undefined) { headers["Content-Type"] = "application/json"; payload = JSON.stringify(body); }
   let response;
   try { response = await fetch(path, { method, headers, body: payload }); }
-  catch (e) { throw { code: 0, msg: `cannot reach the server: ${e.message}` }; }
+  catch (e) { throw pageError("unreachable", { reason: e.message }); }
   let json;
-  try { json = await response.json(); } catch { throw { code: response.status, msg: `unexpected ${response.status} response` }; }
+  try { json = await response.json(); } catch { throw pageError("unexpectedResponse", { status: response.status }); }
   if (json.code !== 0) throw { code: json.code, msg: json.msg, logid: json.detail && json.detail.logid };
   return json.data;
 }
@@ -36,21 +246,24 @@ function run(action) {
   };
 }
 
+/** An element. Besides attributes, `attrs` takes `on…` listeners, `dataset`, and the text keys
+ *  `i18n` (with `args`), `i18nTitle` and `date` that `translate` writes. */
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key === "i18n" || key === "i18nTitle" || key === "date") node.dataset[key] = value;
+    else if (key === "args") node.dataset.i18nArgs = JSON.stringify(value);
     else node.setAttribute(key, value);
   }
   for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(child ?? ""));
+  translate(node);
   return node;
 }
 
-function date(unix) { return new Date(unix * 1000).toLocaleString(); }
-
 function show(view) {
-  for (const id of ["signin-view", "groups-view", "group-view", "identify-view"]) $(id).classList.add("hidden");
+  for (const id of ["signin-view", "groups-view", "group-view", "identify-view", "compare-view"]) $(id).classList.add("hidden");
   for (const id of view) $(id).classList.remove("hidden");
 }
 
@@ -93,14 +306,14 @@ async function loadGroups() {
       el("td", {}, el("a", { href: "#", onclick: run((e) => { e.preventDefault(); return openGroup(group); }) }, group.name)),
       el("td", { class: "hide-narrow muted" }, group.desc),
       el("td", {}, String(group.feature_count)),
-      el("td", { class: "hide-narrow muted" }, date(group.created_at)),
+      el("td", { class: "hide-narrow muted", date: group.created_at }),
       el("td", { class: "actions" },
-        el("button", { class: "secondary", onclick: run(() => renameGroup(group)) }, "Rename"), " ",
-        el("button", { class: "danger", onclick: run(() => deleteGroup(group)) }, "Delete"))));
+        el("button", { class: "secondary", i18n: "rename", onclick: run(() => renameGroup(group)) }), " ",
+        el("button", { class: "danger", i18n: "delete", onclick: run(() => deleteGroup(group)) }))));
   }
-  if (data.items.length === 0) body.append(el("tr", {}, el("td", { colspan: 5, class: "muted" }, "No groups.")));
+  if (data.items.length === 0) body.append(el("tr", {}, el("td", { colspan: 5, class: "muted", i18n: "noGroups" })));
   const pages = Math.max(1, Math.ceil(data.total / PAGE_SIZE));
-  $("groups-page").textContent = `Page ${state.groupsPage} of ${pages} · ${data.total} groups`;
+  setText($("groups-page"), "groupsPage", { page: state.groupsPage, pages, total: data.total });
   $("groups-prev").disabled = state.groupsPage <= 1;
   $("groups-next").disabled = state.groupsPage >= pages;
 }
@@ -115,101 +328,164 @@ async function createGroup() {
 }
 
 async function renameGroup(group) {
-  const name = prompt("New name of the group", group.name);
+  const name = prompt(t("renamePromptGroup"), group.name);
   if (name === null || name.trim() === group.name) return;
   await api("PUT", `/v1/audio/voiceprint_groups/${group.id}`, { name });
   await loadGroups();
 }
 
 async function deleteGroup(group) {
-  if (!confirm(`Delete the group "${group.name}" and its ${group.feature_count} voiceprints?`)) return;
+  if (!confirm(t("confirmDeleteGroup", { name: group.name, count: group.feature_count }))) return;
   await api("DELETE", `/v1/audio/voiceprint_groups/${group.id}`);
   await loadGroups();
 }
 
-// One group: its voiceprints and identification.
+// One group: its voiceprints, each with a panel to verify a clip against it or to manage its
+// samples (one panel open at a time, kept open across reloads of the list), and identification.
 async function openGroup(group) {
   state.group = group;
   state.featuresPage = 1;
+  state.panel = null;
   $("group-title").textContent = group.name;
-  $("verdict").textContent = ""; $("chart").replaceChildren();
+  setText($("verdict"), null); $("chart").replaceChildren();
   show(["group-view", "identify-view"]);
   await loadFeatures();
 }
 
+function featurePath(feature) { return `/v1/audio/voiceprint_groups/${state.group.id}/features/${feature.id}`; }
+
 async function loadFeatures() {
   const params = new URLSearchParams({ page_num: state.featuresPage, page_size: PAGE_SIZE });
   const data = await api("GET", `/v1/audio/voiceprint_groups/${state.group.id}/features?${params}`);
-  const body = $("features");
-  body.replaceChildren();
+  // Built before it replaces the list, the open panel's content included, so that the list
+  // never shows without its panel while that loads.
+  const rows = [];
   for (const feature of data.items) {
-    const replace = el("input", { type: "file", accept: "audio/*", class: "hidden" });
+    const replace = el("input", { type: "file", accept: AUDIO_FILES, class: "hidden" });
     replace.addEventListener("change", run(() => updateFeature(feature, { file: replace.files[0] })));
-    body.append(el("tr", { dataset: { featureId: feature.id } },
-      el("td", {}, feature.name),
+    rows.push(el("tr", { dataset: { featureId: feature.id } },
+      el("td", {}, el("span", {}, feature.name),
+        el("div", { class: "muted", "data-testid": "sample-count", i18n: "sampleCount", args: { count: feature.sample_count } })),
       el("td", { class: "hide-narrow muted" }, feature.desc),
       el("td", {}, el("audio", { controls: "", preload: "none", src: feature.audio_url })),
       el("td", { class: "actions" },
-        el("button", { class: "secondary", onclick: run(() => renameFeature(feature)) }, "Rename"), " ",
-        el("button", { class: "secondary", onclick: () => replace.click() }, "Replace"), " ",
-        el("button", { class: "secondary", onclick: run((e) => toggleRecording(e.currentTarget, (wav) =>
-          updateFeature(feature, { file: new File([wav], "recording.wav", { type: "audio/wav" }) }))) }, "● Re-record"), " ",
-        el("button", { class: "danger", onclick: run(() => deleteFeature(feature)) }, "Delete"), replace)));
+        el("button", { class: "secondary", "data-testid": "verify-open", i18n: "verify", onclick: run(() => togglePanel(feature, "verify")) }), " ",
+        el("button", { class: "secondary", "data-testid": "samples-open", i18n: "samples", onclick: run(() => togglePanel(feature, "samples")) }), " ",
+        el("button", { class: "secondary", i18n: "rename", onclick: run(() => renameFeature(feature)) }), " ",
+        el("button", { class: "secondary", i18n: "replace", onclick: () => replace.click() }), " ",
+        el("button", { class: "secondary", i18n: "reRecord", onclick: run((e) => toggleRecording(e.currentTarget, (recording) =>
+          updateFeature(feature, { file: recording.file }))) }), " ",
+        el("button", { class: "danger", i18n: "delete", onclick: run(() => deleteFeature(feature)) }), replace)));
+    if (state.panel?.featureId === feature.id) rows.push(await panelRow(feature));
   }
-  if (data.items.length === 0) body.append(el("tr", {}, el("td", { colspan: 4, class: "muted" }, "No voiceprints yet: enroll one below.")));
+  if (data.items.length === 0) rows.push(el("tr", {}, el("td", { colspan: 4, class: "muted", i18n: "noFeatures" })));
+  $("features").replaceChildren(...rows);
   const pages = Math.max(1, Math.ceil(data.total / PAGE_SIZE));
-  $("features-page").textContent = `Page ${state.featuresPage} of ${pages} · ${data.total} voiceprints`;
+  setText($("features-page"), "featuresPage", { page: state.featuresPage, pages, total: data.total });
   $("features-prev").disabled = state.featuresPage <= 1;
   $("features-next").disabled = state.featuresPage >= pages;
 }
 
-/** The clip to send: a chosen file, else the last recording. */
-function clip(kind) {
-  const input = $(`${kind}-file`);
-  if (input.files.length) return { blob: input.files[0], name: input.files[0].name };
-  if (state.recorded[kind]) return { blob: state.recorded[kind], name: "recording.wav" };
-  throw { code: 4300, msg: "choose an audio file or record a clip first" };
+async function togglePanel(feature, kind) {
+  const same = state.panel?.featureId === feature.id && state.panel.kind === kind;
+  state.panel = same ? null : { featureId: feature.id, kind };
+  $("features").querySelector("tr.panel")?.remove();
+  if (same) return;
+  const panel = await panelRow(feature);
+  if (state.panel?.featureId !== feature.id || state.panel.kind !== kind) return; // pressed again meanwhile
+  $("features").querySelector(`tr[data-feature-id="${CSS.escape(feature.id)}"]`).after(panel);
 }
+
+/** The open panel, a row to go below `feature`'s. */
+async function panelRow(feature) {
+  const cell = el("td", { colspan: 4 });
+  if (state.panel.kind === "verify") fillVerifyPanel(cell, feature);
+  else await fillSamplesPanel(cell, feature);
+  return el("tr", { class: "panel", "data-testid": `${state.panel.kind}-panel` }, cell);
+}
+
+function fillVerifyPanel(cell, feature) {
+  const picker = clipPicker("verify");
+  const verdict = el("div", { class: "verdict", "data-testid": "verify-verdict" });
+  const verify = async () => {
+    const form = new FormData();
+    form.append("file", picker.clip());
+    showVerdict(verdict, await api("POST", `${featurePath(feature)}/verify`, form));
+  };
+  cell.append(el("p", { class: "muted", i18n: "verifyHint", args: { name: feature.name } }),
+    el("div", { class: "row" }, ...picker.nodes, el("button", { "data-testid": "verify", i18n: "verify", onclick: run(verify) })),
+    verdict);
+}
+
+async function fillSamplesPanel(cell, feature) {
+  const data = await api("GET", `${featurePath(feature)}/samples`);
+  const picker = clipPicker("sample");
+  const addSample = async () => {
+    const form = new FormData();
+    form.append("file", picker.clip());
+    const added = await api("POST", `${featurePath(feature)}/samples`, form);
+    // What to fix in the recording, if anything, shown in the panel redrawn with the new sample.
+    state.panel.quality = added.quality;
+    await loadFeatures();
+  };
+  cell.append(el("p", { class: "muted", i18n: "samplesHint", args: { name: feature.name } }),
+    el("ul", { class: "samples", "data-testid": "samples" }, ...data.items.map((sample) =>
+      el("li", { "data-testid": "sample", dataset: { sampleId: sample.id } },
+        el("audio", { controls: "", preload: "none", src: sample.audio_url }),
+        sample.quality
+          ? el("span", { class: "muted", i18n: "speechSeconds", args: { seconds: sample.quality.speech_seconds.toFixed(1) } })
+          : el("span", { class: "muted", i18n: "qualityUnknown" }),
+        el("span", { class: "muted", date: sample.created_at }),
+        el("button", { class: "danger", "data-testid": "delete-sample", i18n: "delete", onclick: run(() => deleteSample(feature, sample)) })))),
+    el("div", { class: "row" }, ...picker.nodes, el("button", { "data-testid": "add-sample", i18n: "addSample", onclick: run(addSample) })),
+    el("ul", { class: "muted", "data-testid": "sample-warnings" }, ...warningItems(state.panel.quality)));
+}
+
+async function deleteSample(feature, sample) {
+  if (!confirm(t("confirmDeleteSample", { name: feature.name }))) return;
+  await api("DELETE", `${featurePath(feature)}/samples/${sample.id}`);
+  await loadFeatures();
+}
+
+function warningItems(quality) { return (quality?.warnings ?? []).map((warning) => el("li", {}, warning)); }
 
 async function enroll() {
   const form = new FormData();
-  const { blob, name } = clip("enroll");
   form.append("name", $("enroll-name").value.trim());
   if ($("enroll-desc").value) form.append("desc", $("enroll-desc").value);
-  form.append("file", blob, name);
+  form.append("file", pickers.enroll.clip());
   $("enroll-warnings").replaceChildren();
   const data = await api("POST", `/v1/audio/voiceprint_groups/${state.group.id}/features`, form);
   // What to fix in the recording, if anything: the voiceprint is enrolled either way.
-  $("enroll-warnings").replaceChildren(...(data.quality?.warnings ?? []).map((w) => el("li", {}, w)));
-  $("enroll-name").value = ""; $("enroll-desc").value = ""; $("enroll-file").value = "";
-  state.recorded.enroll = null; $("enroll-recorded").textContent = "";
+  $("enroll-warnings").replaceChildren(...warningItems(data.quality));
+  $("enroll-name").value = ""; $("enroll-desc").value = "";
+  pickers.enroll.clear();
   await loadFeatures();
 }
 
 async function updateFeature(feature, { name, file }) {
   const form = new FormData();
   if (name !== undefined) form.append("name", name);
-  if (file) form.append("file", file, file.name || "recording.wav");
-  await api("PUT", `/v1/audio/voiceprint_groups/${state.group.id}/features/${feature.id}`, form);
+  if (file) form.append("file", file);
+  await api("PUT", featurePath(feature), form);
   await loadFeatures();
 }
 
 async function renameFeature(feature) {
-  const name = prompt("New name of the voiceprint", feature.name);
+  const name = prompt(t("renamePromptFeature"), feature.name);
   if (name === null || name.trim() === feature.name) return;
   await updateFeature(feature, { name });
 }
 
 async function deleteFeature(feature) {
-  if (!confirm(`Delete the voiceprint "${feature.name}"?`)) return;
-  await api("DELETE", `/v1/audio/voiceprint_groups/${state.group.id}/features/${feature.id}`);
+  if (!confirm(t("confirmDeleteFeature", { name: feature.name }))) return;
+  await api("DELETE", featurePath(feature));
   await loadFeatures();
 }
 
 async function identify() {
   const form = new FormData();
-  const { blob, name } = clip("identify");
-  form.append("file", blob, name);
+  form.append("file", pickers.identify.clip());
   const data = await api("POST", `/v1/audio/voiceprint_groups/${state.group.id}/speaker_identify`, form);
   renderScores(data);
 }
@@ -223,84 +499,146 @@ function renderScores({ feature_score_list: scores, threshold }) {
   chart.replaceChildren();
   const best = scores[0];
   const verdict = $("verdict");
-  if (!best) verdict.textContent = "The group has no voiceprints yet.";
-  else if (best.matched) verdict.textContent = `Best match: ${best.feature_name} (${best.score.toFixed(1)})`;
-  else verdict.textContent = `Unknown speaker (best: ${best.feature_name}, ${best.score.toFixed(1)} < ${threshold})`;
-  verdict.style.color = best && best.matched ? "var(--ok)" : "var(--danger)";
+  if (!best) setText(verdict, "emptyGroup");
+  else if (best.matched) setText(verdict, "bestMatch", { name: best.feature_name, score: best.score.toFixed(1) });
+  else setText(verdict, "unknownSpeaker", { name: best.feature_name, score: best.score.toFixed(1), threshold });
+  verdict.dataset.matched = Boolean(best && best.matched);
   scores.forEach((score, index) => {
     const bar = el("div", { class: index === 0 && score.matched ? "bar best" : "bar" });
     bar.style.width = `${Math.max(0, Math.min(100, score.score))}%`;
-    const marker = el("div", { class: "threshold", title: `threshold ${threshold}` });
+    const marker = el("div", { class: "threshold", i18nTitle: "thresholdMark", args: { threshold } });
     marker.style.left = `${threshold}%`;
     chart.append(el("div", { class: "bar-row", dataset: { featureId: score.feature_id } },
       el("span", {}, score.feature_name), el("div", { class: "bar-track" }, bar, marker), el("span", {}, score.score.toFixed(1))));
   });
 }
 
-// Recording from the microphone, encoded as 16-bit PCM WAV in the page (the server decodes WAV;
-// browsers' own recorders produce Opus, which it does not).
-let stopRecording = null;
+/** "Same speaker" or "Different speaker" as the server decided, with the score and threshold. */
+function showVerdict(node, { score, threshold, matched }) {
+  setText(node, matched ? "sameSpeaker" : "differentSpeaker", { score: score.toFixed(1), threshold });
+  node.dataset.matched = matched;
+}
 
-async function startRecording() {
+// Comparing two clips, in no group.
+function openCompare() {
+  show(["compare-view"]);
+}
+
+async function compare() {
+  const form = new FormData();
+  form.append("file", pickers.compareFirst.clip());
+  form.append("file2", pickers.compareSecond.clip());
+  const data = await api("POST", "/v1/audio/voiceprints/compare", form);
+  showVerdict($("compare-verdict"), data);
+  const clipQuality = (label, quality) => el("li", { "data-testid": "clip-quality" },
+    el("strong", { i18n: label }), " ",
+    el("span", { i18n: "clipQuality", args: { seconds: quality.speech_seconds.toFixed(1), snr: quality.snr_db.toFixed(1) } }),
+    el("ul", { class: "muted" }, ...warningItems(quality)));
+  $("compare-quality").replaceChildren(clipQuality("firstClip", data.quality), clipQuality("secondClip", data.quality2));
+}
+
+// Recording from the microphone with the browser's own recorder, uploaded as it is: the server
+// decodes Opus in WebM (Chromium, Firefox) and in Ogg, and the MP4 of browsers that record AAC.
+const RECORDING_FORMATS = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus"];
+let recording = null;
+
+/** The file extension of a recording's MIME type: its subtype ("audio/ogg;codecs=opus" → "ogg"),
+ *  but m4a for MP4 audio. */
+function extensionOf(type) {
+  const subtype = type.split(";")[0].split("/")[1] || "audio";
+  return subtype === "mp4" ? "m4a" : subtype;
+}
+
+/** Records from the microphone until `until` resolves; resolves to `{file, seconds}`, the file
+ *  named with its format's extension. */
+async function record(until) {
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-  const context = new AudioContext();
-  const source = context.createMediaStreamSource(stream);
-  const processor = context.createScriptProcessor(4096, 1, 1);
-  const chunks = [];
-  processor.onaudioprocess = (event) => chunks.push(new Float32Array(event.inputBuffer.getChannelData(0)));
-  source.connect(processor); processor.connect(context.destination);
-  return new Promise((resolve) => {
-    stopRecording = () => {
-      processor.disconnect(); source.disconnect(); stream.getTracks().forEach((t) => t.stop());
-      const rate = context.sampleRate; context.close(); stopRecording = null;
-      resolve(encodeWav(chunks, rate));
-    };
-  });
-}
-
-function encodeWav(chunks, rate) {
-  const length = chunks.reduce((n, c) => n + c.length, 0);
-  const buffer = new ArrayBuffer(44 + length * 2);
-  const view = new DataView(buffer);
-  const text = (offset, s) => [...s].forEach((ch, i) => view.setUint8(offset + i, ch.charCodeAt(0)));
-  text(0, "RIFF"); view.setUint32(4, 36 + length * 2, true); text(8, "WAVEfmt ");
-  view.setUint32(16, 16, true); view.setUint16(20, 1, true); view.setUint16(22, 1, true);
-  view.setUint32(24, rate, true); view.setUint32(28, rate * 2, true); view.setUint16(32, 2, true); view.setUint16(34, 16, true);
-  text(36, "data"); view.setUint32(40, length * 2, true);
-  let offset = 44;
-  for (const chunk of chunks) for (const sample of chunk) {
-    view.setInt16(offset, Math.max(-1, Math.min(1, sample)) * 0x7fff, true); offset += 2;
+  try {
+    const mimeType = RECORDING_FORMATS.find((type) => MediaRecorder.isTypeSupported(type));
+    const recorder = new MediaRecorder(stream, mimeType ? { mimeType } : {});
+    const chunks = [];
+    recorder.addEventListener("dataavailable", (event) => chunks.push(event.data));
+    const stopped = new Promise((resolve, reject) => {
+      recorder.addEventListener("stop", resolve);
+      recorder.addEventListener("error", (event) => reject(event.error));
+    });
+    recorder.start();
+    const started = performance.now();
+    await until;
+    const seconds = (performance.now() - started) / 1000;
+    recorder.stop();
+    await stopped;
+    const type = recorder.mimeType;
+    return { file: new File(chunks, `recording.${extensionOf(type)}`, { type }), seconds };
+  } finally {
+    stream.getTracks().forEach((track) => track.stop());
   }
-  const blob = new Blob([buffer], { type: "audio/wav" });
-  blob.seconds = length / rate;
-  return blob;
 }
 
-/** A record button: the first press starts recording, the second stops it and hands the WAV
- *  to `done`. One recording at a time. */
+/** A record button: the first press starts recording, the second stops it and hands the
+ *  recording to `done`. One recording at a time: any record button stops the current one. */
 async function toggleRecording(button, done) {
-  if (stopRecording) { stopRecording(); return; }
-  if (!navigator.mediaDevices) throw { code: 0, msg: "this browser gives no microphone access (it needs https or localhost)" };
-  const label = button.textContent;
-  const recording = startRecording();
-  button.textContent = "■ Stop"; button.classList.add("recording");
-  try { await done(await recording); }
-  finally { button.textContent = label; button.classList.remove("recording"); }
+  if (recording) { recording.stop(); return; }
+  if (!navigator.mediaDevices || !window.MediaRecorder) throw pageError("noMicrophone");
+  const key = button.dataset.i18n;
+  let stop;
+  recording = { stop: () => stop() };
+  const until = new Promise((resolve) => { stop = resolve; });
+  setText(button, "stop"); button.classList.add("recording");
+  try { await done(await record(until)); }
+  finally { recording = null; setText(button, key); button.classList.remove("recording"); }
 }
 
-function recordButton(kind) {
-  const button = $(`${kind}-record`);
-  button.addEventListener("click", run(() => toggleRecording(button, (wav) => {
-    state.recorded[kind] = wav;
-    $(`${kind}-file`).value = "";
-    $(`${kind}-recorded`).textContent = `recorded ${wav.seconds.toFixed(1)} s`;
+/** A clip to send, chosen as a file or recorded: a file button, a record button, and what was
+ *  chosen (the file's name or the recording's length). `clip()` gives the chosen file, else the
+ *  last recording. The file input itself is hidden in its label, whose text is ours: the
+ *  browser's own "Choose file" would be in the browser's language, not the page's. */
+function clipPicker(kind) {
+  let recorded = null;
+  const input = el("input", { type: "file", accept: AUDIO_FILES, class: "file-input", "data-testid": `${kind}-file` });
+  const choose = el("label", { class: "button secondary" }, input, el("span", { i18n: "chooseFile" }));
+  const record = el("button", { class: "secondary", "data-testid": `${kind}-record`, i18n: "record" });
+  const chosen = el("span", { class: "muted", "data-testid": `${kind}-clip` });
+  input.addEventListener("change", () => {
+    recorded = null;
+    setText(chosen, null);
+    if (input.files.length) chosen.textContent = input.files[0].name;
+  });
+  record.addEventListener("click", run(() => toggleRecording(record, (made) => {
+    recorded = made; input.value = "";
+    setText(chosen, "recorded", { seconds: made.seconds.toFixed(1) });
   })));
+  return {
+    nodes: [choose, record, chosen],
+    clip() {
+      if (input.files.length) return input.files[0];
+      if (recorded) return recorded.file;
+      throw pageError("noClip");
+    },
+    clear() { input.value = ""; recorded = null; setText(chosen, null); },
+  };
 }
 
 // Wiring.
+const pickers = {
+  enroll: clipPicker("enroll"), identify: clipPicker("identify"),
+  compareFirst: clipPicker("compare-first"), compareSecond: clipPicker("compare-second"),
+};
+$("enroll-clip").prepend(...pickers.enroll.nodes);
+$("identify-clip").prepend(...pickers.identify.nodes);
+$("compare-first-clip").append(...pickers.compareFirst.nodes);
+$("compare-second-clip").append(...pickers.compareSecond.nodes);
+for (const [code, name] of Object.entries(LANGUAGES)) $("language").append(el("option", { value: code, lang: code }, name));
+$("language").addEventListener("change", (e) => {
+  localStorage.setItem("voxprint-language", e.target.value);
+  setLanguage(e.target.value);
+});
 $("sign-in").addEventListener("click", run(() => signIn($("token").value)));
 $("token").addEventListener("keydown", (e) => { if (e.key === "Enter") $("sign-in").click(); });
 $("sign-out").addEventListener("click", signOut);
+$("open-compare").addEventListener("click", openCompare);
+$("compare-back").addEventListener("click", run(openGroups));
+$("compare").addEventListener("click", run(compare));
 $("create-group").addEventListener("click", run(createGroup));
 $("group-search").addEventListener("input", run(() => { state.groupsPage = 1; return loadGroups(); }));
 $("group-scope").addEventListener("change", run(() => { state.groupsPage = 1; return loadGroups(); }));
@@ -311,6 +649,5 @@ $("features-next").addEventListener("click", run(() => { state.featuresPage++; r
 $("back").addEventListener("click", run(openGroups));
 $("enroll").addEventListener("click", run(enroll));
 $("identify").addEventListener("click", run(identify));
-recordButton("enroll");
-recordButton("identify");
+setLanguage(preferredLanguage());
 if (token()) run(() => signIn(token()))(); else show(["signin-view"]);
