@@ -12,6 +12,9 @@
 # 16 kbit/s, 1.5-2 s probes, and mixtures.
 #
 # Usage: scripts/bench-accuracy.sh              # Markdown table for BENCHMARKS.md
+#        scripts/bench-accuracy.sh --samples    # voiceprints from one recording vs from three: the
+#                                               # scoring chosen on the development voices, then the
+#                                               # server measured on the evaluation voices
 #        scripts/bench-accuracy.sh --calibrate  # re-derive the constants on the development voices
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,6 +68,20 @@ if [ "${1:-}" = --calibrate ]; then
   "$venv/bin/python" scripts/accuracy/calibrate.py "$acc/dev-sets.jsonl" "$acc/dev-probes.jsonl" "${DEV[@]}"
   "$venv/bin/python" scripts/accuracy/cohort.py "$acc/dev-sets.jsonl" "$acc/cohort.f32" "${DEV[@]}"
   echo "constants above go into crates/server/src/speaker/scoring.rs, $acc/cohort.f32 into crates/server/assets/" >&2
+  exit 0
+fi
+
+if [ "${1:-}" = --samples ]; then
+  echo "== several recordings per voiceprint: how to score them, on the development voices" >&2
+  later_probes_of() { for voice in "$@"; do ls "$acc"/probes/*/"$voice"/*.wav | grep -v -e /02.wav -e /03.wav; done; }
+  recordings_of() { for voice in "$@"; do printf '%s\n' "$acc/voices/$voice/0"{1,2,3}.wav; done; }
+  embed "$acc/dev-later-probes.jsonl" --json $(later_probes_of "${DEV[@]}")
+  embed "$acc/dev-three-sets.jsonl" --conditions $(recordings_of "${DEV[@]}")
+  (cd scripts/accuracy && "../../$venv/bin/python" samples.py "../../$acc/dev-three-sets.jsonl" "../../$acc/dev-later-probes.jsonl" 3 "${DEV[@]}")
+  echo "== Voxprint over HTTP, evaluation voices: voiceprints from one recording vs from three" >&2
+  serve_flags=(--max-voiceprints-per-group 20)
+  source scripts/bench-server.sh
+  "$venv/bin/python" scripts/accuracy/bench.py --samples 3 "$base" "$token" "$acc/voices" "$acc/probes" "${EVAL[@]}"
   exit 0
 fi
 

@@ -2,6 +2,7 @@
 """Open-set identification accuracy of a running Voxprint server, beside raw cosine scoring.
 
 Usage: bench.py BASE_URL TOKEN VOICES_DIR PROBES_DIR RAW.jsonl EVAL_VOICES...
+       bench.py --samples N BASE_URL TOKEN VOICES_DIR PROBES_DIR EVAL_VOICES...
 
 For folds of 5 strangers among the evaluation voices, the other voices are enrolled from their
 clean 01.wav in a new group, and every probe of every evaluation voice, in every condition, is
@@ -12,6 +13,10 @@ balances the two over thresholds. Voxprint's threshold is the one the server rep
 (`data.threshold`); raw cosine (Voxprint before calibration, and Resemblyzer's scoring) is
 computed from RAW.jsonl (`voxprint embed --json` of the same files) at its old recommended 79.
 Prints a Markdown table.
+
+With --samples N, voiceprints made from one recording are set beside voiceprints made from N
+(01.wav enrolled, 02.wav … added as samples), on the same probes: those of utterances neither
+enrolls (so 02 … N are left out of both), in every condition.
 """
 import json
 import os
@@ -87,7 +92,76 @@ class Tally:
         return np.mean(self.top1), np.mean(t < threshold), np.mean(n >= threshold), eer(t, n)
 
 
+def enroll(base, token, group, voices_dir, voice, samples):
+    """Enrolls 01.wav of the voice, then adds 02.wav … as further samples; returns the ID."""
+    answer = call(base, token, "POST", f"/v1/audio/voiceprint_groups/{group}/features", {"name": voice}, os.path.join(voices_dir, voice, "01.wav"))
+    if answer["code"] != 0:
+        sys.exit(f"enrolling {voice}: {answer}")
+    feature = answer["data"]["id"]
+    for n in range(2, samples + 1):
+        added = call(base, token, "POST", f"/v1/audio/voiceprint_groups/{group}/features/{feature}/samples", {}, os.path.join(voices_dir, voice, f"{n:02d}.wav"))
+        if added["code"] != 0:
+            sys.exit(f"adding sample {n} of {voice}: {added}")
+    return feature
+
+
+def run_folds(base, token, voices_dir, probes_dir, voices, probes, samples, on_answer):
+    """Identifies every probe in every fold; calls on_answer(probe, enrolled, ids, answer)."""
+    for fold, enrolled in enumerate(folds(voices)):
+        group = call(base, token, "POST", "/v1/audio/voiceprint_groups", body={"name": f"accuracy {fold}"})["data"]["id"]
+        ids = {enroll(base, token, group, voices_dir, v, samples): v for v in enrolled}
+
+        def identify(probe):
+            c, v, u = probe
+            return probe, call(base, token, "POST", f"/v1/audio/voiceprint_groups/{group}/speaker_identify", {}, os.path.join(probes_dir, c, v, u))
+
+        with ThreadPoolExecutor(4) as pool:
+            for probe, answer in pool.map(identify, probes):
+                on_answer(probe, enrolled, ids, answer)
+        call(base, token, "DELETE", f"/v1/audio/voiceprint_groups/{group}")
+
+
+def scores_of(ids, answer):
+    if answer["code"] != 0:
+        return None
+    return {ids[item["feature_id"]]: item["score"] for item in answer["data"]["feature_score_list"]}
+
+
+def compare_samples(samples, base, token, voices_dir, probes_dir, voices):
+    conditions = sorted(c for c in os.listdir(probes_dir) if os.path.isdir(os.path.join(probes_dir, c)))
+    used = {f"{n:02d}.wav" for n in range(1, samples + 1)}
+    probes = [(c, v, u) for c in conditions for v in voices for u in sorted(os.listdir(os.path.join(probes_dir, c, v))) if u not in used]
+    tallies = {n: {c: Tally() for c in conditions} for n in (1, samples)}
+    threshold = None
+    for n in (1, samples):
+        def on_answer(probe, enrolled, ids, answer, n=n):
+            nonlocal threshold
+            c, v, _ = probe
+            if answer["code"] == 0:
+                threshold = answer["data"]["threshold"]
+            tallies[n][c].add(v, enrolled, scores_of(ids, answer))
+        run_folds(base, token, voices_dir, probes_dir, voices, probes, n, on_answer)
+    n_targets, n_nontargets = len(tallies[1]["clean"].targets), len(tallies[1]["clean"].nontargets)
+    print(f"{len(voices)} evaluation voices, {len(list(folds(voices)))} folds of {STRANGERS_PER_FOLD} strangers; per condition "
+          f"{n_targets} target and {n_nontargets} stranger probes (utterances {samples + 1:02d}–07); threshold {threshold:g}.\n")
+    print(f"| condition | top-1, 1 sample | top-1, {samples} samples | enrolled rejected, 1 | enrolled rejected, {samples} | strangers accepted, 1 | strangers accepted, {samples} | EER, 1 | EER, {samples} |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    pct = lambda x: f"{100 * x:.0f} %"
+    rows = {n: [tallies[n][c].row(threshold) for c in conditions] for n in (1, samples)}
+    for i, c in enumerate(conditions):
+        a, b = rows[1][i], rows[samples][i]
+        print(f"| {c} | {pct(a[0])} | {pct(b[0])} | {pct(a[1])} | {pct(b[1])} | {pct(a[2])} | {pct(b[2])} | {pct(a[3])} | {pct(b[3])} |")
+    mean = lambda n, k: np.mean([row[k] for row in rows[n]])
+    print(f"| **mean of conditions** | {pct(mean(1, 0))} | {pct(mean(samples, 0))} | {pct(mean(1, 1))} | {pct(mean(samples, 1))} | "
+          f"{pct(mean(1, 2))} | {pct(mean(samples, 2))} | {pct(mean(1, 3))} | {pct(mean(samples, 3))} |")
+
+
 def main():
+    if sys.argv[1] == "--samples":
+        samples = int(sys.argv[2])
+        base, token, voices_dir, probes_dir = sys.argv[3:7]
+        compare_samples(samples, base, token, voices_dir, probes_dir, sorted(sys.argv[7:]))
+        return
     base, token, voices_dir, probes_dir, raw_path = sys.argv[1:6]
     voices = sorted(sys.argv[6:])
     raw = {}
@@ -99,30 +173,17 @@ def main():
     ours = {c: Tally() for c in conditions}
     theirs = {c: Tally() for c in conditions}
     threshold = None
-    for fold, enrolled in enumerate(folds(voices)):
-        group = call(base, token, "POST", "/v1/audio/voiceprint_groups", body={"name": f"accuracy {fold}"})["data"]["id"]
-        ids = {}
-        for v in enrolled:
-            answer = call(base, token, "POST", f"/v1/audio/voiceprint_groups/{group}/features", {"name": v}, os.path.join(voices_dir, v, "01.wav"))
-            if answer["code"] != 0:
-                sys.exit(f"enrolling {v}: {answer}")
-            ids[answer["data"]["id"]] = v
 
-        def identify(probe):
-            c, v, u = probe
-            return probe, call(base, token, "POST", f"/v1/audio/voiceprint_groups/{group}/speaker_identify", {}, os.path.join(probes_dir, c, v, u))
+    def on_answer(probe, enrolled, ids, answer):
+        nonlocal threshold
+        c, v, u = probe
+        if answer["code"] == 0:
+            threshold = answer["data"].get("threshold", threshold)
+        ours[c].add(v, enrolled, scores_of(ids, answer))
+        raw_probe = raw.get(os.path.join("probes", c, v, u))
+        theirs[c].add(v, enrolled, None if raw_probe is None else {w: float(raw[os.path.join("voices", w, "01.wav")] @ raw_probe) for w in enrolled})
 
-        with ThreadPoolExecutor(4) as pool:
-            for (c, v, u), answer in pool.map(identify, probes):
-                if answer["code"] == 0:
-                    threshold = answer["data"].get("threshold", threshold)
-                    scores = {ids[item["feature_id"]]: item["score"] for item in answer["data"]["feature_score_list"]}
-                else:
-                    scores = None
-                ours[c].add(v, enrolled, scores)
-                probe = raw.get(os.path.join("probes", c, v, u))
-                theirs[c].add(v, enrolled, None if probe is None else {w: float(raw[os.path.join("voices", w, "01.wav")] @ probe) for w in enrolled})
-        call(base, token, "DELETE", f"/v1/audio/voiceprint_groups/{group}")
+    run_folds(base, token, voices_dir, probes_dir, voices, probes, 1, on_answer)
     if threshold is None:
         sys.exit("no identification succeeded")
     n_targets = len(ours["clean"].targets)
