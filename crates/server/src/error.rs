@@ -47,6 +47,18 @@ pub enum ApiError {
     Internal(Fault),
 }
 
+impl ApiError {
+    /// The same failure, its message naming the upload it concerns (compare takes two files).
+    pub fn about_upload(self, field: &str) -> ApiError {
+        match self {
+            ApiError::EmptyFile(msg) => ApiError::EmptyFile(format!("{field}: {msg}")),
+            ApiError::UnsupportedFile(msg) => ApiError::UnsupportedFile(format!("{field}: {msg}")),
+            ApiError::InvalidFile(msg) => ApiError::InvalidFile(format!("{field}: {msg}")),
+            other => other,
+        }
+    }
+}
+
 /// What went wrong inside the server: what it was doing, and the error with its causes, kept
 /// typed until `http/error.rs` logs the whole chain once under the request's logid.
 #[derive(Debug)]

@@ -8,7 +8,7 @@ use super::voiceprints::Upload;
 use super::{Actor, Voxprint};
 use crate::domain::Id;
 use crate::error::ApiError;
-use crate::storage::database::SampleView;
+use crate::storage::database::{SampleView, StoreError};
 
 impl Voxprint {
     /// Adds a recording to the voiceprint: the sample's ID and the recording's quality.
@@ -46,7 +46,7 @@ impl Voxprint {
     ) -> Result<(), ApiError> {
         self.owned_voiceprint(actor, group_id, feature_id, "delete a sample of").await?;
         let key = self.store.delete_sample(feature_id.0, sample_id.0).await.map_err(|err| match err {
-            crate::storage::database::StoreError::NotFound("sample") => {
+            StoreError::NotFound("sample") => {
                 ApiError::NotFound(format!("sample {sample_id} not found in voiceprint {feature_id}"))
             }
             other => other.into(),

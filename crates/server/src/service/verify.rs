@@ -40,7 +40,8 @@ impl Voxprint {
             self.embedder.embed(first.bytes, first.raw, Purpose::Enrollment),
             self.embedder.embed(second.bytes, second.raw, Purpose::Probe),
         );
-        let (enrolled, probe) = (enrolled?, probe?);
+        let enrolled = enrolled.map_err(|err| ApiError::from(err).about_upload("file"))?;
+        let probe = probe.map_err(|err| ApiError::from(err).about_upload("file2"))?;
         let score = scoring::score(&enrolled.conditions, &probe.embedding);
         self.metrics.comparisons.inc();
         let threshold = self.settings.match_threshold;
