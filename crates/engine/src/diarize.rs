@@ -138,16 +138,15 @@ fn agglomerate(embeddings: &[Embedding], threshold: f32, max_speakers: Option<us
     let mut active = vec![true; n];
     let mut size = vec![1usize; n];
     let best_of = |i: usize, active: &[bool], similarity: &[f32]| {
-        (0..n)
-            .filter(|&j| j != i && active[j])
-            .map(|j| (j, similarity[index(i, j)]))
-            .max_by(|a, b| a.1.total_cmp(&b.1))
+        (0..n).filter(|&j| j != i && active[j]).map(|j| (j, similarity[index(i, j)])).max_by(|a, b| a.1.total_cmp(&b.1))
     };
     let mut best: Vec<Option<(usize, f32)>> = (0..n).map(|i| best_of(i, &active, &similarity)).collect();
     let mut clusters = n;
     while clusters > 1 {
-        let Some((a, (b, value))) =
-            (0..n).filter(|&i| active[i]).filter_map(|i| best[i].map(|b| (i, b))).max_by(|x, y| x.1 .1.total_cmp(&y.1 .1))
+        let Some((a, (b, value))) = (0..n)
+            .filter(|&i| active[i])
+            .filter_map(|i| best[i].map(|b| (i, b)))
+            .max_by(|x, y| x.1 .1.total_cmp(&y.1 .1))
         else {
             break;
         };
@@ -312,9 +311,8 @@ mod tests {
     fn windows_sit_on_speech_and_need_half_a_second_of_it() {
         // 4 s: speech from 1 s to 3 s (frames of 480 samples).
         let n = 64_000;
-        let speech: Vec<bool> = (0..n / VAD_WINDOW_SAMPLES)
-            .map(|f| (16_000..48_000).contains(&(f * VAD_WINDOW_SAMPLES)))
-            .collect();
+        let speech: Vec<bool> =
+            (0..n / VAD_WINDOW_SAMPLES).map(|f| (16_000..48_000).contains(&(f * VAD_WINDOW_SAMPLES))).collect();
         let windows = plan_windows(&speech, n);
         let centres: Vec<usize> = windows.iter().map(|w| w.centre).collect();
         assert_eq!(centres, vec![20_000, 28_000, 36_000, 44_000]);

@@ -36,8 +36,7 @@ impl Voxprint {
         })?;
         let started = std::time::Instant::now();
         let settings = self.settings.diarization;
-        let diarized =
-            diarization::diarize(&self.embedder, upload.bytes, upload.raw, settings, max_speakers).await?;
+        let diarized = diarization::diarize(&self.embedder, upload.bytes, upload.raw, settings, max_speakers).await?;
         let group = self.speakers.group(&self.store, group_id.0).await?;
         let threshold = self.settings.match_threshold;
 
@@ -66,7 +65,9 @@ impl Voxprint {
             let name = &names[turn.speaker];
             match segments.last_mut() {
                 // Two speakers named after one voiceprint: one person, one segment.
-                Some(last) if last.label == name.label && last.end == seconds(turn.start) => last.end = seconds(turn.end),
+                Some(last) if last.label == name.label && last.end == seconds(turn.start) => {
+                    last.end = seconds(turn.end)
+                }
                 _ => segments.push(Segment {
                     start: seconds(turn.start),
                     end: seconds(turn.end),
