@@ -310,3 +310,42 @@ fn url_and_token_come_from_the_environment() {
     assert_eq!(listed[0]["id"], id.as_str());
     assert_eq!(listed[0]["name"], "From env");
 }
+
+#[test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
+fn diarize_prints_segments_speakers_and_rttm() {
+    let server = TestServer::start(&[]);
+    let group = id_of(&json(&server, &["groups", "create", "--name", "Meeting"]));
+    let path = |file: &str| corpus(file).to_str().unwrap().to_owned();
+    let awb = id_of(&json(&server, &["features", "create", "--group", &group, "--name", "awb", &path("flite-awb/01.wav")]));
+    // awb for about 8 s, half a second of silence, then ked (not enrolled).
+    let mut samples: Vec<i16> = Vec::new();
+    for file in ["flite-awb/02.wav", "flite-awb/03.wav", "flite-awb/04.wav", "", "festival-ked/02.wav", "festival-ked/03.wav"] {
+        if file.is_empty() {
+            samples.extend(std::iter::repeat_n(0, 8_000));
+        } else {
+            samples.extend(common::pcm_of(&std::fs::read(corpus(file)).unwrap()));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let meeting = dir.path().join("team meeting.wav");
+    std::fs::write(&meeting, common::wav_of(&samples, 16_000)).unwrap();
+    let meeting = meeting.to_str().unwrap();
+
+    let result = json(&server, &["diarize", "--group", &group, meeting]);
+    let labels: Vec<&str> = result["speakers"].as_array().unwrap().iter().map(|s| s["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["awb", "speaker_1"], "{result}");
+    assert_eq!(result["speakers"][0]["feature_id"], awb.as_str());
+
+    let table = text(&client(&server, &["diarize", "--group", &group, meeting]).stdout);
+    let first = table.lines().nth(1).unwrap();
+    assert!(first.contains("awb") && first.contains(&awb), "{table}");
+    assert!(table.contains("(not enrolled)"), "{table}");
+
+    let rttm = text(&client(&server, &["diarize", "--group", &group, "--rttm", meeting]).stdout);
+    let lines: Vec<Vec<&str>> = rttm.lines().map(|l| l.split(' ').collect()).collect();
+    assert!(!lines.is_empty() && lines.iter().all(|f| f.len() == 10 && f[0] == "SPEAKER" && f[1] == "team_meeting"), "{rttm}");
+    assert_eq!((lines[0][7], lines.last().unwrap()[7]), ("awb", "speaker_1"), "{rttm}");
+    let duration: f64 = lines[0][4].parse().unwrap();
+    assert!(duration > 6.0, "{rttm}");
+}

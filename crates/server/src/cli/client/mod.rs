@@ -80,6 +80,22 @@ enum ClientCommand {
         #[arg(long)]
         channel2: Option<u16>,
     },
+    /// Who spoke when in FILE (a meeting, a call): its segments by speaker, named after the
+    /// group's voiceprints where they match, then each speaker's total. `--rttm` prints the
+    /// segments as RTTM lines instead (the file format of diarization scoring tools).
+    Diarize {
+        #[arg(long)]
+        group: String,
+        file: PathBuf,
+        /// Find at most this many speakers.
+        #[arg(long)]
+        max_speakers: Option<u32>,
+        /// RTTM output: `SPEAKER <file> 1 <start> <duration> <NA> <NA> <label> <NA> <NA>`.
+        #[arg(long, conflicts_with = "json")]
+        rttm: bool,
+        #[command(flatten)]
+        pcm: PcmArgs,
+    },
     /// The recordings a voiceprint is made from.
     Samples {
         #[command(subcommand)]
@@ -253,6 +269,15 @@ async fn execute(args: ClientArgs) -> Result<ExitCode, Error> {
             let audio2 = Audio::read(&file2, sample_rate2.or(pcm.sample_rate), channel2.or(pcm.channel))?;
             let result = client.compare(&audio, &audio2).await?;
             show(json, &result, |result| output::comparison(result, &file, &file2));
+        }
+        ClientCommand::Diarize { group, file, max_speakers, rttm, pcm } => {
+            let audio = Audio::read(&file, pcm.sample_rate, pcm.channel)?;
+            let result = client.diarize(&group, &audio, max_speakers).await?;
+            if rttm {
+                output::rttm(&result, &file);
+            } else {
+                show(json, &result, output::diarization);
+            }
         }
         ClientCommand::Samples { command } => samples(&client, json, command).await?,
         ClientCommand::EnrollDir { dir, group, desc, pcm } => {

@@ -4,7 +4,9 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use voxprint_api::{Comparison, Feature, FeatureScore, Group, Identification, Quality, Sample, UserInfo};
+use voxprint_api::{
+    Comparison, Diarization, Feature, FeatureScore, Group, Identification, Quality, Sample, UserInfo,
+};
 
 /// Prints `value` as pretty JSON on standard output.
 pub fn json<T: Serialize + ?Sized>(value: &T) {
@@ -150,6 +152,39 @@ fn measures(quality: &Quality) -> String {
         quality.snr_db,
         quality.bandwidth_hz / 1000.0
     )
+}
+
+/// A diarization: the segments in time order, then each speaker's total.
+pub fn diarization(result: &Diarization) {
+    let mut table = Table::new(&["START", "END", "SPEAKER", "FEATURE ID", "SCORE"]);
+    for s in &result.segments {
+        table.row(vec![
+            format!("{:.2}", s.start),
+            format!("{:.2}", s.end),
+            s.label.clone(),
+            s.feature_id.map(|id| id.to_string()).unwrap_or_default(),
+            s.score.map(|score| format!("{score:.2}")).unwrap_or_default(),
+        ]);
+    }
+    table.print();
+    println!();
+    let mut speakers = Table::new(&["SPEAKER", "FEATURE ID", "SPEECH (S)"]);
+    for s in &result.speakers {
+        let id = s.feature_id.map(|id| id.to_string()).unwrap_or_else(|| "(not enrolled)".into());
+        speakers.row(vec![s.label.clone(), id, format!("{:.1}", s.speech_seconds)]);
+    }
+    speakers.print();
+}
+
+/// A diarization as RTTM, one `SPEAKER` line per segment; the recording is named after the
+/// file (without extension), labels have their spaces replaced (RTTM fields are
+/// space-separated).
+pub fn rttm(result: &Diarization, file: &std::path::Path) {
+    let name = file.file_stem().map(|s| s.to_string_lossy().replace(' ', "_")).unwrap_or_else(|| "recording".into());
+    for s in &result.segments {
+        let label = s.label.replace(char::is_whitespace, "_");
+        println!("SPEAKER {name} 1 {:.3} {:.3} <NA> <NA> {label} <NA> <NA>", s.start, s.end - s.start);
+    }
 }
 
 /// The scores, best first, then the server's verdict on the best one.
