@@ -116,6 +116,12 @@ const SAMPLE_FIELDS: [Param; 3] = [
     param("sample_rate", Kind::Integer, false, PCM_FIELDS_NOTE),
     param("channel", Kind::Integer, false, "Channels of raw PCM uploads, 1 or 2 (default 1)."),
 ];
+const DIARIZE_FIELDS: [Param; 4] = [
+    param("file", Kind::File, true, "The recording (same formats as enrollment; up to --diarize-max-seconds, default 30 minutes, and --diarize-max-bytes, default 100 MiB)."),
+    param("max_speakers", Kind::Integer, false, "Find at most this many speakers, 1 to 100 (default: as many as the clustering finds)."),
+    param("sample_rate", Kind::Integer, false, PCM_FIELDS_NOTE),
+    param("channel", Kind::Integer, false, "Channels of raw PCM uploads, 1 or 2 (default 1)."),
+];
 const LIST_GROUPS_QUERY: [Param; 5] = [
     PAGE[0],
     PAGE[1],
@@ -133,9 +139,10 @@ const VERIFY: &str = "/v1/audio/voiceprint_groups/{group_id}/features/{feature_i
 const COMPARE: &str = "/v1/audio/voiceprints/compare";
 const SAMPLES: &str = "/v1/audio/voiceprint_groups/{group_id}/features/{feature_id}/samples";
 const SAMPLE: &str = "/v1/audio/voiceprint_groups/{group_id}/features/{feature_id}/samples/{sample_id}";
+const DIARIZE: &str = "/v1/audio/voiceprint_groups/{group_id}/speaker_diarize";
 
 /// Coze's nine endpoints, then Voxprint's own.
-const ENDPOINTS: [Endpoint; 14] = [
+const ENDPOINTS: [Endpoint; 15] = [
     Endpoint { method: "post", path: GROUPS, operation_id: "createVoiceprintGroup", summary: "Create a voiceprint group", permission: Permission::CreateVoiceprintGroup, query: &[], body: Body::Json(&GROUP_FIELDS), data: Some("CreatedId") },
     Endpoint { method: "get", path: GROUPS, operation_id: "listVoiceprintGroup", summary: "List the voiceprint groups of the caller's team, newest first", permission: Permission::ListVoiceprintGroup, query: &LIST_GROUPS_QUERY, body: Body::None, data: Some("VoicePrintGroupList") },
     Endpoint { method: "put", path: GROUP, operation_id: "updateVoiceprintGroup", summary: "Update a voiceprint group (creator only)", permission: Permission::UpdateVoiceprintGroup, query: &[], body: Body::Json(&GROUP_UPDATE_FIELDS), data: None },
@@ -149,6 +156,7 @@ const ENDPOINTS: [Endpoint; 14] = [
     Endpoint { method: "post", path: COMPARE, operation_id: "compareVoiceprints", summary: "Voxprint: are two recordings the same speaker? Nothing is stored", permission: Permission::CompareVoiceprints, query: &[], body: Body::Multipart(&COMPARE_FIELDS), data: Some("Comparison") },
     Endpoint { method: "post", path: SAMPLES, operation_id: "addVoiceprintSample", summary: "Voxprint: add a recording to a voiceprint (creator only)", permission: Permission::UpdateVoiceprintFeature, query: &[], body: Body::Multipart(&SAMPLE_FIELDS), data: Some("CreatedVoiceprint") },
     Endpoint { method: "get", path: SAMPLES, operation_id: "listVoiceprintSamples", summary: "Voxprint: the recordings a voiceprint is made from, oldest first", permission: Permission::ListVoiceprintFeature, query: &[], body: Body::None, data: Some("SampleList") },
+    Endpoint { method: "post", path: DIARIZE, operation_id: "diarizeVoiceprintGroup", summary: "Voxprint: who spoke when in a recording, named after the group's voiceprints", permission: Permission::DiarizeVoiceprintGroup, query: &[], body: Body::Multipart(&DIARIZE_FIELDS), data: Some("Diarization") },
     Endpoint { method: "delete", path: SAMPLE, operation_id: "deleteVoiceprintSample", summary: "Voxprint: remove a recording from a voiceprint; the last one stays (creator only)", permission: Permission::UpdateVoiceprintFeature, query: &[], body: Body::None, data: None },
 ];
 
@@ -350,6 +358,25 @@ fn schemas() -> Value {
             "audio_url": { "type": "string", "format": "uri", "description": "Signed link to the recording; needs no token; expires." },
             "quality": nullable_quality,
             "created_at": time,
+        } },
+        "Diarization": { "type": "object", "properties": {
+            "segments": { "type": "array", "items": { "$ref": "#/components/schemas/Segment" }, "description": "Stretches of speech by one speaker, in time order." },
+            "speakers": { "type": "array", "items": { "$ref": "#/components/schemas/SpeakerSummary" }, "description": "Each speaker heard, in order of first appearance." },
+            "threshold": threshold,
+        } },
+        "Segment": { "type": "object", "properties": {
+            "start": { "type": "number", "description": "Seconds from the start of the recording." },
+            "end": { "type": "number", "description": "Seconds from the start of the recording." },
+            "feature_id": { "type": "string", "nullable": true, "description": "The voiceprint the speaker matched, or null." },
+            "feature_name": { "type": "string", "nullable": true },
+            "label": { "type": "string", "description": "The voiceprint's name, or speaker_1, speaker_2, … for a speaker who matched none (consistent within the recording)." },
+            "score": { "type": "number", "nullable": true, "minimum": 0, "maximum": 100, "description": "The speaker's score against the named voiceprint, or the nearest one when unnamed; null when the group has no voiceprints." },
+        } },
+        "SpeakerSummary": { "type": "object", "properties": {
+            "label": { "type": "string" },
+            "feature_id": { "type": "string", "nullable": true },
+            "feature_name": { "type": "string", "nullable": true },
+            "speech_seconds": { "type": "number", "description": "Total length of the speaker's segments." },
         } },
         "SampleList": { "type": "object", "properties": {
             "items": { "type": "array", "items": { "$ref": "#/components/schemas/Sample" } },
