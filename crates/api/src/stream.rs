@@ -32,13 +32,30 @@ pub struct StreamStart {
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum StreamEvent {
     /// The first message was accepted; `threshold` is the one `matched` is decided on.
-    Ready { time: f64, threshold: f64 },
-    SpeechStart { time: f64 },
+    Ready {
+        time: f64,
+        threshold: f64,
+    },
+    SpeechStart {
+        time: f64,
+    },
     /// Who is speaking, about every 0.5 s of speech: the group's best voiceprint when it reaches
     /// the threshold (`matched`), else `null`s with the best score; `score` is `null` when the
     /// group has no voiceprints.
-    Speaker { time: f64, feature_id: Option<Id>, feature_name: Option<String>, score: Option<f64>, matched: bool },
-    SpeechEnd { time: f64 },
+    Speaker {
+        time: f64,
+        feature_id: Option<Id>,
+        feature_name: Option<String>,
+        score: Option<f64>,
+        matched: bool,
+    },
+    SpeechEnd {
+        time: f64,
+    },
     /// The stream is refused or ends early, with the Coze code; the server then closes.
-    Error { time: f64, code: i64, msg: String },
+    Error {
+        time: f64,
+        code: i64,
+        msg: String,
+    },
 }

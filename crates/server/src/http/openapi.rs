@@ -38,6 +38,9 @@ enum Body {
     None,
     Json(&'static [Param]),
     Multipart(&'static [Param]),
+    /// The request is upgraded to a WebSocket: no body and no 200, but messages, described in
+    /// `x-websocket` (the client's first message and the server's events).
+    WebSocket,
 }
 
 struct Endpoint {
@@ -140,9 +143,10 @@ const COMPARE: &str = "/v1/audio/voiceprints/compare";
 const SAMPLES: &str = "/v1/audio/voiceprint_groups/{group_id}/features/{feature_id}/samples";
 const SAMPLE: &str = "/v1/audio/voiceprint_groups/{group_id}/features/{feature_id}/samples/{sample_id}";
 const DIARIZE: &str = "/v1/audio/voiceprint_groups/{group_id}/speaker_diarize";
+const STREAM: &str = "/v1/audio/voiceprint_groups/{group_id}/speaker_stream";
 
 /// Coze's nine endpoints, then Voxprint's own.
-const ENDPOINTS: [Endpoint; 15] = [
+const ENDPOINTS: [Endpoint; 16] = [
     Endpoint { method: "post", path: GROUPS, operation_id: "createVoiceprintGroup", summary: "Create a voiceprint group", permission: Permission::CreateVoiceprintGroup, query: &[], body: Body::Json(&GROUP_FIELDS), data: Some("CreatedId") },
     Endpoint { method: "get", path: GROUPS, operation_id: "listVoiceprintGroup", summary: "List the voiceprint groups of the caller's team, newest first", permission: Permission::ListVoiceprintGroup, query: &LIST_GROUPS_QUERY, body: Body::None, data: Some("VoicePrintGroupList") },
     Endpoint { method: "put", path: GROUP, operation_id: "updateVoiceprintGroup", summary: "Update a voiceprint group (creator only)", permission: Permission::UpdateVoiceprintGroup, query: &[], body: Body::Json(&GROUP_UPDATE_FIELDS), data: None },
@@ -157,6 +161,7 @@ const ENDPOINTS: [Endpoint; 15] = [
     Endpoint { method: "post", path: SAMPLES, operation_id: "addVoiceprintSample", summary: "Voxprint: add a recording to a voiceprint (creator only)", permission: Permission::UpdateVoiceprintFeature, query: &[], body: Body::Multipart(&SAMPLE_FIELDS), data: Some("CreatedVoiceprint") },
     Endpoint { method: "get", path: SAMPLES, operation_id: "listVoiceprintSamples", summary: "Voxprint: the recordings a voiceprint is made from, oldest first", permission: Permission::ListVoiceprintFeature, query: &[], body: Body::None, data: Some("SampleList") },
     Endpoint { method: "post", path: DIARIZE, operation_id: "diarizeVoiceprintGroup", summary: "Voxprint: who spoke when in a recording, named after the group's voiceprints", permission: Permission::DiarizeVoiceprintGroup, query: &[], body: Body::Multipart(&DIARIZE_FIELDS), data: Some("Diarization") },
+    Endpoint { method: "get", path: STREAM, operation_id: "streamVoiceprintGroup", summary: "Voxprint: who is speaking now, on a live stream (WebSocket)", permission: Permission::StreamVoiceprintGroup, query: &[], body: Body::WebSocket, data: None },
     Endpoint { method: "delete", path: SAMPLE, operation_id: "deleteVoiceprintSample", summary: "Voxprint: remove a recording from a voiceprint; the last one stays (creator only)", permission: Permission::UpdateVoiceprintFeature, query: &[], body: Body::None, data: None },
 ];
 
@@ -172,7 +177,7 @@ pub const ERROR_CODES: [(u32, u16, &str); 12] = [
     (4301, 400, "more than one file uploaded"),
     (4302, 413, "file larger than the limit"),
     (4303, 415, "file type not supported"),
-    (4304, 400, "file invalid: corrupt, truncated, longer than 120 s, no speech, too little speech, or (enrollment) too poor to enroll"),
+    (4304, 400, "file invalid: corrupt, truncated, longer than 120 s (speaker_diarize: --diarize-max-seconds), no speech, too little speech, or (enrollment) too poor to enroll"),
     (5000, 500, "internal server error (quote the logid)"),
 ];
 
@@ -230,8 +235,19 @@ fn operation(endpoint: &Endpoint) -> Value {
             "default": { "description": "A failure: see the error codes in components.schemas.Error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
         },
     });
+    if let Body::WebSocket = endpoint.body {
+        operation["responses"] = json!({
+            "101": { "description": "Switching Protocols: the live stream. The client sends `x-websocket.client` as its first text message (the token too, when it can send neither the Authorization header nor the subprotocol `bearer.<token>` beside `voxprint`), then binary frames of 16-bit little-endian PCM of at most a second each, and may end with the text {\"event\": \"end\"}; the server sends `x-websocket.server` events as text." },
+            "default": operation["responses"]["default"].clone(),
+        });
+        operation["x-websocket"] = json!({
+            "subprotocol": "voxprint",
+            "client": { "$ref": "#/components/schemas/StreamStart" },
+            "server": { "$ref": "#/components/schemas/StreamEvent" },
+        });
+    }
     let body = match &endpoint.body {
-        Body::None => None,
+        Body::None | Body::WebSocket => None,
         Body::Json(fields) => Some(("application/json", *fields)),
         Body::Multipart(fields) => Some(("multipart/form-data", *fields)),
     };
@@ -377,6 +393,22 @@ fn schemas() -> Value {
             "feature_id": { "type": "string", "nullable": true },
             "feature_name": { "type": "string", "nullable": true },
             "speech_seconds": { "type": "number", "description": "Total length of the speaker's segments." },
+        } },
+        "StreamStart": { "type": "object", "properties": {
+            "sample_rate": { "type": "integer", "minimum": 8000, "maximum": 48000, "description": "Of the PCM frames (default 16000)." },
+            "channel": { "type": "integer", "minimum": 1, "maximum": 2, "description": "Interleaved channels of the PCM frames (default 1)." },
+            "token": { "type": "string", "description": "The token, only when the client can send neither the Authorization header nor the subprotocol." },
+        } },
+        "StreamEvent": { "type": "object", "required": ["event", "time"], "description": "Which fields come depends on the event.", "properties": {
+            "event": { "type": "string", "enum": ["ready", "speech_start", "speaker", "speech_end", "error"] },
+            "time": { "type": "number", "description": "Seconds of the stream's audio the event is about." },
+            "threshold": { "type": "number", "description": "ready: the threshold `matched` is decided on." },
+            "feature_id": { "type": "string", "nullable": true, "description": "speaker: the voiceprint speaking, or null for nobody enrolled." },
+            "feature_name": { "type": "string", "nullable": true, "description": "speaker: its name, or null." },
+            "score": { "type": "number", "nullable": true, "minimum": 0, "maximum": 100, "description": "speaker: the best voiceprint's score; null when the group has none." },
+            "matched": { "type": "boolean", "description": "speaker: score ≥ threshold." },
+            "code": { "type": "integer", "description": "error: the Coze code; the server then closes." },
+            "msg": { "type": "string", "description": "error: what went wrong." },
         } },
         "SampleList": { "type": "object", "properties": {
             "items": { "type": "array", "items": { "$ref": "#/components/schemas/Sample" } },

@@ -16,8 +16,8 @@
 
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, SEC_WEBSOCKET_PROTOCOL};
 use axum::http::HeaderMap;
@@ -50,17 +50,27 @@ pub async fn stream(
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    let upgrade = upgrade.map_err(|rejection| {
-        ApiError::InvalidParameter(format!(
-            "speaker_stream is a WebSocket endpoint: connect with `Upgrade: websocket` ({})",
-            rejection.body_text()
-        ))
-    })?;
     // A header or subprotocol token is checked before the upgrade, so that a bad one is an
     // ordinary HTTP error; a token in the first message is checked after it.
     let token = match headers.get(AUTHORIZATION) {
         Some(header) => Some(bearer_token(header)?.to_owned()),
         None => subprotocol_token(&headers),
+    };
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        // Not a WebSocket at all: answered as any endpoint is, a missing token first.
+        Err(rejection) => {
+            let Some(token) = token else {
+                return Err(ApiError::Unauthenticated(
+                    "missing Authorization header; send `Authorization: Bearer <token>`".into(),
+                ));
+            };
+            admit(&state, group_id, &token).await?;
+            return Err(ApiError::InvalidParameter(format!(
+                "speaker_stream is a WebSocket endpoint: connect with `Upgrade: websocket` ({})",
+                rejection.body_text()
+            )));
+        }
     };
     let caller = match token {
         Some(token) => Some(admit(&state, group_id, &token).await?),
@@ -171,7 +181,9 @@ async fn serve(
     let sample_rate = start.sample_rate.unwrap_or(16_000);
     let channels = start.channel.unwrap_or(1);
     if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&sample_rate) {
-        return Err(invalid(format!("sample_rate must be from {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE}, got {sample_rate}")));
+        return Err(invalid(format!(
+            "sample_rate must be from {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE}, got {sample_rate}"
+        )));
     }
     if !(1..=MAX_CHANNELS).contains(&channels) {
         return Err(invalid(format!("channel must be 1 or 2, got {channels}")));

@@ -57,7 +57,12 @@ impl OpenStreams {
 /// Who a stretch of live speech is.
 pub enum LiveAnswer {
     /// The group's best voiceprint for it, and whether it reaches the threshold.
-    Best { feature_id: Id, feature_name: String, score: f64, matched: bool },
+    Best {
+        feature_id: Id,
+        feature_name: String,
+        score: f64,
+        matched: bool,
+    },
     NoVoiceprints,
     /// No answer this time: the workers were too busy, or the speech too short to embed. The
     /// next update comes half a second later.

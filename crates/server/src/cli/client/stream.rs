@@ -28,13 +28,21 @@ pub enum Source<'a> {
 
 /// Streams the source and prints the events: one line each, or their JSON with `json`. An
 /// error event is printed to stderr and fails the command.
-pub async fn stream(base_url: &str, token: &str, group: &str, source: Source<'_>, json: bool) -> Result<ExitCode, Error> {
+pub async fn stream(
+    base_url: &str,
+    token: &str,
+    group: &str,
+    source: Source<'_>,
+    json: bool,
+) -> Result<ExitCode, Error> {
     let url = format!("{}/v1/audio/voiceprint_groups/{group}/speaker_stream", base_url.trim_end_matches('/'));
     let url = url.replacen("http://", "ws://", 1);
     let mut request = url.as_str().into_client_request().map_err(|err| Error::Local(format!("{url}: {err}")))?;
-    let bearer = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| Error::Local("the token is not valid text".into()))?;
+    let bearer = HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|_| Error::Local("the token is not valid text".into()))?;
     request.headers_mut().insert("Authorization", bearer);
-    let (socket, _) = tokio_tungstenite::connect_async(request).await.map_err(|err| Error::Local(refusal(&url, err)))?;
+    let (socket, _) =
+        tokio_tungstenite::connect_async(request).await.map_err(|err| Error::Local(refusal(&url, err)))?;
     let (mut outgoing, mut incoming) = socket.split();
 
     let (sample_rate, channels, mut audio) = open(source)?;
@@ -116,8 +124,13 @@ fn open(source: Source) -> Result<(u32, u16, Audio), Error> {
             let bytes =
                 std::fs::read(path).map_err(|err| Error::Local(format!("cannot read {}: {err}", path.display())))?;
             let mut collected = Collected::default();
-            voxprint_audio::decode_into_at_most(&bytes, voxprint_audio::RawPcm::default(), &mut collected, MAX_FILE_SECONDS)
-                .map_err(|err| Error::Local(format!("{}: {err}", path.display())))?;
+            voxprint_audio::decode_into_at_most(
+                &bytes,
+                voxprint_audio::RawPcm::default(),
+                &mut collected,
+                MAX_FILE_SECONDS,
+            )
+            .map_err(|err| Error::Local(format!("{}: {err}", path.display())))?;
             let channels = if collected.channels <= 2 { collected.channels } else { 1 };
             let samples: Vec<f32> = if collected.channels <= 2 {
                 collected.samples
