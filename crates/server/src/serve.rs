@@ -101,6 +101,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_diarize_bytes: args.diarize_max_bytes as usize,
             audio_url_ttl_seconds: args.audio_url_ttl,
             request_timeout: std::time::Duration::from_secs(args.request_timeout),
+            diarize_timeout: std::time::Duration::from_secs(args.diarize_timeout),
         }),
         limiter: Arc::new(RateLimiter::new(args.rate_limit, args.rate_limit_burst)),
         readiness,

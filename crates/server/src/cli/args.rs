@@ -181,6 +181,10 @@ pub struct ServeArgs {
     /// WAV fit, and any compressed format).
     #[arg(long, env = "VOXPRINT_DIARIZE_MAX_BYTES", default_value_t = 100 << 20, value_parser = clap::value_parser!(u64).range(1024..=4 << 30))]
     pub diarize_max_bytes: u64,
+    /// Seconds a speaker_diarize request may take (upload included) before it is answered with
+    /// 4009 (or 408 while its upload is still arriving).
+    #[arg(long, env = "VOXPRINT_DIARIZE_TIMEOUT", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub diarize_timeout: u64,
     /// Diarizations processed at once; as many more wait, and past that requests get 4009.
     #[arg(long, env = "VOXPRINT_MAX_DIARIZATIONS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub max_diarizations: u64,

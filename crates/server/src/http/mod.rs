@@ -57,6 +57,8 @@ pub struct ApiSettings {
     pub audio_url_ttl_seconds: i64,
     /// How long a request may take before it is answered with 4009.
     pub request_timeout: std::time::Duration,
+    /// The same for speaker_diarize.
+    pub diarize_timeout: std::time::Duration,
 }
 
 /// What the handlers share: the service, and what only HTTP needs (links, limits, readiness).

@@ -57,7 +57,12 @@ pub async fn track_metrics(State(state): State<AppState>, request: Request, next
 /// was too slow), or with 4000 and status 408 when the server was waiting for the client's
 /// upload at that moment, so a slow connection is not reported as an overloaded server.
 pub async fn time_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let limit = state.settings.request_timeout;
+    // Diarization takes long recordings (larger uploads, longer work) and has its own limit.
+    let route = request.extensions().get::<MatchedPath>().map(|path| path.as_str());
+    let limit = match route {
+        Some(route) if route.ends_with("/speaker_diarize") => state.settings.diarize_timeout,
+        _ => state.settings.request_timeout,
+    };
     let upload = UploadWatch::default();
     let request = request.map(|body| ObservedBody::wrap(body, upload.clone()));
     match tokio::time::timeout(limit, next.run(request)).await {

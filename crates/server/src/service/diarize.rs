@@ -65,7 +65,11 @@ impl Voxprint {
             let name = &names[turn.speaker];
             match segments.last_mut() {
                 // Two speakers named after one voiceprint: one person, one segment.
-                Some(last) if last.label == name.label && last.end == seconds(turn.start) => {
+                Some(last)
+                    if last.feature_id == name.feature_id
+                        && last.label == name.label
+                        && last.end == seconds(turn.start) =>
+                {
                     last.end = seconds(turn.end)
                 }
                 _ => segments.push(Segment {
@@ -81,7 +85,8 @@ impl Voxprint {
         let mut speakers: Vec<SpeakerSummary> = Vec::new();
         for segment in &segments {
             let length = segment.end - segment.start;
-            match speakers.iter_mut().find(|speaker| speaker.label == segment.label) {
+            // Keyed by voiceprint too: two voiceprints of a group may share a name.
+            match speakers.iter_mut().find(|s| s.label == segment.label && s.feature_id == segment.feature_id) {
                 Some(speaker) => speaker.speech_seconds += length,
                 None => speakers.push(SpeakerSummary {
                     label: segment.label.clone(),
