@@ -81,6 +81,22 @@ const MESSAGES = {
     unexpectedResponse: "Unexpected {status} response from the server.",
     noClip: "Choose an audio file or record a clip first.",
     noMicrophone: "This browser gives no microphone access (it needs https or localhost).",
+    backToGroup: "‹ {name}",
+    diarizeHeading: "Who spoke when",
+    diarizeHint: "Upload a recording of several speakers (a meeting, a call): the server splits it into who spoke when and names the speakers enrolled in this group.",
+    maxSpeakers: "Max speakers (optional)",
+    diarize: "Find speakers",
+    timelineHint: "One colour per speaker, striped if not enrolled in the group. Click a segment to play it.",
+    speakers: "Speakers",
+    speaker: "Speaker",
+    voiceprint: "Voiceprint",
+    speech: "Speech",
+    notEnrolled: "not enrolled",
+    seconds: "{seconds} s",
+    segments: "Segments",
+    segmentStart: "Start",
+    segmentEnd: "End",
+    score: "Score",
   },
   "zh-CN": {
     title: "Voxprint 控制台",
@@ -153,6 +169,22 @@ const MESSAGES = {
     unexpectedResponse: "服务器返回了意外的 {status} 响应。",
     noClip: "请先选择音频文件或录制一段录音。",
     noMicrophone: "此浏览器无法使用麦克风（需要 https 或 localhost）。",
+    backToGroup: "‹ {name}",
+    diarizeHeading: "谁在何时说话",
+    diarizeHint: "上传一段多人说话的录音（会议、通话）：服务器会分出谁在何时说话，并认出本组已注册的说话人。",
+    maxSpeakers: "最多说话人数（可选）",
+    diarize: "区分说话人",
+    timelineHint: "每位说话人一种颜色，未在本组注册的带斜纹。点击片段即可播放。",
+    speakers: "说话人",
+    speaker: "说话人",
+    voiceprint: "声纹",
+    speech: "语音",
+    notEnrolled: "未注册",
+    seconds: "{seconds} 秒",
+    segments: "片段",
+    segmentStart: "开始",
+    segmentEnd: "结束",
+    score: "得分",
   },
 };
 /** The languages offered, each named in itself. */
@@ -263,7 +295,9 @@ function el(tag, attrs = {}, ...children) {
 }
 
 function show(view) {
-  for (const id of ["signin-view", "groups-view", "group-view", "identify-view", "compare-view"]) $(id).classList.add("hidden");
+  for (const id of ["signin-view", "groups-view", "group-view", "identify-view", "compare-view", "diarize-view"]) {
+    $(id).classList.add("hidden");
+  }
   for (const id of view) $(id).classList.remove("hidden");
 }
 
@@ -537,6 +571,128 @@ async function compare() {
   $("compare-quality").replaceChildren(clipQuality("firstClip", data.quality), clipQuality("secondClip", data.quality2));
 }
 
+// Who spoke when: the server splits a recording of several speakers into segments, each named
+// after the group's voiceprint it matches or labelled speaker_1, speaker_2, … The page shows them
+// on a timeline of the recording, which plays from the uploaded file itself (an object URL).
+function openGroupPage(view) {
+  for (const node of document.querySelectorAll(".group-name")) node.textContent = state.group.name;
+  for (const node of document.querySelectorAll(".group-back")) setText(node, "backToGroup", { name: state.group.name });
+  show([view]);
+}
+
+function openDiarize() {
+  openGroupPage("diarize-view");
+  $("diarize-result").classList.add("hidden");
+  pickers.diarize.clear();
+}
+
+/** One colour per speaker, in the order speakers appear, so a speaker keeps its colour. Those
+ *  not enrolled are striped (class `unnamed`), so they stand apart from named ones whatever the
+ *  colour. */
+const SPEAKER_COLOURS = ["#3b5bdb", "#e8590c", "#2b8a3e", "#ae3ec9", "#1098ad", "#f08c00", "#c2255c", "#5c940d"];
+
+function paint(node, { index, named }) {
+  node.style.backgroundColor = SPEAKER_COLOURS[index % SPEAKER_COLOURS.length];
+  node.classList.toggle("unnamed", !named);
+}
+
+/** The stretch from `start` to `end` (seconds) on a timeline `length` seconds long, in its
+ *  speaker's colour. */
+function timelineBar(tag, start, end, length, speaker, attrs = {}) {
+  const bar = el(tag, { class: "segment", ...attrs });
+  bar.style.left = `${(100 * start) / length}%`;
+  bar.style.width = `${(100 * (end - start)) / length}%`;
+  paint(bar, speaker);
+  return bar;
+}
+
+/** A colour swatch and a name, as the timeline's legend and the tables show speakers. */
+function speakerName(speaker) {
+  const swatch = el("span", { class: "swatch" });
+  paint(swatch, speaker);
+  return el("span", { class: "speaker" }, swatch, speaker.label);
+}
+
+/** Seconds as m:ss.s, as media players show time. */
+function clock(seconds) {
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes}:${(seconds - minutes * 60).toFixed(1).padStart(4, "0")}`;
+}
+
+/** The recording's duration once the audio element knows it, else NaN (a format it cannot play). */
+function mediaDuration(audio) {
+  return new Promise((resolve) => {
+    if (audio.readyState >= HTMLMediaElement.HAVE_METADATA) resolve(audio.duration);
+    audio.addEventListener("loadedmetadata", () => resolve(audio.duration), { once: true });
+    audio.addEventListener("error", () => resolve(NaN), { once: true });
+    setTimeout(() => resolve(NaN), 3000);
+  });
+}
+
+/** How many seconds the timeline spans. */
+let diarizedLength = 0;
+
+async function diarize() {
+  const file = pickers.diarize.clip();
+  const form = new FormData();
+  form.append("file", file);
+  const maxSpeakers = $("max-speakers").value.trim();
+  if (maxSpeakers) form.append("max_speakers", maxSpeakers);
+  const audio = $("diarize-audio");
+  if (audio.src) URL.revokeObjectURL(audio.src);
+  audio.src = URL.createObjectURL(file); // loads while the server works
+  $("diarize-result").classList.add("hidden");
+  const data = await api("POST", `/v1/audio/voiceprint_groups/${state.group.id}/speaker_diarize`, form);
+  // The timeline spans the whole recording; the last segment's end if the browser cannot tell.
+  const lastEnd = Math.max(0, ...data.segments.map((segment) => segment.end));
+  const duration = await mediaDuration(audio);
+  diarizedLength = Number.isFinite(duration) ? Math.max(duration, lastEnd) : lastEnd;
+  renderDiarization(data, diarizedLength);
+}
+
+function renderDiarization({ segments, speakers }, length) {
+  const byLabel = new Map(speakers.map((speaker, index) =>
+    [speaker.label, { ...speaker, index, named: speaker.feature_id !== null }]));
+  const play = (segment) => run(() => playSegment(segment));
+  $("diarize-timeline").replaceChildren(el("div", { class: "playhead hidden" }), ...segments.map((segment) =>
+    timelineBar("button", segment.start, segment.end, length, byLabel.get(segment.label), {
+      type: "button", title: `${segment.label} ${clock(segment.start)}–${clock(segment.end)}`,
+      "data-testid": "segment", dataset: { label: segment.label }, onclick: play(segment),
+    })));
+  $("diarize-legend").replaceChildren(...speakers.map((speaker) => el("li", {}, speakerName(byLabel.get(speaker.label)))));
+  $("diarize-speakers").replaceChildren(...speakers.map((speaker) => el("tr", { dataset: { label: speaker.label } },
+    el("td", {}, speakerName(byLabel.get(speaker.label))),
+    speaker.feature_name === null ? el("td", { class: "muted", i18n: "notEnrolled" }) : el("td", {}, speaker.feature_name),
+    el("td", { i18n: "seconds", args: { seconds: speaker.speech_seconds.toFixed(1) } }))));
+  $("diarize-segments").replaceChildren(...segments.map((segment) => el("tr", {},
+    el("td", {}, el("button", { class: "secondary play", onclick: play(segment) }, `▶ ${clock(segment.start)}`)),
+    el("td", {}, clock(segment.end)),
+    el("td", {}, speakerName(byLabel.get(segment.label))),
+    el("td", {}, segment.score === null ? "–" : segment.score.toFixed(1)))));
+  $("diarize-result").classList.remove("hidden");
+}
+
+/** Where playback of a segment stops; null when the player plays on as the user left it. */
+let segmentEnd = null;
+
+async function playSegment(segment) {
+  const audio = $("diarize-audio");
+  audio.currentTime = segment.start;
+  await audio.play();
+  segmentEnd = segment.end;
+}
+
+/** Pauses at the segment's end (timeupdate comes about every quarter second: close enough), and
+ *  moves the playhead along the timeline. */
+function followPlayback() {
+  const audio = $("diarize-audio");
+  if (segmentEnd !== null && audio.currentTime >= segmentEnd) { segmentEnd = null; audio.pause(); }
+  const playhead = $("diarize-timeline").querySelector(".playhead");
+  if (!playhead || !diarizedLength) return;
+  playhead.classList.remove("hidden");
+  playhead.style.left = `${(100 * audio.currentTime) / diarizedLength}%`;
+}
+
 // Recording from the microphone with the browser's own recorder, uploaded as it is: the server
 // decodes Opus in WebM (Chromium, Firefox) and in Ogg, and the MP4 of browsers that record AAC.
 const RECORDING_FORMATS = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus"];
@@ -593,7 +749,7 @@ async function toggleRecording(button, done) {
  *  chosen (the file's name or the recording's length). `clip()` gives the chosen file, else the
  *  last recording. The file input itself is hidden in its label, whose text is ours: the
  *  browser's own "Choose file" would be in the browser's language, not the page's. */
-function clipPicker(kind) {
+function clipPicker(kind, { recordable = true } = {}) {
   let recorded = null;
   const input = el("input", { type: "file", accept: AUDIO_FILES, class: "file-input", "data-testid": `${kind}-file` });
   const choose = el("label", { class: "button secondary" }, input, el("span", { i18n: "chooseFile" }));
@@ -609,7 +765,7 @@ function clipPicker(kind) {
     setText(chosen, "recorded", { seconds: made.seconds.toFixed(1) });
   })));
   return {
-    nodes: [choose, record, chosen],
+    nodes: recordable ? [choose, record, chosen] : [choose, chosen],
     clip() {
       if (input.files.length) return input.files[0];
       if (recorded) return recorded.file;
@@ -623,11 +779,14 @@ function clipPicker(kind) {
 const pickers = {
   enroll: clipPicker("enroll"), identify: clipPicker("identify"),
   compareFirst: clipPicker("compare-first"), compareSecond: clipPicker("compare-second"),
+  // A recording to play back by segment: a file (the browser's own recordings seek poorly).
+  diarize: clipPicker("diarize", { recordable: false }),
 };
 $("enroll-clip").prepend(...pickers.enroll.nodes);
 $("identify-clip").prepend(...pickers.identify.nodes);
 $("compare-first-clip").append(...pickers.compareFirst.nodes);
 $("compare-second-clip").append(...pickers.compareSecond.nodes);
+$("diarize-clip").prepend(...pickers.diarize.nodes);
 for (const [code, name] of Object.entries(LANGUAGES)) $("language").append(el("option", { value: code, lang: code }, name));
 $("language").addEventListener("change", (e) => {
   localStorage.setItem("voxprint-language", e.target.value);
@@ -649,5 +808,11 @@ $("features-next").addEventListener("click", run(() => { state.featuresPage++; r
 $("back").addEventListener("click", run(openGroups));
 $("enroll").addEventListener("click", run(enroll));
 $("identify").addEventListener("click", run(identify));
+$("open-diarize").addEventListener("click", openDiarize);
+for (const back of document.querySelectorAll(".group-back")) back.addEventListener("click", run(() => openGroup(state.group)));
+$("diarize").addEventListener("click", run(diarize));
+$("diarize-audio").addEventListener("timeupdate", followPlayback);
+$("diarize-audio").addEventListener("pause", () => { segmentEnd = null; });
+
 setLanguage(preferredLanguage());
 if (token()) run(() => signIn(token()))(); else show(["signin-view"]);
