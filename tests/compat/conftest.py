@@ -66,11 +66,12 @@ def storage_args(data_dir):
         subprocess.run(["psql", "-q", admin_url, "-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=False)
 
 
-@pytest.fixture()
-def server():
+@contextmanager
+def start_server(*extra_args):
+    """A `voxprint serve` on a fresh storage of the deployment under test, with these flags."""
     with tempfile.TemporaryDirectory() as data_dir, storage_args(data_dir) as storage:
         process = subprocess.Popen(
-            [voxprint_bin(), "serve", "--listen", "127.0.0.1:0", *storage],
+            [voxprint_bin(), "serve", "--listen", "127.0.0.1:0", *storage, *extra_args],
             stdout=subprocess.PIPE, text=True, env={**os.environ, "VOXPRINT_LOG": "warn"},
         )
         try:
@@ -89,3 +90,9 @@ def server():
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+@pytest.fixture()
+def server():
+    with start_server() as started:
+        yield started

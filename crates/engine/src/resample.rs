@@ -95,6 +95,12 @@ impl To16k {
         }
     }
 
+    /// The 16 kHz samples computed so far and not yet taken: for a live stream, which cannot
+    /// wait for [`To16k::finish`]. Taking them changes nothing in what follows.
+    pub fn take(&mut self) -> Vec<f32> {
+        std::mem::take(&mut self.out)
+    }
+
     /// The 16 kHz signal, once the input has ended.
     pub fn finish(mut self) -> Vec<f32> {
         if let Some(r) = &self.resampler {

@@ -25,6 +25,51 @@ pub fn speech_mask(wav: &[f32]) -> Vec<bool> {
     dilate(&smooth(&flags), VAD_MAX_SILENCE_LENGTH / 2)
 }
 
+/// The VAD of a live stream: the same detector in the same mode, fed 16 kHz samples as they
+/// come, giving each whole frame's raw decision (the caller smooths them as it needs: a live
+/// stream cannot look ahead as [`speech_mask`] does).
+pub struct LiveVad {
+    vad: SendableVad,
+    pending: Vec<f32>,
+}
+
+/// libfvad's detector, which `webrtc-vad` does not mark `Send` because it holds a raw pointer.
+struct SendableVad(Vad);
+
+// SAFETY: the pointer is to a heap object owned by this value alone (freed on drop), holding
+// plain numbers with no thread-local or thread-affine state; `&mut self` gives exclusive access
+// to it, so moving it to another thread is as safe as moving a `Box`.
+unsafe impl Send for SendableVad {}
+
+impl Default for LiveVad {
+    fn default() -> Self {
+        LiveVad {
+            vad: SendableVad(Vad::new_with_rate_and_mode(SampleRate::Rate16kHz, VadMode::VeryAggressive)),
+            pending: Vec::with_capacity(VAD_WINDOW_SAMPLES),
+        }
+    }
+}
+
+impl LiveVad {
+    /// Feeds 16 kHz samples; returns the decision of each frame of [`VAD_WINDOW_SAMPLES`] they
+    /// complete, with the frame's samples.
+    pub fn push(&mut self, samples: &[f32]) -> Vec<(bool, Vec<f32>)> {
+        let mut frames = Vec::new();
+        let mut pcm = [0i16; VAD_WINDOW_SAMPLES];
+        for &sample in samples {
+            self.pending.push(sample);
+            if self.pending.len() == VAD_WINDOW_SAMPLES {
+                for (p, &s) in pcm.iter_mut().zip(&self.pending) {
+                    *p = to_int16(s);
+                }
+                let voiced = self.vad.0.is_voice_segment(&pcm).unwrap_or(false);
+                frames.push((voiced, std::mem::replace(&mut self.pending, Vec::with_capacity(VAD_WINDOW_SAMPLES))));
+            }
+        }
+        frames
+    }
+}
+
 /// The VAD's decision for each frame, with one detector carried across the frames (it adapts).
 fn voice_flags<'a>(frames: impl Iterator<Item = &'a [f32]>) -> Vec<bool> {
     let mut vad = Vad::new_with_rate_and_mode(SampleRate::Rate16kHz, VadMode::VeryAggressive);
@@ -73,6 +118,27 @@ fn dilate(mask: &[bool], radius: usize) -> Vec<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_live_detector_decides_as_the_whole_recording_one() {
+        let wav: Vec<f32> = (0..16_000 * 2)
+            .map(|i| {
+                let t = i as f32 / 16_000.0;
+                let envelope = if (8_000..24_000).contains(&i) { 0.3 } else { 0.0 };
+                envelope * (2.0 * std::f32::consts::PI * 220.0 * t).sin() * (1.0 + (2.0 * std::f32::consts::PI * 3.0 * t).sin())
+            })
+            .collect();
+        let whole = voice_flags(wav.chunks_exact(VAD_WINDOW_SAMPLES));
+        let mut live = LiveVad::default();
+        let mut flags = Vec::new();
+        for piece in wav.chunks(1_000) {
+            flags.extend(live.push(piece).into_iter().map(|(voiced, frame)| {
+                assert_eq!(frame.len(), VAD_WINDOW_SAMPLES);
+                voiced
+            }));
+        }
+        assert_eq!(flags, whole, "pieces of any size, same decisions");
+    }
 
     #[test]
     fn silence_and_tiny_inputs_give_nothing() {

@@ -18,6 +18,9 @@ pub struct Metrics {
     pub comparisons: IntCounter,
     pub diarizations: IntCounter,
     pub diarization_seconds: Histogram,
+    pub streams: IntCounter,
+    pub streams_open: IntGauge,
+    pub stream_updates: IntCounter,
     pub embedding_seconds: Histogram,
     pub audio_seconds: prometheus::Counter,
     pub cache_hits: IntCounter,
@@ -70,6 +73,10 @@ impl Metrics {
                 .buckets(vec![0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 60.0, 120.0]),
         )
         .expect("valid metric");
+        let streams = IntCounter::new("streams_total", "live streams (speaker_stream) opened").expect("valid metric");
+        let streams_open = IntGauge::new("streams_open", "live streams open now").expect("valid metric");
+        let stream_updates =
+            IntCounter::new("stream_updates_total", "speaker events of live streams").expect("valid metric");
         let embedding_seconds = Histogram::with_opts(
             HistogramOpts::new("embedding_seconds", "time to decode, preprocess and embed one recording")
                 .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
@@ -95,6 +102,9 @@ impl Metrics {
             comparisons,
             diarizations,
             diarization_seconds,
+            streams,
+            streams_open,
+            stream_updates,
             embedding_seconds,
             audio_seconds,
             cache_hits,
@@ -118,6 +128,9 @@ impl Metrics {
             Box::new(self.comparisons.clone()),
             Box::new(self.diarizations.clone()),
             Box::new(self.diarization_seconds.clone()),
+            Box::new(self.streams.clone()),
+            Box::new(self.streams_open.clone()),
+            Box::new(self.stream_updates.clone()),
             Box::new(self.embedding_seconds.clone()),
             Box::new(self.audio_seconds.clone()),
             Box::new(self.cache_hits.clone()),

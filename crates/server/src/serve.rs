@@ -12,6 +12,7 @@ use crate::http::ratelimit::RateLimiter;
 use crate::http::{self, ApiSettings, AppState};
 use crate::metrics::Metrics;
 use crate::service::signing::UrlSigner;
+use crate::service::stream::StreamSettings;
 use crate::service::{Settings, Voxprint};
 use crate::speaker::diarization::{Admission, DiarizationSettings};
 use crate::speaker::scoring::EmbeddingCache;
@@ -61,6 +62,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new());
     let workers = args.embed_workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let readiness = Arc::new(Readiness::new(store.clone(), blobs.clone()));
+    let (stop_streams, stopping) = tokio::sync::watch::channel(false);
     let voxprint = Voxprint {
         store,
         blobs,
@@ -68,6 +70,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         embedder: Embedder::start(encoder, workers, args.embed_queue.max(1), metrics.clone()),
         speakers: Arc::new(EmbeddingCache::new(metrics.clone())),
         diarizations: Arc::new(Admission::new(args.max_diarizations as usize)),
+        streams: Arc::default(),
         metrics,
         settings: Arc::new(Settings {
             max_groups_per_user: args.max_groups_per_user,
@@ -81,6 +84,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             diarization: DiarizationSettings {
                 max_seconds: args.diarize_max_seconds,
                 cluster_threshold: args.diarize_cluster_threshold,
+            },
+            streams: StreamSettings {
+                max_streams: args.max_streams as usize,
+                max_streams_per_token: args.max_streams_per_token as usize,
+                idle_timeout: std::time::Duration::from_secs(args.stream_idle_timeout),
+                max_duration: std::time::Duration::from_secs(args.stream_max_seconds),
             },
         }),
     };
@@ -96,6 +105,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         limiter: Arc::new(RateLimiter::new(args.rate_limit, args.rate_limit_burst)),
         readiness,
         signer: UrlSigner::new(signing_key),
+        shutdown: stopping,
     };
     // In the background too: voiceprints stored by an older version are scored as before
     // until their scoring data is refreshed.
@@ -127,7 +137,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let connections = args.connection_settings();
     tracing::info!(%address, max_connections = connections.max_connections, "serving");
     let metrics = voxprint.metrics.clone();
-    http::connections::serve(listener, http::router(state), connections, metrics, shutdown_signal()).await;
+    let signal = async move {
+        shutdown_signal().await;
+        // Live streams end too (they left the connections' accounting when upgraded).
+        let _ = stop_streams.send(true);
+    };
+    http::connections::serve(listener, http::router(state), connections, metrics, signal).await;
     tracing::info!("stopped");
     Ok(())
 }

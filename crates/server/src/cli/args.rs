@@ -188,6 +188,19 @@ pub struct ServeArgs {
     /// groups of a recording's windows are taken for one speaker. Lower finds fewer speakers.
     #[arg(long, env = "VOXPRINT_DIARIZE_CLUSTER_THRESHOLD", default_value_t = crate::speaker::diarization::DEFAULT_CLUSTER_THRESHOLD, value_parser = parse_similarity)]
     pub diarize_cluster_threshold: f32,
+    /// Live streams (speaker_stream) open at once on this instance; past that, 4009.
+    #[arg(long, env = "VOXPRINT_MAX_STREAMS", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_streams: u64,
+    /// Live streams one token may have open at once; past that, 4009.
+    #[arg(long, env = "VOXPRINT_MAX_STREAMS_PER_TOKEN", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_streams_per_token: u64,
+    /// Seconds a live stream may go without sending audio (or its first message) before it is
+    /// closed.
+    #[arg(long, env = "VOXPRINT_STREAM_IDLE_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub stream_idle_timeout: u64,
+    /// Longest a live stream may last, in seconds.
+    #[arg(long, env = "VOXPRINT_STREAM_MAX_SECONDS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub stream_max_seconds: u64,
     /// Requests per second allowed per token on average (0: no limit); past it, 4008.
     #[arg(long, env = "VOXPRINT_RATE_LIMIT", default_value_t = 0.0)]
     pub rate_limit: f64,

@@ -4,6 +4,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
+use axum::http::HeaderValue;
 use axum::http::request::Parts;
 
 use super::error::ApiError;
@@ -19,6 +20,8 @@ pub struct Caller {
     pub user_id: i64,
     pub team_id: i64,
     permissions: PermissionSet,
+    /// Identifies the token (for limits per token) without being the secret.
+    pub token_hash: Vec<u8>,
 }
 
 impl Caller {
@@ -47,32 +50,41 @@ impl FromRequestParts<AppState> for Caller {
         let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
             ApiError::Unauthenticated("missing Authorization header; send `Authorization: Bearer <token>`".into())
         })?;
-        let header = header.to_str().unwrap_or("");
-        let secret = match header.split_once(' ') {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-            _ => return Err(ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`".into())),
-        };
-        let invalid = || ApiError::Unauthenticated("the token is invalid, revoked or expired".into());
-        if !token::looks_like_token(secret) {
-            return Err(invalid());
-        }
-        let hash = token::hash(secret);
-        let record = state.voxprint.store.find_token(&hash).await?.ok_or_else(invalid)?;
-        if !token::hashes_equal(&record.token_hash, &hash) || record.revoked_at.is_some() {
-            return Err(invalid());
-        }
-        if record.expires_at.is_some_and(|expires_at| expires_at <= now_seconds()) {
-            return Err(invalid());
-        }
-        if let Err(wait) = state.limiter.check(&hash) {
-            let retry_after_secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-            return Err(ApiError::RateLimited {
-                msg: format!("too many requests with this token; retry in {retry_after_secs} s"),
-                retry_after_secs,
-            });
-        }
-        let permissions = PermissionSet::parse(&record.permissions)
-            .map_err(|err| ApiError::Internal(Fault::new("reading the token's stored permissions", err)))?;
-        Ok(Caller { user_id: record.user_id, team_id: record.team_id, permissions })
+        authenticate(state, bearer_token(header)?).await
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer_token(header: &HeaderValue) -> Result<&str, ApiError> {
+    match header.to_str().unwrap_or("").split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => Ok(rest.trim()),
+        _ => Err(ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`".into())),
+    }
+}
+
+/// The caller holding this token secret, if it is valid and within its rate limit. Also for
+/// tokens that arrive otherwise than in a header (a live stream's first message).
+pub async fn authenticate(state: &AppState, secret: &str) -> Result<Caller, ApiError> {
+    let invalid = || ApiError::Unauthenticated("the token is invalid, revoked or expired".into());
+    if !token::looks_like_token(secret) {
+        return Err(invalid());
+    }
+    let hash = token::hash(secret);
+    let record = state.voxprint.store.find_token(&hash).await?.ok_or_else(invalid)?;
+    if !token::hashes_equal(&record.token_hash, &hash) || record.revoked_at.is_some() {
+        return Err(invalid());
+    }
+    if record.expires_at.is_some_and(|expires_at| expires_at <= now_seconds()) {
+        return Err(invalid());
+    }
+    if let Err(wait) = state.limiter.check(&hash) {
+        let retry_after_secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        return Err(ApiError::RateLimited {
+            msg: format!("too many requests with this token; retry in {retry_after_secs} s"),
+            retry_after_secs,
+        });
+    }
+    let permissions = PermissionSet::parse(&record.permissions)
+        .map_err(|err| ApiError::Internal(Fault::new("reading the token's stored permissions", err)))?;
+    Ok(Caller { user_id: record.user_id, team_id: record.team_id, permissions, token_hash: hash })
 }

@@ -40,15 +40,11 @@ fn code_and_status(error: &ApiError) -> (i64, StatusCode) {
 /// disk rarely clears within a second.
 const STORAGE_RETRY_AFTER_SECS: u64 = 5;
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (code, status) = code_and_status(&self);
-        let retry_after = match &self {
-            ApiError::Overloaded(_) => Some(1),
-            ApiError::StorageUnavailable(_) => Some(STORAGE_RETRY_AFTER_SECS),
-            ApiError::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
-            _ => None,
-        };
+impl ApiError {
+    /// The envelope's code and message (logging what the message leaves out): for answers that
+    /// are not HTTP responses, such as a live stream's error event.
+    pub fn into_code_and_message(self) -> (i64, String) {
+        let (code, _) = code_and_status(&self);
         let msg = match self {
             ApiError::RateLimited { msg, .. } => msg,
             ApiError::Internal(detail) => {
@@ -75,6 +71,20 @@ impl IntoResponse for ApiError {
             | ApiError::Overloaded(msg)
             | ApiError::UploadTimeout(msg) => msg,
         };
+        (code, msg)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (_, status) = code_and_status(&self);
+        let retry_after = match &self {
+            ApiError::Overloaded(_) => Some(1),
+            ApiError::StorageUnavailable(_) => Some(STORAGE_RETRY_AFTER_SECS),
+            ApiError::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
+            _ => None,
+        };
+        let (code, msg) = self.into_code_and_message();
         let mut response = envelope::failure(status, code, msg);
         if let Some(seconds) = retry_after {
             response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));

@@ -21,6 +21,7 @@ pub mod openapi;
 mod operations;
 pub mod ratelimit;
 mod samples;
+mod stream;
 mod upload;
 mod users;
 mod verify;
@@ -66,6 +67,8 @@ pub struct AppState {
     pub signer: UrlSigner,
     pub limiter: Arc<RateLimiter>,
     pub readiness: Arc<Readiness>,
+    /// Turns true when the server stops: live streams end.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -103,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .merge(uploads)
         .merge(compare)
         .merge(diarize)
+        .route("/v1/audio/voiceprint_groups/{group_id}/speaker_stream", get(stream::stream))
         .route("/v1/users/me", get(users::me))
         .route(&format!("{}/{{feature_id}}", audio::AUDIO_PATH), get(audio::download))
         .route(assets::VOICEPRINT_ICON_PATH, get(assets::voiceprint_icon))

@@ -8,6 +8,7 @@ pub mod groups;
 pub mod identify;
 pub mod samples;
 pub mod signing;
+pub mod stream;
 pub mod verify;
 pub mod voiceprints;
 
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 use crate::metrics::Metrics;
 use crate::speaker::diarization::{Admission, DiarizationSettings};
+use stream::{OpenStreams, StreamSettings};
 use crate::speaker::quality_gate::EnrollmentLimits;
 use crate::speaker::scoring::EmbeddingCache;
 use crate::speaker::workers::Embedder;
@@ -41,6 +43,7 @@ pub struct Settings {
     /// When an enrollment is too poor to accept.
     pub enrollment: EnrollmentLimits,
     pub diarization: DiarizationSettings,
+    pub streams: StreamSettings,
 }
 
 /// What the operations work with: the storage, the embedding workers and the scoring cache.
@@ -53,6 +56,8 @@ pub struct Voxprint {
     pub speakers: Arc<EmbeddingCache>,
     /// Diarizations in progress and waiting.
     pub diarizations: Arc<Admission>,
+    /// Live streams open now.
+    pub streams: Arc<OpenStreams>,
     pub metrics: Arc<Metrics>,
     pub settings: Arc<Settings>,
 }
@@ -90,6 +95,7 @@ mod tests {
             embedder: Embedder::start(encoder, 1, 1, metrics.clone()),
             speakers: Arc::new(EmbeddingCache::new(metrics.clone())),
             diarizations: Arc::new(Admission::new(1)),
+            streams: Arc::default(),
             metrics,
             settings: Arc::new(Settings {
                 max_groups_per_user,
@@ -98,6 +104,12 @@ mod tests {
                 match_threshold: 50.0,
                 enrollment: EnrollmentLimits { min_speech_seconds: 1.2, min_snr_db: 10.0, max_clipping: 0.01 },
                 diarization: DiarizationSettings { max_seconds: 60, cluster_threshold: 0.75 },
+                streams: StreamSettings {
+                    max_streams: 2,
+                    max_streams_per_token: 1,
+                    idle_timeout: std::time::Duration::from_secs(10),
+                    max_duration: std::time::Duration::from_secs(60),
+                },
             }),
         }
     }

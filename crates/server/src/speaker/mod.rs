@@ -3,6 +3,7 @@
 //! recording, and bringing stored voiceprints up to the current scoring version.
 
 pub mod diarization;
+pub mod live;
 pub mod quality_gate;
 pub mod recording;
 pub mod reembed;
