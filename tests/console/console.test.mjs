@@ -4,8 +4,8 @@
 // fake microphone playing a corpus voice, recorded by MediaRecorder as WebM/Opus), verify a
 // voiceprint, add and delete samples, compare two clips; all without a Content-Security-Policy
 // violation, and with the page's texts in the language. Then, in each language, who spoke when in
-// a two-speaker conversation (timeline, tables, playback of a segment). Then the policy itself: no
-// inline code, no framing.
+// a two-speaker conversation (timeline, tables, playback of a segment) and the live page streaming
+// that conversation from the fake microphone. Then the policy itself: no inline code, no framing.
 // Screenshots go to screenshots/ at the repository root (ignored by git).
 //
 // VOXPRINT_BIN names the server binary (default: target/debug/voxprint); CHROMIUM the browser
@@ -13,7 +13,8 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { corpus, repo, startServer } from "../voxprint-server.mjs";
@@ -76,6 +77,8 @@ const languages = [
     confirmSample: "Delete this sample of \"Sally\"?",
     error: "Error 4000: ",
     diarizeHeading: "Who spoke when", notEnrolled: "not enrolled", seconds: /^(\d+\.\d) s$/,
+    liveHeading: "Live", listening: "Connected, listening", disconnected: "Disconnected",
+    speakingAs: (name) => `Speaking: ${name}`, liveScore: /^score \d+\.\d, threshold \d+/,
   },
   {
     locale: "zh-CN", lang: "zh-CN", short: "zh", other: "en",
@@ -91,6 +94,8 @@ const languages = [
     confirmSample: "删除“Sally”的这个样本？",
     error: "错误 4000：",
     diarizeHeading: "谁在何时说话", notEnrolled: "未注册", seconds: /^(\d+\.\d) 秒$/,
+    liveHeading: "实时识别", listening: "已连接，正在收听", disconnected: "已断开",
+    speakingAs: (name) => `正在说话：${name}`, liveScore: /^得分 \d+\.\d，阈值 \d+/,
   },
 ];
 
@@ -270,11 +275,15 @@ async function call(server, method, path, body) {
 }
 
 for (const language of languages) {
-  test(`${language.locale}: who spoke when in a conversation`, async () => {
+  test(`${language.locale}: who spoke when in a conversation, and who is speaking now (live)`, async () => {
     const server = await startServer();
     mkdirSync(screenshots, { recursive: true });
+    // The conversation is both the uploaded recording and what the fake microphone plays.
     const conversation = conversationWav();
-    const browser = await launchChromium(microphone);
+    const scratch = mkdtempSync(join(tmpdir(), "voxprint-console-"));
+    const conversationFile = join(scratch, "conversation.wav");
+    writeFileSync(conversationFile, conversation);
+    const browser = await launchChromium(conversationFile);
     try {
       // Alan is enrolled as "awb" through the API; the other voice is not.
       const group = await call(server, "POST", "/v1/audio/voiceprint_groups", { name: "Meeting room" });
@@ -284,7 +293,7 @@ for (const language of languages) {
       await call(server, "POST", `/v1/audio/voiceprint_groups/${group.id}/features`, form);
 
       const context = await browser.newContext({
-        locale: language.locale, viewport: { width: 390, height: 844 },
+        locale: language.locale, viewport: { width: 390, height: 844 }, permissions: ["microphone"],
       });
       const page = await context.newPage();
       const violations = await watchViolations(page);
@@ -340,10 +349,40 @@ for (const language of languages) {
         `played ${shortest.start}–${shortest.end} s, stopped at ${stoppedAt} s`);
       await page.screenshot({ path: join(screenshots, `console-diarize-${language.short}.png`), fullPage: true });
 
+      // Live: the fake microphone plays the conversation from its start, Alan first. The page
+      // sends the stream's format, then PCM of at most a second per frame.
+      const frames = [];
+      page.on("websocket", (socket) => socket.on("framesent", ({ payload }) => frames.push(payload)));
+      await page.getByTestId("diarize-back").click();
+      await page.getByTestId("open-live").click();
+      await page.locator("#live-view h2").filter({ hasText: `${language.liveHeading} · Meeting room` }).waitFor();
+      await page.getByTestId("live-start").click();
+      await page.getByTestId("live-state").filter({ hasText: language.listening }).waitFor({ timeout: 10_000 });
+      await page.getByTestId("live-speaker").filter({ hasText: language.speakingAs("awb") }).waitFor({ timeout: 20_000 });
+      assert.match(await page.getByTestId("live-score").textContent(), language.liveScore);
+      assert.ok(await page.getByTestId("live-timeline").getByTestId("segment").count() > 0, "the timeline shows speech");
+      assert.ok((await page.getByTestId("live-legend").textContent()).includes("awb"));
+      await page.screenshot({ path: join(screenshots, `console-live-${language.short}.png`), fullPage: true });
+      await page.getByTestId("live-stop").click();
+      await page.getByTestId("live-state").filter({ hasText: language.disconnected }).waitFor({ timeout: 10_000 });
+
+      const start = JSON.parse(frames[0]);
+      assert.equal(start.channel, 1);
+      assert.ok(Number.isInteger(start.sample_rate) && start.sample_rate >= 8000 && start.sample_rate <= 48000, `rate ${start.sample_rate}`);
+      // 16-bit samples in binary frames of about 100 ms each (the server takes up to a second).
+      const audio = frames.slice(1, -1);
+      assert.ok(audio.length > 0);
+      for (const frame of audio) {
+        assert.ok(Buffer.isBuffer(frame) && frame.length % 2 === 0, "a binary frame of 16-bit samples");
+        const seconds = frame.length / 2 / start.sample_rate;
+        assert.ok(seconds >= 0.1 && seconds < 0.2, `a frame of ${seconds} s`);
+      }
+      assert.deepEqual(JSON.parse(frames.at(-1)), { event: "end" });
       assert.deepEqual(violations, [], "the pages work within the Content-Security-Policy");
     } finally {
       await browser.close();
       server.stop();
+      rmSync(scratch, { recursive: true, force: true });
     }
   });
 }
