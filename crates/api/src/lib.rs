@@ -10,6 +10,7 @@ pub mod codes;
 mod id;
 pub mod limits;
 mod models;
+pub mod stream;
 
 pub use client::{Audio, Client, Error, Result};
 pub use id::{Id, InvalidId};

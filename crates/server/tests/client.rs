@@ -349,3 +349,44 @@ fn diarize_prints_segments_speakers_and_rttm() {
     let duration: f64 = lines[0][4].parse().unwrap();
     assert!(duration > 6.0, "{rttm}");
 }
+
+#[test]
+#[ignore = "needs the speaker model (`voxprint model fetch`); scripts/test.sh runs it"]
+fn stream_prints_live_events_from_a_file_and_from_standard_input() {
+    let server = TestServer::start(&[]);
+    let group = id_of(&json(&server, &["groups", "create", "--name", "Live"]));
+    let path = |file: &str| corpus(file).to_str().unwrap().to_owned();
+    json(&server, &["features", "create", "--group", &group, "--name", "awb", &path("flite-awb/01.wav")]);
+
+    // A file, at real-time pace: about 2.6 s.
+    let started = std::time::Instant::now();
+    let output = client(&server, &["stream", "--group", &group, &path("flite-awb/02.wav")]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(started.elapsed().as_secs_f64() > 2.0, "sent at real-time pace, not at once");
+    let lines = text(&output.stdout);
+    assert!(lines.lines().next().unwrap().contains("ready (threshold 50)"), "{lines}");
+    assert!(lines.contains("speech starts") && lines.contains("speaking: awb (") && lines.contains("speech ends"), "{lines}");
+
+    // Raw PCM on standard input, as JSON lines.
+    let pcm = common::pcm_of(&std::fs::read(corpus("festival-ked/02.wav")).unwrap());
+    let bytes: Vec<u8> = pcm.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let mut child = Command::new(BIN)
+        .args(["client", "--url", &server.base_url, "--token", &server.admin_token, "--json"])
+        .args(["stream", "--group", &group, "-", "--sample-rate", "16000"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let events: Vec<Value> = text(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let speakers: Vec<&Value> = events.iter().filter(|e| e["event"] == "speaker").collect();
+    assert!(!speakers.is_empty() && speakers.iter().all(|e| e["matched"] == false && e["feature_id"].is_null()), "{events:?}");
+
+    // A refusal is printed as the envelope's code and message, and fails the command.
+    let output = client(&server, &["stream", "--group", "123", &path("flite-awb/02.wav")]);
+    assert!(!output.status.success());
+    assert!(text(&output.stderr).contains("4200: voiceprint group 123 not found"), "{}", text(&output.stderr));
+}

@@ -22,8 +22,8 @@ use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, SEC_WEBSOCKET_PROTOCOL};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
+use voxprint_api::stream::{StreamEvent, StreamStart, STREAM_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX};
 use voxprint_audio::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 
 use super::auth::{authenticate, bearer_token, Caller};
@@ -34,9 +34,6 @@ use crate::domain::{Id, Permission};
 use crate::service::stream::{LiveAnswer, StreamSlot};
 use crate::speaker::live::{LiveSpeaker, Step};
 
-/// The subprotocol the server selects; `bearer.<token>` may be offered beside it.
-const SUBPROTOCOL: &str = "voxprint";
-const TOKEN_SUBPROTOCOL_PREFIX: &str = "bearer.";
 /// Most channels a stream may have (Coze's PCM: mono or stereo).
 const MAX_CHANNELS: u16 = 2;
 /// Largest message accepted: a second of 48 kHz stereo and some; larger is refused by the
@@ -70,7 +67,7 @@ pub async fn stream(
         None => None,
     };
     Ok(upgrade
-        .protocols([SUBPROTOCOL])
+        .protocols([STREAM_SUBPROTOCOL])
         .max_message_size(MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| run(state, group_id, caller, socket)))
 }
@@ -92,14 +89,6 @@ async fn admit(state: &AppState, group_id: Id, token: &str) -> Result<(Caller, S
     state.voxprint.visible_group(caller.actor(), group_id).await?;
     let slot = state.voxprint.open_stream(&caller.token_hash)?;
     Ok((caller, slot))
-}
-
-/// The first message.
-#[derive(Deserialize)]
-struct Start {
-    sample_rate: Option<u32>,
-    channel: Option<u16>,
-    token: Option<String>,
 }
 
 /// Why a stream ends early.
@@ -128,8 +117,9 @@ struct Events {
 
 impl Events {
     /// Sends an event; `false` when the client is gone or not reading.
-    async fn send(&mut self, event: Value) -> bool {
-        let text = Message::Text(event.to_string().into());
+    async fn send(&mut self, event: StreamEvent) -> bool {
+        let Ok(text) = serde_json::to_string(&event) else { return false };
+        let text = Message::Text(text.into());
         matches!(tokio::time::timeout(SEND_TIMEOUT, self.socket.send(text)).await, Ok(Ok(())))
     }
 
@@ -148,7 +138,7 @@ async fn run(state: AppState, group_id: Id, admitted: Option<(Caller, StreamSlot
     match serve(&state, group_id, admitted, &mut events, &mut time).await {
         Ok(()) => events.close(1000, "end of stream").await,
         Err(Ending::Refused { code, msg }) => {
-            let sent = events.send(json!({ "event": "error", "time": round(time), "code": code, "msg": msg })).await;
+            let sent = events.send(StreamEvent::Error { time: round(time), code, msg: msg.clone() }).await;
             if sent {
                 // 1008: policy violation, for every refusal; 1011 for the server's own failures.
                 events.close(if code >= 5000 { 1011 } else { 1008 }, &msg).await;
@@ -176,7 +166,7 @@ async fn serve(
     let Message::Text(text) = first else {
         return Err(invalid("the first message must be JSON text: {\"sample_rate\": 16000, \"channel\": 1}"));
     };
-    let start: Start = serde_json::from_str(text.as_str())
+    let start: StreamStart = serde_json::from_str(text.as_str())
         .map_err(|err| invalid(format!("the first message is not {{\"sample_rate\": …, \"channel\": …}}: {err}")))?;
     let sample_rate = start.sample_rate.unwrap_or(16_000);
     let channels = start.channel.unwrap_or(1);
@@ -198,7 +188,7 @@ async fn serve(
         }
     };
     let threshold = state.voxprint.settings.match_threshold;
-    if !events.send(json!({ "event": "ready", "time": 0.0, "threshold": threshold })).await {
+    if !events.send(StreamEvent::Ready { time: 0.0, threshold }).await {
         return Err(Ending::Gone);
     }
 
@@ -251,19 +241,23 @@ async fn serve(
 async fn report(state: &AppState, group_id: Id, steps: Vec<Step>, events: &mut Events) -> Result<(), Ending> {
     for step in steps {
         let event = match step {
-            Step::SpeechStart { time } => json!({ "event": "speech_start", "time": round(time) }),
-            Step::SpeechEnd { time } => json!({ "event": "speech_end", "time": round(time) }),
+            Step::SpeechStart { time } => StreamEvent::SpeechStart { time: round(time) },
+            Step::SpeechEnd { time } => StreamEvent::SpeechEnd { time: round(time) },
             Step::Identify { time, input } => match state.voxprint.identify_live(group_id, input).await {
-                Ok(LiveAnswer::Best { feature_id, feature_name, score, matched }) => json!({
-                    "event": "speaker", "time": round(time),
-                    "feature_id": matched.then(|| feature_id.to_string()),
-                    "feature_name": matched.then_some(feature_name),
-                    "score": score, "matched": matched,
-                }),
-                Ok(LiveAnswer::NoVoiceprints) => json!({
-                    "event": "speaker", "time": round(time),
-                    "feature_id": null, "feature_name": null, "score": null, "matched": false,
-                }),
+                Ok(LiveAnswer::Best { feature_id, feature_name, score, matched }) => StreamEvent::Speaker {
+                    time: round(time),
+                    feature_id: matched.then_some(feature_id),
+                    feature_name: matched.then_some(feature_name),
+                    score: Some(score),
+                    matched,
+                },
+                Ok(LiveAnswer::NoVoiceprints) => StreamEvent::Speaker {
+                    time: round(time),
+                    feature_id: None,
+                    feature_name: None,
+                    score: None,
+                    matched: false,
+                },
                 Ok(LiveAnswer::Skipped) | Err(ApiError::Overloaded(_)) => continue,
                 Err(err) => return Err(err.into()),
             },

@@ -5,6 +5,7 @@
 //! `error <code>: <msg> (logid <logid>)` and the exit status is 1.
 
 mod output;
+mod stream;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -95,6 +96,20 @@ enum ClientCommand {
         rttm: bool,
         #[command(flatten)]
         pcm: PcmArgs,
+    },
+    /// Who is speaking now: streams FILE (any supported format), or raw 16-bit PCM from
+    /// standard input with `-`, to the group's live stream at real-time pace and prints the
+    /// events (speech starts and ends, who is speaking about every half second).
+    Stream {
+        #[arg(long)]
+        group: String,
+        /// A recording, or `-` for raw 16-bit little-endian PCM on standard input.
+        source: PathBuf,
+        /// Format of the PCM on standard input (with `-`).
+        #[arg(long, default_value_t = 16000)]
+        sample_rate: u32,
+        #[arg(long, default_value_t = 1)]
+        channel: u16,
     },
     /// The recordings a voiceprint is made from.
     Samples {
@@ -278,6 +293,14 @@ async fn execute(args: ClientArgs) -> Result<ExitCode, Error> {
             } else {
                 show(json, &result, output::diarization);
             }
+        }
+        ClientCommand::Stream { group, source, sample_rate, channel } => {
+            let source = if source.as_os_str() == "-" {
+                stream::Source::Stdin { sample_rate, channels: channel }
+            } else {
+                stream::Source::File(&source)
+            };
+            return stream::stream(&args.url, token.trim(), &group, source, json).await;
         }
         ClientCommand::Samples { command } => samples(&client, json, command).await?,
         ClientCommand::EnrollDir { dir, group, desc, pcm } => {
