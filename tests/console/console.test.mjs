@@ -3,15 +3,18 @@
 // from WAV files, identify an uploaded clip and a clip recorded from the microphone (Chromium's
 // fake microphone playing a corpus voice, recorded by MediaRecorder as WebM/Opus), verify a
 // voiceprint, add and delete samples, compare two clips; all without a Content-Security-Policy
-// violation, and with the page's texts in the language. Then the policy itself: no inline code,
-// no framing. Screenshots go to screenshots/ at the repository root (ignored by git).
+// violation, and with the page's texts in the language. Then, in each language, who spoke when in
+// a two-speaker conversation (timeline, tables, playback of a segment) and the live page streaming
+// that conversation from the fake microphone. Then the policy itself: no inline code, no framing.
+// Screenshots go to screenshots/ at the repository root (ignored by git).
 //
 // VOXPRINT_BIN names the server binary (default: target/debug/voxprint); CHROMIUM the browser
 // (default: /usr/bin/chromium, Debian's package).
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { corpus, repo, startServer } from "../voxprint-server.mjs";
@@ -20,6 +23,43 @@ const screenshots = join(repo, "screenshots");
 const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 /** What the microphone hears: Sally's voice, on a loop. */
 const microphone = corpus("flite-slt", 4);
+
+/** Headless Chromium whose fake microphone plays `microphoneFile` on a loop (and is allowed). */
+function launchChromium(microphoneFile) {
+  return chromium.launch({
+    executablePath: chromiumPath,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream", `--use-file-for-fake-audio-capture=${microphoneFile}`],
+  });
+}
+
+/** Collects what the page's Content-Security-Policy blocks: Chromium reports it on the console,
+ *  and the document fires `securitypolicyviolation`. */
+async function watchViolations(page) {
+  const violations = [];
+  page.on("console", (message) => {
+    if (/Content.Security.Policy/i.test(message.text())) violations.push(message.text());
+  });
+  await page.addInitScript(() => document.addEventListener("securitypolicyviolation", (event) =>
+    console.error(`Content-Security-Policy violation: ${event.violatedDirective} ${event.blockedURI}`)));
+  return violations;
+}
+
+/** A conversation of two voices as one 16 kHz mono WAV: Alan (flite-awb) says three utterances,
+ *  half a second of silence, then a voice the test never enrolls (festival-ked) says three. The
+ *  corpus files are 16 kHz mono 16-bit WAVs with 44-byte headers. */
+function conversationWav() {
+  const pcm = (voice, n) => readFileSync(corpus(voice, n)).subarray(44);
+  const data = Buffer.concat([pcm("flite-awb", 2), pcm("flite-awb", 3), pcm("flite-awb", 4),
+    Buffer.alloc(16000), pcm("festival-ked", 2), pcm("festival-ked", 3), pcm("festival-ked", 4)]);
+  const header = Buffer.alloc(44);
+  header.write("RIFF", 0); header.writeUInt32LE(36 + data.length, 4); header.write("WAVEfmt ", 8);
+  header.writeUInt32LE(16, 16); header.writeUInt16LE(1, 20); header.writeUInt16LE(1, 22); // PCM, mono
+  header.writeUInt32LE(16000, 24); header.writeUInt32LE(32000, 28); header.writeUInt16LE(2, 32); header.writeUInt16LE(16, 34);
+  header.write("data", 36); header.writeUInt32LE(data.length, 40);
+  return Buffer.concat([header, data]);
+}
 
 /** What each language's page must show, as the test expects to read it. */
 const languages = [
@@ -36,6 +76,9 @@ const languages = [
     clipQuality: /^First clip \d+\.\d s of speech, SNR -?\d+\.\d dB/,
     confirmSample: "Delete this sample of \"Sally\"?",
     error: "Error 4000: ",
+    diarizeHeading: "Who spoke when", notEnrolled: "not enrolled", seconds: /^(\d+\.\d) s$/,
+    liveHeading: "Live", listening: "Connected, listening", disconnected: "Disconnected",
+    speakingAs: (name) => `Speaking: ${name}`, liveScore: /^score \d+\.\d, threshold \d+/,
   },
   {
     locale: "zh-CN", lang: "zh-CN", short: "zh", other: "en",
@@ -50,6 +93,9 @@ const languages = [
     clipQuality: /^第一段录音 语音 \d+\.\d 秒，信噪比 -?\d+\.\d dB/,
     confirmSample: "删除“Sally”的这个样本？",
     error: "错误 4000：",
+    diarizeHeading: "谁在何时说话", notEnrolled: "未注册", seconds: /^(\d+\.\d) 秒$/,
+    liveHeading: "实时识别", listening: "已连接，正在收听", disconnected: "已断开",
+    speakingAs: (name) => `正在说话：${name}`, liveScore: /^得分 \d+\.\d，阈值 \d+/,
   },
 ];
 
@@ -64,25 +110,13 @@ for (const language of languages) {
   test(`${language.locale}: enroll, identify (uploaded and recorded), verify, samples, compare`, async () => {
     const server = await startServer();
     mkdirSync(screenshots, { recursive: true });
-    const browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream", `--use-file-for-fake-audio-capture=${microphone}`],
-    });
+    const browser = await launchChromium(microphone);
     try {
       const context = await browser.newContext({
         locale: language.locale, viewport: { width: 390, height: 844 }, permissions: ["microphone"], // a phone-sized screen
       });
       const page = await context.newPage();
-      // Anything the page's Content-Security-Policy blocks: Chromium reports it on the console,
-      // and the document fires `securitypolicyviolation`.
-      const violations = [];
-      page.on("console", (message) => {
-        if (/Content.Security.Policy/i.test(message.text())) violations.push(message.text());
-      });
-      await page.addInitScript(() => document.addEventListener("securitypolicyviolation", (event) =>
-        console.error(`Content-Security-Policy violation: ${event.violatedDirective} ${event.blockedURI}`)));
+      const violations = await watchViolations(page);
       // The files the page uploads, as it hands them to fetch.
       await page.addInitScript(() => {
         const send = window.fetch;
@@ -227,6 +261,128 @@ for (const language of languages) {
     } finally {
       await browser.close();
       server.stop();
+    }
+  });
+}
+
+/** Calls the API as the admin; resolves to `data`. */
+async function call(server, method, path, body) {
+  const headers = { Authorization: `Bearer ${server.token}` };
+  if (!(body instanceof FormData)) { headers["Content-Type"] = "application/json"; body = JSON.stringify(body); }
+  const json = await (await fetch(`${server.baseUrl}${path}`, { method, headers, body })).json();
+  assert.equal(json.code, 0, `${method} ${path}: ${json.msg}`);
+  return json.data;
+}
+
+for (const language of languages) {
+  test(`${language.locale}: who spoke when in a conversation, and who is speaking now (live)`, async () => {
+    const server = await startServer();
+    mkdirSync(screenshots, { recursive: true });
+    // The conversation is both the uploaded recording and what the fake microphone plays.
+    const conversation = conversationWav();
+    const scratch = mkdtempSync(join(tmpdir(), "voxprint-console-"));
+    const conversationFile = join(scratch, "conversation.wav");
+    writeFileSync(conversationFile, conversation);
+    const browser = await launchChromium(conversationFile);
+    try {
+      // Alan is enrolled as "awb" through the API; the other voice is not.
+      const group = await call(server, "POST", "/v1/audio/voiceprint_groups", { name: "Meeting room" });
+      const form = new FormData();
+      form.append("name", "awb");
+      form.append("file", new Blob([readFileSync(corpus("flite-awb", 1))], { type: "audio/wav" }), "awb.wav");
+      await call(server, "POST", `/v1/audio/voiceprint_groups/${group.id}/features`, form);
+
+      const context = await browser.newContext({
+        locale: language.locale, viewport: { width: 390, height: 844 }, permissions: ["microphone"],
+      });
+      const page = await context.newPage();
+      const violations = await watchViolations(page);
+      await page.goto(`${server.baseUrl}/console`);
+      await page.getByTestId("token").fill(server.token);
+      await page.getByTestId("sign-in").click();
+      await page.getByRole("link", { name: "Meeting room" }).click();
+      await page.getByTestId("open-diarize").click();
+      await page.locator("#diarize-view h2").filter({ hasText: `${language.diarizeHeading} · Meeting room` }).waitFor();
+
+      // An API error is shown as the other pages show theirs: max_speakers out of range.
+      await page.getByTestId("diarize-file").setInputFiles({ name: "conversation.wav", mimeType: "audio/wav", buffer: conversation });
+      await page.getByTestId("max-speakers").fill("0");
+      await page.getByTestId("diarize").click();
+      await page.getByTestId("error").filter({ hasText: language.error }).waitFor();
+      await page.getByTestId("max-speakers").fill("");
+
+      // The timeline: two speakers, Alan named, the other striped as not enrolled.
+      const diarized = await answer(page, "/speaker_diarize", page.getByTestId("diarize"));
+      const segments = page.getByTestId("diarize-timeline").getByTestId("segment");
+      await segments.first().waitFor();
+      assert.equal(await segments.count(), diarized.segments.length);
+      const bars = await segments.evaluateAll((nodes) => nodes.map((node) =>
+        ({ label: node.dataset.label, colour: node.style.backgroundColor, unnamed: node.classList.contains("unnamed") })));
+      const speakersShown = [...new Map(bars.map((bar) => [bar.label, bar])).values()];
+      assert.deepEqual(speakersShown.map((bar) => bar.label).sort(), ["awb", "speaker_1"]);
+      assert.deepEqual(speakersShown.map((bar) => bar.unnamed).sort(), [false, true], "named and unnamed look different");
+      assert.notEqual(speakersShown[0].colour, speakersShown[1].colour);
+      assert.equal(await page.getByTestId("diarize-legend").locator("li").count(), 2);
+
+      // The speakers table: Alan's voiceprint for "awb", none for "speaker_1", and about as many
+      // seconds of speech as each voice has in the conversation (8.3 s and 9.0 s of audio).
+      const rows = await page.getByTestId("diarize-speakers").locator("tr").evaluateAll((trs) =>
+        trs.map((tr) => [...tr.cells].map((cell) => cell.textContent)));
+      assert.deepEqual(rows.map(([label, voiceprint]) => [label, voiceprint]), [["awb", "awb"], ["speaker_1", language.notEnrolled]]);
+      for (const [label, , seconds] of rows) {
+        const speech = Number(seconds.match(language.seconds)?.[1]);
+        assert.ok(speech > 4 && speech < 9.5, `${label}: ${seconds} of speech`);
+      }
+      assert.equal(await page.getByTestId("diarize-segments").locator("tr").count(), diarized.segments.length);
+
+      // Clicking a segment plays the uploaded file from the segment's start and pauses at its
+      // end: the shortest segment but the last (the end of the file would pause it anyway).
+      const player = page.getByTestId("diarize-audio");
+      const shortest = diarized.segments.slice(0, -1).reduce((a, b) => (b.end - b.start < a.end - a.start ? b : a));
+      await segments.nth(diarized.segments.indexOf(shortest)).click();
+      await page.waitForFunction(({ start }) => {
+        const audio = document.querySelector("[data-testid=diarize-audio]");
+        return audio.paused && audio.currentTime > start + 0.1; // it played, then paused
+      }, shortest, { timeout: 10_000 });
+      const stoppedAt = await player.evaluate((audio) => audio.currentTime);
+      assert.ok(stoppedAt >= shortest.end - 0.05 && stoppedAt < shortest.end + 0.6,
+        `played ${shortest.start}–${shortest.end} s, stopped at ${stoppedAt} s`);
+      await page.screenshot({ path: join(screenshots, `console-diarize-${language.short}.png`), fullPage: true });
+
+      // Live: the fake microphone plays the conversation from its start, Alan first. The page
+      // sends the stream's format, then PCM of at most a second per frame.
+      const frames = [];
+      page.on("websocket", (socket) => socket.on("framesent", ({ payload }) => frames.push(payload)));
+      await page.getByTestId("diarize-back").click();
+      await page.getByTestId("open-live").click();
+      await page.locator("#live-view h2").filter({ hasText: `${language.liveHeading} · Meeting room` }).waitFor();
+      await page.getByTestId("live-start").click();
+      await page.getByTestId("live-state").filter({ hasText: language.listening }).waitFor({ timeout: 10_000 });
+      await page.getByTestId("live-speaker").filter({ hasText: language.speakingAs("awb") }).waitFor({ timeout: 20_000 });
+      assert.match(await page.getByTestId("live-score").textContent(), language.liveScore);
+      assert.ok(await page.getByTestId("live-timeline").getByTestId("segment").count() > 0, "the timeline shows speech");
+      assert.ok((await page.getByTestId("live-legend").textContent()).includes("awb"));
+      await page.screenshot({ path: join(screenshots, `console-live-${language.short}.png`), fullPage: true });
+      await page.getByTestId("live-stop").click();
+      await page.getByTestId("live-state").filter({ hasText: language.disconnected }).waitFor({ timeout: 10_000 });
+
+      const start = JSON.parse(frames[0]);
+      assert.equal(start.channel, 1);
+      assert.ok(Number.isInteger(start.sample_rate) && start.sample_rate >= 8000 && start.sample_rate <= 48000, `rate ${start.sample_rate}`);
+      // 16-bit samples in binary frames of about 100 ms each (the server takes up to a second).
+      const audio = frames.slice(1, -1);
+      assert.ok(audio.length > 0);
+      for (const frame of audio) {
+        assert.ok(Buffer.isBuffer(frame) && frame.length % 2 === 0, "a binary frame of 16-bit samples");
+        const seconds = frame.length / 2 / start.sample_rate;
+        assert.ok(seconds >= 0.1 && seconds < 0.2, `a frame of ${seconds} s`);
+      }
+      assert.deepEqual(JSON.parse(frames.at(-1)), { event: "end" });
+      assert.deepEqual(violations, [], "the pages work within the Content-Security-Policy");
+    } finally {
+      await browser.close();
+      server.stop();
+      rmSync(scratch, { recursive: true, force: true });
     }
   });
 }

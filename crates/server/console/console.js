@@ -81,6 +81,38 @@ const MESSAGES = {
     unexpectedResponse: "Unexpected {status} response from the server.",
     noClip: "Choose an audio file or record a clip first.",
     noMicrophone: "This browser gives no microphone access (it needs https or localhost).",
+    backToGroup: "‹ {name}",
+    diarizeHeading: "Who spoke when",
+    diarizeHint: "Upload a recording of several speakers (a meeting, a call): the server splits it into who spoke when and names the speakers enrolled in this group.",
+    maxSpeakers: "Max speakers (optional)",
+    diarize: "Find speakers",
+    timelineHint: "One colour per speaker, striped if not enrolled in the group. Click a segment to play it.",
+    speakers: "Speakers",
+    speaker: "Speaker",
+    voiceprint: "Voiceprint",
+    speech: "Speech",
+    notEnrolled: "not enrolled",
+    seconds: "{seconds} s",
+    segments: "Segments",
+    segmentStart: "Start",
+    segmentEnd: "End",
+    score: "Score",
+    liveHeading: "Live",
+    liveHint: "Streams the microphone to the server, which says who is speaking about twice a second.",
+    startLive: "● Start",
+    liveIdle: "Not connected",
+    liveConnecting: "Connecting…",
+    liveListening: "Connected, listening",
+    liveStopping: "Stopping…",
+    liveClosed: "Disconnected",
+    liveSilence: "Silence",
+    liveSpeech: "Someone is speaking…",
+    speakingAs: "Speaking: {name}",
+    liveUnknown: "Unknown speaker",
+    liveScore: "score {score}, threshold {threshold}",
+    secondsAgo: "{seconds} s ago",
+    now: "now",
+    liveLost: "The live stream ended unexpectedly (close code {code}).",
   },
   "zh-CN": {
     title: "Voxprint 控制台",
@@ -153,6 +185,38 @@ const MESSAGES = {
     unexpectedResponse: "服务器返回了意外的 {status} 响应。",
     noClip: "请先选择音频文件或录制一段录音。",
     noMicrophone: "此浏览器无法使用麦克风（需要 https 或 localhost）。",
+    backToGroup: "‹ {name}",
+    diarizeHeading: "谁在何时说话",
+    diarizeHint: "上传一段多人说话的录音（会议、通话）：服务器会分出谁在何时说话，并认出本组已注册的说话人。",
+    maxSpeakers: "最多说话人数（可选）",
+    diarize: "区分说话人",
+    timelineHint: "每位说话人一种颜色，未在本组注册的带斜纹。点击片段即可播放。",
+    speakers: "说话人",
+    speaker: "说话人",
+    voiceprint: "声纹",
+    speech: "语音",
+    notEnrolled: "未注册",
+    seconds: "{seconds} 秒",
+    segments: "片段",
+    segmentStart: "开始",
+    segmentEnd: "结束",
+    score: "得分",
+    liveHeading: "实时识别",
+    liveHint: "把麦克风的声音实时发送到服务器，约每半秒告诉你是谁在说话。",
+    startLive: "● 开始",
+    liveIdle: "未连接",
+    liveConnecting: "正在连接…",
+    liveListening: "已连接，正在收听",
+    liveStopping: "正在停止…",
+    liveClosed: "已断开",
+    liveSilence: "静音",
+    liveSpeech: "有人在说话…",
+    speakingAs: "正在说话：{name}",
+    liveUnknown: "未知说话人",
+    liveScore: "得分 {score}，阈值 {threshold}",
+    secondsAgo: "{seconds} 秒前",
+    now: "现在",
+    liveLost: "实时连接意外中断（关闭代码 {code}）。",
   },
 };
 /** The languages offered, each named in itself. */
@@ -263,7 +327,10 @@ function el(tag, attrs = {}, ...children) {
 }
 
 function show(view) {
-  for (const id of ["signin-view", "groups-view", "group-view", "identify-view", "compare-view"]) $(id).classList.add("hidden");
+  stopLive(); // the microphone stays on only while its page shows
+  for (const id of ["signin-view", "groups-view", "group-view", "identify-view", "compare-view", "diarize-view", "live-view"]) {
+    $(id).classList.add("hidden");
+  }
   for (const id of view) $(id).classList.remove("hidden");
 }
 
@@ -537,6 +604,303 @@ async function compare() {
   $("compare-quality").replaceChildren(clipQuality("firstClip", data.quality), clipQuality("secondClip", data.quality2));
 }
 
+// Who spoke when: the server splits a recording of several speakers into segments, each named
+// after the group's voiceprint it matches or labelled speaker_1, speaker_2, … The page shows them
+// on a timeline of the recording, which plays from the uploaded file itself (an object URL).
+function openGroupPage(view) {
+  for (const node of document.querySelectorAll(".group-name")) node.textContent = state.group.name;
+  for (const node of document.querySelectorAll(".group-back")) setText(node, "backToGroup", { name: state.group.name });
+  show([view]);
+}
+
+function openDiarize() {
+  openGroupPage("diarize-view");
+  $("diarize-result").classList.add("hidden");
+  pickers.diarize.clear();
+}
+
+/** One colour per speaker, in the order speakers appear, so a speaker keeps its colour. Those
+ *  not enrolled are striped (class `unnamed`), so they stand apart from named ones whatever the
+ *  colour. */
+const SPEAKER_COLOURS = ["#3b5bdb", "#e8590c", "#2b8a3e", "#ae3ec9", "#1098ad", "#f08c00", "#c2255c", "#5c940d"];
+
+function paint(node, { index, named }) {
+  node.style.backgroundColor = SPEAKER_COLOURS[index % SPEAKER_COLOURS.length];
+  node.classList.toggle("unnamed", !named);
+}
+
+/** The stretch from `start` to `end` (seconds) on a timeline `length` seconds long, in its
+ *  speaker's colour (grey while the speaker is not known yet). */
+function timelineBar(tag, start, end, length, speaker, attrs = {}) {
+  const bar = el(tag, { class: "segment", ...attrs });
+  bar.style.left = `${(100 * start) / length}%`;
+  bar.style.width = `${(100 * (end - start)) / length}%`;
+  if (speaker) paint(bar, speaker); else bar.classList.add("pending");
+  return bar;
+}
+
+/** A colour swatch and a name (text, or a text key), as the timelines' legends and tables show speakers. */
+function speakerName(speaker, key) {
+  const swatch = el("span", { class: "swatch" });
+  paint(swatch, speaker);
+  return el("span", { class: "speaker" }, swatch, key ? el("span", { i18n: key }) : speaker.label);
+}
+
+/** Seconds as m:ss.s, as media players show time. */
+function clock(seconds) {
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes}:${(seconds - minutes * 60).toFixed(1).padStart(4, "0")}`;
+}
+
+/** The recording's duration once the audio element knows it, else NaN (a format it cannot play). */
+function mediaDuration(audio) {
+  return new Promise((resolve) => {
+    if (audio.readyState >= HTMLMediaElement.HAVE_METADATA) resolve(audio.duration);
+    audio.addEventListener("loadedmetadata", () => resolve(audio.duration), { once: true });
+    audio.addEventListener("error", () => resolve(NaN), { once: true });
+    setTimeout(() => resolve(NaN), 3000);
+  });
+}
+
+/** How many seconds the timeline spans. */
+let diarizedLength = 0;
+
+async function diarize() {
+  const file = pickers.diarize.clip();
+  const form = new FormData();
+  form.append("file", file);
+  const maxSpeakers = $("max-speakers").value.trim();
+  if (maxSpeakers) form.append("max_speakers", maxSpeakers);
+  const audio = $("diarize-audio");
+  if (audio.src) URL.revokeObjectURL(audio.src);
+  audio.src = URL.createObjectURL(file); // loads while the server works
+  $("diarize-result").classList.add("hidden");
+  const data = await api("POST", `/v1/audio/voiceprint_groups/${state.group.id}/speaker_diarize`, form);
+  // The timeline spans the whole recording; the last segment's end if the browser cannot tell.
+  const lastEnd = Math.max(0, ...data.segments.map((segment) => segment.end));
+  const duration = await mediaDuration(audio);
+  diarizedLength = Number.isFinite(duration) ? Math.max(duration, lastEnd) : lastEnd;
+  renderDiarization(data, diarizedLength);
+}
+
+function renderDiarization({ segments, speakers }, length) {
+  const byLabel = new Map(speakers.map((speaker, index) =>
+    [speaker.label, { ...speaker, index, named: speaker.feature_id !== null }]));
+  const play = (segment) => run(() => playSegment(segment));
+  $("diarize-timeline").replaceChildren(el("div", { class: "playhead hidden" }), ...segments.map((segment) =>
+    timelineBar("button", segment.start, segment.end, length, byLabel.get(segment.label), {
+      type: "button", title: `${segment.label} ${clock(segment.start)}–${clock(segment.end)}`,
+      "data-testid": "segment", dataset: { label: segment.label }, onclick: play(segment),
+    })));
+  $("diarize-legend").replaceChildren(...speakers.map((speaker) => el("li", {}, speakerName(byLabel.get(speaker.label)))));
+  $("diarize-speakers").replaceChildren(...speakers.map((speaker) => el("tr", { dataset: { label: speaker.label } },
+    el("td", {}, speakerName(byLabel.get(speaker.label))),
+    speaker.feature_name === null ? el("td", { class: "muted", i18n: "notEnrolled" }) : el("td", {}, speaker.feature_name),
+    el("td", { i18n: "seconds", args: { seconds: speaker.speech_seconds.toFixed(1) } }))));
+  $("diarize-segments").replaceChildren(...segments.map((segment) => el("tr", {},
+    el("td", {}, el("button", { class: "secondary play", onclick: play(segment) }, `▶ ${clock(segment.start)}`)),
+    el("td", {}, clock(segment.end)),
+    el("td", {}, speakerName(byLabel.get(segment.label))),
+    el("td", {}, segment.score === null ? "–" : segment.score.toFixed(1)))));
+  $("diarize-result").classList.remove("hidden");
+}
+
+/** Where playback of a segment stops; null when the player plays on as the user left it. */
+let segmentEnd = null;
+
+async function playSegment(segment) {
+  const audio = $("diarize-audio");
+  audio.currentTime = segment.start;
+  await audio.play();
+  segmentEnd = segment.end;
+}
+
+/** Pauses at the segment's end (timeupdate comes about every quarter second: close enough), and
+ *  moves the playhead along the timeline. */
+function followPlayback() {
+  const audio = $("diarize-audio");
+  if (segmentEnd !== null && audio.currentTime >= segmentEnd) { segmentEnd = null; audio.pause(); }
+  const playhead = $("diarize-timeline").querySelector(".playhead");
+  if (!playhead || !diarizedLength) return;
+  playhead.classList.remove("hidden");
+  playhead.style.left = `${(100 * audio.currentTime) / diarizedLength}%`;
+}
+
+// Live: the microphone streamed to the group's speaker_stream WebSocket as 16-bit PCM, and the
+// server's events (speech_start, speaker about every 0.5 s, speech_end) shown as they come: who is
+// speaking now, and a timeline of the last LIVE_WINDOW seconds. Times are seconds of audio since
+// the stream started, the server's clock and ours alike (we count what we send).
+const LIVE_WINDOW = 30;
+/** The stream running or last run: its socket, microphone, what it has sent, what it has heard. */
+let live = null;
+
+function openLive() {
+  openGroupPage("live-view");
+  live = null;
+  setText($("live-state"), "liveIdle");
+  setLiveSpeaker(null);
+  $("live-timeline").replaceChildren();
+  $("live-legend").replaceChildren();
+}
+
+async function startLive() {
+  if (live?.running) return;
+  if (!navigator.mediaDevices || !window.AudioContext) throw pageError("noMicrophone");
+  // The voice as it is: echo cancellation and noise suppression are made for calls, not voiceprints.
+  const microphone = await navigator.mediaDevices.getUserMedia({
+    audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+  });
+  // The device's own rate (the server takes 8 to 48 kHz), else 48 kHz resampled by the browser.
+  let context = new AudioContext();
+  if (context.sampleRate > 48000) { context.close(); context = new AudioContext({ sampleRate: 48000 }); }
+  // A browser cannot set headers on a WebSocket: the token travels as a subprotocol, and the
+  // server answers with "voxprint" alone.
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const socket = new WebSocket(`${scheme}//${location.host}/v1/audio/voiceprint_groups/${state.group.id}/speaker_stream`,
+    ["voxprint", `bearer.${token()}`]);
+  live = {
+    running: true, socket, microphone, context, rate: context.sampleRate, ready: false, failed: false,
+    sent: 0, pending: [], pendingSamples: 0, heard: 0, threshold: null,
+    spans: [], open: null, speakers: new Map(),
+  };
+  const session = live;
+  socket.addEventListener("open", () => socket.send(JSON.stringify({ sample_rate: session.rate, channel: 1 })));
+  socket.addEventListener("message", (message) => { if (typeof message.data === "string") onLiveEvent(session, JSON.parse(message.data)); });
+  socket.addEventListener("close", (event) => onLiveClosed(session, event));
+  streamMicrophone(session);
+  setText($("live-state"), "liveConnecting");
+  setLiveSpeaker(null);
+  $("live-start").disabled = true; $("live-stop").disabled = false;
+}
+
+/** Sends the microphone, mono 16-bit little-endian PCM, about every 100 ms once the server is
+ *  ready. A ScriptProcessorNode rather than an AudioWorklet: a worklet's module would be a
+ *  script of its own to serve, and this is a few samples on the main thread. */
+function streamMicrophone(session) {
+  const { context, microphone } = session;
+  const source = context.createMediaStreamSource(microphone);
+  const processor = context.createScriptProcessor(1024, 1, 1); // mixed down to one channel
+  processor.addEventListener("audioprocess", (event) => {
+    if (!session.running || !session.ready || session.socket.readyState !== WebSocket.OPEN) return;
+    const samples = event.inputBuffer.getChannelData(0);
+    const chunk = new DataView(new ArrayBuffer(samples.length * 2));
+    samples.forEach((sample, i) => chunk.setInt16(i * 2, Math.max(-1, Math.min(1, sample)) * 0x7fff, true));
+    session.pending.push(chunk.buffer);
+    session.pendingSamples += samples.length;
+    if (session.pendingSamples < session.rate / 10) return;
+    const frame = new Uint8Array(session.pendingSamples * 2); // one binary frame
+    let at = 0;
+    for (const part of session.pending) { frame.set(new Uint8Array(part), at); at += part.byteLength; }
+    session.socket.send(frame.buffer);
+    session.sent += session.pendingSamples;
+    session.pending = []; session.pendingSamples = 0;
+    drawLive(session);
+  });
+  source.connect(processor);
+  processor.connect(context.destination); // silent, but a processor runs only when connected
+  context.resume();
+}
+
+function stopMicrophone(session) {
+  session.microphone.getTracks().forEach((track) => track.stop());
+  if (session.context.state !== "closed") session.context.close();
+}
+
+/** Stop: the microphone at once, the stream once the server has sent what it still has (a
+ *  pending speech_end) and closed; or after 5 s if it does not. */
+function stopLive() {
+  const session = live;
+  if (!session?.running) return;
+  session.running = false;
+  stopMicrophone(session);
+  if (session.socket.readyState === WebSocket.OPEN) session.socket.send(JSON.stringify({ event: "end" }));
+  setTimeout(() => session.socket.close(), 5000);
+  setText($("live-state"), "liveStopping");
+  $("live-stop").disabled = true;
+}
+
+function onLiveClosed(session, event) {
+  if (session.running) { session.running = false; stopMicrophone(session); }
+  if (session !== live) return; // a stream the page has left
+  if (session.open) endSpan(session, session.open.end);
+  drawLive(session);
+  setText($("live-state"), "liveClosed");
+  $("live-start").disabled = false; $("live-stop").disabled = true;
+  // An error event has said why; a socket closed before that, or refused, says only its code.
+  if (!event.wasClean && !session.failed) showError(pageError("liveLost", { code: event.code }));
+}
+
+function onLiveEvent(session, event) {
+  if (session !== live) return;
+  session.heard = Math.max(session.heard, event.time ?? 0);
+  if (event.event === "ready") {
+    session.ready = true;
+    session.threshold = event.threshold;
+    setText($("live-state"), "liveListening");
+    setLiveSpeaker({ key: "liveSilence" });
+  } else if (event.event === "speech_start") {
+    session.open = { start: event.time, end: event.time, key: undefined };
+    session.spans.push(session.open);
+    setLiveSpeaker({ key: "liveSpeech" });
+  } else if (event.event === "speaker") {
+    heardSpeaker(session, event);
+  } else if (event.event === "speech_end") {
+    if (session.open) endSpan(session, event.time);
+    setLiveSpeaker({ key: "liveSilence" });
+  } else if (event.event === "error") {
+    session.failed = true;
+    showError({ code: event.code, msg: event.msg });
+  }
+  drawLive(session);
+}
+
+/** A speaker event: the open span is theirs if it was nobody's yet or already theirs; else the
+ *  span ends where the last event left it and the new speaker's begins there. All speakers no
+ *  voiceprint matched are one: "unknown speaker". */
+function heardSpeaker(session, event) {
+  const key = event.matched ? event.feature_id : null;
+  if (!session.speakers.has(key)) {
+    session.speakers.set(key, { index: session.speakers.size, named: event.matched, label: event.matched ? event.feature_name : null });
+  }
+  let span = session.open;
+  if (!span) { span = session.open = { start: event.time, end: event.time, key }; session.spans.push(span); }
+  if (span.key === undefined) span.key = key;
+  else if (span.key !== key) {
+    span = session.open = { start: span.end, end: event.time, key };
+    session.spans.push(span);
+  }
+  span.end = event.time;
+  const score = event.score === null ? null : { score: event.score.toFixed(1), threshold: session.threshold };
+  setLiveSpeaker(event.matched ? { key: "speakingAs", args: { name: event.feature_name }, matched: true, score }
+    : { key: "liveUnknown", matched: false, score });
+}
+
+function endSpan(session, time) {
+  session.open.end = Math.max(session.open.end, time);
+  session.open = null;
+}
+
+/** "Speaking: name", "Unknown speaker", "Silence"…, and the score if there is one. */
+function setLiveSpeaker(shown) {
+  const node = $("live-speaker");
+  setText(node, shown?.key, shown?.args);
+  if (shown?.matched === undefined) delete node.dataset.matched; else node.dataset.matched = shown.matched;
+  setText($("live-score"), shown?.score ? "liveScore" : null, shown?.score);
+}
+
+/** The timeline of the last LIVE_WINDOW seconds up to what has been sent (the open span reaches
+ *  it: the speech goes on until speech_end), and its legend. */
+function drawLive(session) {
+  const now = Math.max(session.sent / session.rate, session.heard);
+  const from = now - LIVE_WINDOW;
+  session.spans = session.spans.filter((span) => span === session.open || span.end > from);
+  $("live-timeline").replaceChildren(...session.spans.map((span) =>
+    timelineBar("div", Math.max(span.start, from) - from, (span === session.open ? now : span.end) - from, LIVE_WINDOW,
+      session.speakers.get(span.key), { "data-testid": "segment" })));
+  $("live-legend").replaceChildren(...[...session.speakers.values()].map((speaker) =>
+    el("li", {}, speaker.named ? speakerName(speaker) : speakerName(speaker, "liveUnknown"))));
+}
+
 // Recording from the microphone with the browser's own recorder, uploaded as it is: the server
 // decodes Opus in WebM (Chromium, Firefox) and in Ogg, and the MP4 of browsers that record AAC.
 const RECORDING_FORMATS = ["audio/webm;codecs=opus", "audio/ogg;codecs=opus"];
@@ -593,7 +957,7 @@ async function toggleRecording(button, done) {
  *  chosen (the file's name or the recording's length). `clip()` gives the chosen file, else the
  *  last recording. The file input itself is hidden in its label, whose text is ours: the
  *  browser's own "Choose file" would be in the browser's language, not the page's. */
-function clipPicker(kind) {
+function clipPicker(kind, { recordable = true } = {}) {
   let recorded = null;
   const input = el("input", { type: "file", accept: AUDIO_FILES, class: "file-input", "data-testid": `${kind}-file` });
   const choose = el("label", { class: "button secondary" }, input, el("span", { i18n: "chooseFile" }));
@@ -609,7 +973,7 @@ function clipPicker(kind) {
     setText(chosen, "recorded", { seconds: made.seconds.toFixed(1) });
   })));
   return {
-    nodes: [choose, record, chosen],
+    nodes: recordable ? [choose, record, chosen] : [choose, chosen],
     clip() {
       if (input.files.length) return input.files[0];
       if (recorded) return recorded.file;
@@ -623,11 +987,14 @@ function clipPicker(kind) {
 const pickers = {
   enroll: clipPicker("enroll"), identify: clipPicker("identify"),
   compareFirst: clipPicker("compare-first"), compareSecond: clipPicker("compare-second"),
+  // A recording to play back by segment: a file (the browser's own recordings seek poorly).
+  diarize: clipPicker("diarize", { recordable: false }),
 };
 $("enroll-clip").prepend(...pickers.enroll.nodes);
 $("identify-clip").prepend(...pickers.identify.nodes);
 $("compare-first-clip").append(...pickers.compareFirst.nodes);
 $("compare-second-clip").append(...pickers.compareSecond.nodes);
+$("diarize-clip").prepend(...pickers.diarize.nodes);
 for (const [code, name] of Object.entries(LANGUAGES)) $("language").append(el("option", { value: code, lang: code }, name));
 $("language").addEventListener("change", (e) => {
   localStorage.setItem("voxprint-language", e.target.value);
@@ -649,5 +1016,13 @@ $("features-next").addEventListener("click", run(() => { state.featuresPage++; r
 $("back").addEventListener("click", run(openGroups));
 $("enroll").addEventListener("click", run(enroll));
 $("identify").addEventListener("click", run(identify));
+$("open-diarize").addEventListener("click", openDiarize);
+$("open-live").addEventListener("click", openLive);
+for (const back of document.querySelectorAll(".group-back")) back.addEventListener("click", run(() => openGroup(state.group)));
+$("diarize").addEventListener("click", run(diarize));
+$("diarize-audio").addEventListener("timeupdate", followPlayback);
+$("diarize-audio").addEventListener("pause", () => { segmentEnd = null; });
+$("live-start").addEventListener("click", run(startLive));
+$("live-stop").addEventListener("click", stopLive);
 setLanguage(preferredLanguage());
 if (token()) run(() => signIn(token()))(); else show(["signin-view"]);
