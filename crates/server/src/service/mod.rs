@@ -103,7 +103,7 @@ mod tests {
                 samples: SampleLimits { max_samples: 10, max_speech_millis: 300_000 },
                 match_threshold: 50.0,
                 enrollment: EnrollmentLimits { min_speech_seconds: 1.2, min_snr_db: 10.0, max_clipping: 0.01 },
-                diarization: DiarizationSettings { max_seconds: 60, cluster_threshold: 0.75 },
+                diarization: DiarizationSettings { max_seconds: 60, cluster_threshold: 0.65 },
                 streams: StreamSettings {
                     max_streams: 2,
                     max_streams_per_token: 1,

@@ -28,7 +28,7 @@ const FULL_QUEUE_PAUSE: Duration = Duration::from_millis(20);
 
 /// `--diarize-cluster-threshold`'s default, chosen on the development voices of
 /// `scripts/bench-diarize.sh --tune`.
-pub const DEFAULT_CLUSTER_THRESHOLD: f32 = 0.75;
+pub const DEFAULT_CLUSTER_THRESHOLD: f32 = 0.65;
 
 /// Settings fixed at start (`--diarize-*`).
 #[derive(Debug, Clone, Copy)]
