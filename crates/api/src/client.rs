@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::limits::MAX_PAGE_SIZE;
 use crate::{
-    codes, Comparison, Created, Enrolled, Envelope, Feature, Group, GroupFields, Identification, Me, Page, Sample,
+    codes, Comparison, Created, Diarization, Enrolled, Envelope, Feature, Group, GroupFields, Identification, Me, Page, Sample,
     Verification,
 };
 
@@ -209,6 +209,14 @@ impl Client {
             self.request(Method::POST, "/v1/audio/voiceprints/compare").multipart(form)
         };
         decode(self.call(build).await?)
+    }
+
+    /// Who spoke when in a recording, naming the group's voiceprints; `max_speakers` caps the
+    /// number of speakers found.
+    pub async fn diarize(&self, group: &str, audio: &Audio, max_speakers: Option<u32>) -> Result<Diarization> {
+        let path = format!("/v1/audio/voiceprint_groups/{}/speaker_diarize", segment(group));
+        let fields: Vec<(&str, String)> = max_speakers.map(|m| ("max_speakers", m.to_string())).into_iter().collect();
+        decode(self.call(|| self.request(Method::POST, &path).multipart(form(Some(audio), &fields))).await?)
     }
 
     /// Adds a recording to a voiceprint: the sample's ID and the recording's quality.

@@ -148,6 +148,43 @@ pub struct Comparison {
     pub quality2: Quality,
 }
 
+/// Voxprint: the `data` of speaker_diarize, who spoke when in a recording.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Diarization {
+    /// Stretches of speech by one speaker, in time order.
+    pub segments: Vec<Segment>,
+    /// One entry per speaker heard, in order of first appearance.
+    pub speakers: Vec<SpeakerSummary>,
+    /// The decision threshold a speaker's score was held against to name it.
+    pub threshold: f64,
+}
+
+/// Voxprint: a stretch of speech by one speaker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Segment {
+    /// Seconds from the start of the recording.
+    pub start: f64,
+    pub end: f64,
+    /// The enrolled voiceprint the speaker matched, if any.
+    pub feature_id: Option<Id>,
+    pub feature_name: Option<String>,
+    /// The voiceprint's name, or `speaker_1`, `speaker_2`, … for a speaker who matched none.
+    pub label: String,
+    /// The speaker's score against the named voiceprint, or against the nearest one when
+    /// unnamed; `null` when the group has no voiceprints.
+    pub score: Option<f64>,
+}
+
+/// Voxprint: a speaker of a diarized recording.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SpeakerSummary {
+    pub label: String,
+    pub feature_id: Option<Id>,
+    pub feature_name: Option<String>,
+    /// Total length of the speaker's segments, seconds.
+    pub speech_seconds: f64,
+}
+
 /// Voxprint: one of the recordings a voiceprint is made from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Sample {

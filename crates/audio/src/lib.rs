@@ -226,8 +226,19 @@ pub fn decode(bytes: &[u8], raw: RawPcm) -> Result<Decoded, DecodeError> {
 /// Decodes an upload as [`decode`] does, handing the samples to `sink` as they are decoded
 /// (a packet, or a few thousand frames, at a time) instead of collecting them.
 pub fn decode_into(bytes: &[u8], raw: RawPcm, sink: &mut dyn Sink) -> Result<Stream, DecodeError> {
+    decode_into_at_most(bytes, raw, sink, MAX_DURATION_SECONDS)
+}
+
+/// [`decode_into`] with another limit than [`MAX_DURATION_SECONDS`] on the decoded audio, for
+/// the callers that work on long recordings piece by piece (diarization).
+pub fn decode_into_at_most(
+    bytes: &[u8],
+    raw: RawPcm,
+    sink: &mut dyn Sink,
+    max_seconds: u32,
+) -> Result<Stream, DecodeError> {
     let sniffed = sniff::sniff(bytes)?;
-    let mut out = Output { sink, shape: None, frames: 0 };
+    let mut out = Output { sink, shape: None, frames: 0, max_seconds };
     match sniffed {
         sniff::Sniffed::Wav => wav::decode(bytes, &mut out)?,
         sniff::Sniffed::Raw => pcm::decode_raw(bytes, raw, &mut out)?,
@@ -278,12 +289,13 @@ impl Sink for Collect {
 }
 
 /// The decoders' end of a [`Sink`]: starts it with the first frames, counts the frames, and
-/// stops decoding past [`MAX_DURATION_SECONDS`].
+/// stops decoding past its limit ([`MAX_DURATION_SECONDS`] unless the caller chose another).
 pub(crate) struct Output<'a> {
     sink: &'a mut dyn Sink,
     /// Sample rate and channel count, once frames have come.
     pub(crate) shape: Option<(u32, u16)>,
     frames: u64,
+    max_seconds: u32,
 }
 
 impl Output<'_> {
@@ -294,7 +306,7 @@ impl Output<'_> {
             self.sink.start(sample_rate, channels);
         }
         let frames = self.frames + (interleaved.len() / usize::from(channels)) as u64;
-        check_length(sample_rate, frames)?;
+        self.check_length(sample_rate, frames)?;
         self.frames = frames;
         self.sink.samples(interleaved);
         Ok(())
@@ -329,12 +341,15 @@ pub(crate) fn check_shape(what: &str, sample_rate: u32, channels: u64) -> Result
     Ok(())
 }
 
-/// Refuses `frames` at `sample_rate` when they last longer than [`MAX_DURATION_SECONDS`].
-pub(crate) fn check_length(sample_rate: u32, frames: u64) -> Result<(), DecodeError> {
-    if frames <= u64::from(MAX_DURATION_SECONDS) * u64::from(sample_rate) {
-        return Ok(());
+impl Output<'_> {
+    /// Refuses `frames` at `sample_rate` when they last longer than the limit.
+    pub(crate) fn check_length(&self, sample_rate: u32, frames: u64) -> Result<(), DecodeError> {
+        let max = self.max_seconds;
+        if frames <= u64::from(max) * u64::from(sample_rate) {
+            return Ok(());
+        }
+        Err(DecodeError::corrupt(format!(
+            "the recording is longer than {max} seconds, the most that is accepted; upload a shorter one"
+        )))
     }
-    Err(DecodeError::corrupt(format!(
-        "the recording is longer than {MAX_DURATION_SECONDS} seconds, the most that is accepted; upload a shorter one"
-    )))
 }

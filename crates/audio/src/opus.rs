@@ -46,7 +46,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use opus_pure::{OggOpusReader, OggPacket, OpusDecoder, MAX_PACKET_SAMPLES};
 
 use crate::wav::sanitize;
-use crate::{check_length, webm, DecodeError, Output};
+use crate::{webm, DecodeError, Output};
 
 /// The rate Opus decodes at.
 pub(crate) const RATE: u32 = 48_000;
@@ -214,7 +214,7 @@ impl Stream {
             }
         };
         self.decoded += frames;
-        check_length(RATE, self.decoded.saturating_sub(LENGTH_SLACK))?;
+        out.check_length(RATE, self.decoded.saturating_sub(LENGTH_SLACK))?;
 
         let start = self.skip.min(frames);
         self.skip -= start;

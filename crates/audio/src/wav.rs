@@ -16,7 +16,7 @@
 //!
 //! Float samples are clamped to `[-1, 1]`, and NaN or infinite ones become 0.
 
-use crate::{check_length, check_shape, DecodeError, Output};
+use crate::{check_shape, DecodeError, Output};
 
 /// Frames converted and handed on at a time.
 const FRAMES_PER_PIECE: usize = 4096;
@@ -205,7 +205,7 @@ pub(crate) fn convert(format: &WavFormat, data: &[u8], out: &mut Output) -> Resu
             data.len()
         )));
     }
-    check_length(format.sample_rate, (data.len() / frame) as u64)?;
+    out.check_length(format.sample_rate, (data.len() / frame) as u64)?;
     let mut samples = Vec::with_capacity(FRAMES_PER_PIECE * format.channels as usize);
     for piece in data.chunks(FRAMES_PER_PIECE * frame) {
         samples.clear();

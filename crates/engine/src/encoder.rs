@@ -107,7 +107,10 @@ impl Encoder {
         }
     }
 
-    fn embed_batch_at_least<U: AsRef<[f32]>>(
+    /// [`Encoder::embed_batch`] with another floor than [`MIN_SPEECH_SECONDS`]: for callers that
+    /// judge short inputs themselves (diarization windows, live streams), which are zero-padded
+    /// to one window as [`Encoder::embed_any_length`] does.
+    pub fn embed_batch_at_least<U: AsRef<[f32]>>(
         &self,
         utterances: impl IntoIterator<Item = U>,
         min_seconds: f32,

@@ -24,6 +24,7 @@
 
 pub mod augment;
 pub mod constants;
+pub mod diarize;
 mod encoder;
 mod kernels;
 mod lstm;

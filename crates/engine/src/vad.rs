@@ -14,10 +14,15 @@ use crate::constants::{INT16_MAX, VAD_MAX_SILENCE_LENGTH, VAD_MOVING_AVERAGE_WID
 /// Keeps the samples of the frames judged voiced; drops the tail that does not fill a frame.
 /// Silence only gives an empty result.
 pub fn trim_long_silences(wav: &[f32]) -> Vec<f32> {
-    let frames = wav.chunks_exact(VAD_WINDOW_SAMPLES);
-    let flags = voice_flags(frames.clone());
-    let keep = dilate(&smooth(&flags), VAD_MAX_SILENCE_LENGTH / 2);
-    frames.zip(keep).filter(|(_, k)| *k).flat_map(|(f, _)| f.iter().copied()).collect()
+    let keep = speech_mask(wav);
+    wav.chunks_exact(VAD_WINDOW_SAMPLES).zip(keep).filter(|(_, k)| *k).flat_map(|(f, _)| f.iter().copied()).collect()
+}
+
+/// Which frames of [`VAD_WINDOW_SAMPLES`] (30 ms) are speech, smoothed and dilated as
+/// [`trim_long_silences`] keeps them; a tail that does not fill a frame has no entry.
+pub fn speech_mask(wav: &[f32]) -> Vec<bool> {
+    let flags = voice_flags(wav.chunks_exact(VAD_WINDOW_SAMPLES));
+    dilate(&smooth(&flags), VAD_MAX_SILENCE_LENGTH / 2)
 }
 
 /// The VAD's decision for each frame, with one detector carried across the frames (it adapts).

@@ -16,6 +16,8 @@ pub struct Metrics {
     pub identifications: IntCounter,
     pub verifications: IntCounter,
     pub comparisons: IntCounter,
+    pub diarizations: IntCounter,
+    pub diarization_seconds: Histogram,
     pub embedding_seconds: Histogram,
     pub audio_seconds: prometheus::Counter,
     pub cache_hits: IntCounter,
@@ -61,6 +63,13 @@ impl Metrics {
             IntCounter::new("verifications_total", "voiceprint verifications answered").expect("valid metric");
         let comparisons =
             IntCounter::new("comparisons_total", "comparisons of two recordings answered").expect("valid metric");
+        let diarizations =
+            IntCounter::new("diarizations_total", "recordings diarized (speaker_diarize)").expect("valid metric");
+        let diarization_seconds = Histogram::with_opts(
+            HistogramOpts::new("diarization_seconds", "time to diarize one recording, waiting included")
+                .buckets(vec![0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 60.0, 120.0]),
+        )
+        .expect("valid metric");
         let embedding_seconds = Histogram::with_opts(
             HistogramOpts::new("embedding_seconds", "time to decode, preprocess and embed one recording")
                 .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
@@ -84,6 +93,8 @@ impl Metrics {
             identifications,
             verifications,
             comparisons,
+            diarizations,
+            diarization_seconds,
             embedding_seconds,
             audio_seconds,
             cache_hits,
@@ -105,6 +116,8 @@ impl Metrics {
             Box::new(self.identifications.clone()),
             Box::new(self.verifications.clone()),
             Box::new(self.comparisons.clone()),
+            Box::new(self.diarizations.clone()),
+            Box::new(self.diarization_seconds.clone()),
             Box::new(self.embedding_seconds.clone()),
             Box::new(self.audio_seconds.clone()),
             Box::new(self.cache_hits.clone()),

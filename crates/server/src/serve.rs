@@ -13,6 +13,7 @@ use crate::http::{self, ApiSettings, AppState};
 use crate::metrics::Metrics;
 use crate::service::signing::UrlSigner;
 use crate::service::{Settings, Voxprint};
+use crate::speaker::diarization::{Admission, DiarizationSettings};
 use crate::speaker::scoring::EmbeddingCache;
 use crate::speaker::workers::Embedder;
 use crate::storage;
@@ -66,6 +67,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ids,
         embedder: Embedder::start(encoder, workers, args.embed_queue.max(1), metrics.clone()),
         speakers: Arc::new(EmbeddingCache::new(metrics.clone())),
+        diarizations: Arc::new(Admission::new(args.max_diarizations as usize)),
         metrics,
         settings: Arc::new(Settings {
             max_groups_per_user: args.max_groups_per_user,
@@ -76,6 +78,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             },
             match_threshold: args.match_threshold,
             enrollment: args.enrollment_limits(),
+            diarization: DiarizationSettings {
+                max_seconds: args.diarize_max_seconds,
+                cluster_threshold: args.diarize_cluster_threshold,
+            },
         }),
     };
     let state = AppState {
@@ -83,6 +89,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         settings: Arc::new(ApiSettings {
             public_url,
             max_audio_bytes: args.max_audio_bytes as usize,
+            max_diarize_bytes: args.diarize_max_bytes as usize,
             audio_url_ttl_seconds: args.audio_url_ttl,
             request_timeout: std::time::Duration::from_secs(args.request_timeout),
         }),

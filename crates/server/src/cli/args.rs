@@ -174,6 +174,20 @@ pub struct ServeArgs {
     /// Recordings that may wait for an embedding worker; past that, requests get 4009.
     #[arg(long, env = "VOXPRINT_EMBED_QUEUE", default_value_t = 64)]
     pub embed_queue: usize,
+    /// Longest recording speaker_diarize accepts, in seconds (default 30 minutes).
+    #[arg(long, env = "VOXPRINT_DIARIZE_MAX_SECONDS", default_value_t = 1800, value_parser = clap::value_parser!(u32).range(10..=86_400))]
+    pub diarize_max_seconds: u32,
+    /// Largest upload speaker_diarize accepts, in bytes (default 100 MiB: 30 minutes of 16 kHz
+    /// WAV fit, and any compressed format).
+    #[arg(long, env = "VOXPRINT_DIARIZE_MAX_BYTES", default_value_t = 100 << 20, value_parser = clap::value_parser!(u64).range(1024..=4 << 30))]
+    pub diarize_max_bytes: u64,
+    /// Diarizations processed at once; as many more wait, and past that requests get 4009.
+    #[arg(long, env = "VOXPRINT_MAX_DIARIZATIONS", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_diarizations: u64,
+    /// speaker_diarize's clustering threshold: the least cosine similarity (0–1) at which two
+    /// groups of a recording's windows are taken for one speaker. Lower finds fewer speakers.
+    #[arg(long, env = "VOXPRINT_DIARIZE_CLUSTER_THRESHOLD", default_value_t = crate::speaker::diarization::DEFAULT_CLUSTER_THRESHOLD, value_parser = parse_similarity)]
+    pub diarize_cluster_threshold: f32,
     /// Requests per second allowed per token on average (0: no limit); past it, 4008.
     #[arg(long, env = "VOXPRINT_RATE_LIMIT", default_value_t = 0.0)]
     pub rate_limit: f64,
@@ -226,6 +240,13 @@ fn parse_threshold(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(value) if (0.0..=100.0).contains(&value) => Ok(value),
         _ => Err("must be a number from 0 to 100 (a score)".to_owned()),
+    }
+}
+
+fn parse_similarity(text: &str) -> Result<f32, String> {
+    match text.trim().parse::<f32>() {
+        Ok(value) if (0.0..=1.0).contains(&value) => Ok(value),
+        _ => Err("must be a cosine similarity from 0 to 1".to_owned()),
     }
 }
 

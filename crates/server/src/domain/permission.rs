@@ -16,10 +16,12 @@ pub enum Permission {
     IdentifyInVoiceprintGroup,
     VerifyVoiceprint,
     CompareVoiceprints,
+    DiarizeVoiceprintGroup,
+    StreamVoiceprintGroup,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 13] = [
         Permission::CreateVoiceprintGroup,
         Permission::ListVoiceprintGroup,
         Permission::UpdateVoiceprintGroup,
@@ -31,10 +33,12 @@ impl Permission {
         Permission::IdentifyInVoiceprintGroup,
         Permission::VerifyVoiceprint,
         Permission::CompareVoiceprints,
+        Permission::DiarizeVoiceprintGroup,
+        Permission::StreamVoiceprintGroup,
     ];
 
     /// The name used by the Coze voiceprint API (and in docs/api.md). A token that holds every
-    /// permission gains new ones by a migration (`migrations/*/0004_samples.sql`).
+    /// permission gains new ones by a migration (`migrations/*/0004_samples.sql`, `0005_diarization.sql`).
     pub fn name(self) -> &'static str {
         match self {
             Permission::CreateVoiceprintGroup => "createVoiceprintGroup",
@@ -48,6 +52,8 @@ impl Permission {
             Permission::IdentifyInVoiceprintGroup => "identifyInVoiceprintGroup",
             Permission::VerifyVoiceprint => "verifyVoiceprint",
             Permission::CompareVoiceprints => "compareVoiceprints",
+            Permission::DiarizeVoiceprintGroup => "diarizeVoiceprintGroup",
+            Permission::StreamVoiceprintGroup => "streamVoiceprintGroup",
         }
     }
 
@@ -100,8 +106,9 @@ impl PermissionSet {
 mod tests {
     use super::*;
 
-    /// The migration that gave tokens holding every permission the two new ones recognises them
-    /// by the stored text of Coze's nine, and appends the two as `to_names` writes them.
+    /// The migrations that gave tokens holding every permission the new ones recognise them by
+    /// the stored text of the permissions before, and append the new ones as `to_names` writes
+    /// them.
     #[test]
     fn the_permission_migration_matches_the_stored_form() {
         let coze_nine =
@@ -109,13 +116,21 @@ mod tests {
                 .unwrap()
                 .to_names();
         let all = PermissionSet::all().to_names();
-        assert_eq!(all, format!("{coze_nine},verifyVoiceprint,compareVoiceprints"));
+        let eleven = format!("{coze_nine},verifyVoiceprint,compareVoiceprints");
+        assert_eq!(all, format!("{eleven},diarizeVoiceprintGroup,streamVoiceprintGroup"));
         for migration in [
             include_str!("../../migrations/sqlite/0004_samples.sql"),
             include_str!("../../migrations/postgres/0004_samples.sql"),
         ] {
             assert!(migration.contains(&format!("WHERE permissions = '{coze_nine}'")));
             assert!(migration.contains("permissions || ',verifyVoiceprint,compareVoiceprints'"));
+        }
+        for migration in [
+            include_str!("../../migrations/sqlite/0005_diarization.sql"),
+            include_str!("../../migrations/postgres/0005_diarization.sql"),
+        ] {
+            assert!(migration.contains(&format!("WHERE permissions = '{eleven}'")));
+            assert!(migration.contains("permissions || ',diarizeVoiceprintGroup,streamVoiceprintGroup'"));
         }
     }
 

@@ -9,6 +9,7 @@ pub mod audio;
 mod auth;
 mod connection_io;
 pub mod connections;
+mod diarize;
 mod envelope;
 mod error;
 mod features;
@@ -49,6 +50,8 @@ pub struct ApiSettings {
     pub public_url: Option<String>,
     /// Largest accepted audio upload, in bytes.
     pub max_audio_bytes: usize,
+    /// Largest upload speaker_diarize accepts (long recordings), in bytes.
+    pub max_diarize_bytes: usize,
     /// How long an `audio_url` stays valid.
     pub audio_url_ttl_seconds: i64,
     /// How long a request may take before it is answered with 4009.
@@ -90,11 +93,16 @@ pub fn router(state: AppState) -> Router {
     let compare = Router::new()
         .route("/v1/audio/voiceprints/compare", post(verify::compare))
         .layer(DefaultBodyLimit::max(2 * state.settings.max_audio_bytes + 64 * 1024));
+    // Diarization takes long recordings.
+    let diarize = Router::new()
+        .route("/v1/audio/voiceprint_groups/{group_id}/speaker_diarize", post(diarize::diarize))
+        .layer(DefaultBodyLimit::max(state.settings.max_diarize_bytes + 64 * 1024));
     Router::new()
         .route("/v1/audio/voiceprint_groups", get(groups::list).post(groups::create))
         .route("/v1/audio/voiceprint_groups/{group_id}", put(groups::update).delete(groups::delete))
         .merge(uploads)
         .merge(compare)
+        .merge(diarize)
         .route("/v1/users/me", get(users::me))
         .route(&format!("{}/{{feature_id}}", audio::AUDIO_PATH), get(audio::download))
         .route(assets::VOICEPRINT_ICON_PATH, get(assets::voiceprint_icon))

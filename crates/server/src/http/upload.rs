@@ -79,6 +79,23 @@ impl FromRequest<AppState> for UploadForm {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<UploadForm, ApiError> {
+        UploadForm::read(request, state, state.settings.max_audio_bytes).await
+    }
+}
+
+/// An [`UploadForm`] whose file may be as large as a long recording (`--diarize-max-bytes`).
+pub struct LongUploadForm(pub UploadForm);
+
+impl FromRequest<AppState> for LongUploadForm {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<LongUploadForm, ApiError> {
+        Ok(LongUploadForm(UploadForm::read(request, state, state.settings.max_diarize_bytes).await?))
+    }
+}
+
+impl UploadForm {
+    async fn read(request: Request, state: &AppState, max_file_bytes: usize) -> Result<UploadForm, ApiError> {
         let content_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         match essence.as_str() {
@@ -86,7 +103,7 @@ impl FromRequest<AppState> for UploadForm {
                 let multipart = Multipart::from_request(request, state).await.map_err(|err| {
                     ApiError::InvalidParameter(format!("malformed multipart/form-data request: {}", err.body_text()))
                 })?;
-                read_multipart(multipart, state.settings.max_audio_bytes).await
+                read_multipart(multipart, max_file_bytes).await
             }
             "application/json" => {
                 let object = JsonObject::from_request(request, state).await?;

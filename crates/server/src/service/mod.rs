@@ -3,6 +3,7 @@
 //! handlers parse a request into domain types, check the token's permission, call one operation
 //! here and shape its result into the API's response type.
 
+pub mod diarize;
 pub mod groups;
 pub mod identify;
 pub mod samples;
@@ -13,6 +14,7 @@ pub mod voiceprints;
 use std::sync::Arc;
 
 use crate::metrics::Metrics;
+use crate::speaker::diarization::{Admission, DiarizationSettings};
 use crate::speaker::quality_gate::EnrollmentLimits;
 use crate::speaker::scoring::EmbeddingCache;
 use crate::speaker::workers::Embedder;
@@ -38,6 +40,7 @@ pub struct Settings {
     pub match_threshold: f64,
     /// When an enrollment is too poor to accept.
     pub enrollment: EnrollmentLimits,
+    pub diarization: DiarizationSettings,
 }
 
 /// What the operations work with: the storage, the embedding workers and the scoring cache.
@@ -48,6 +51,8 @@ pub struct Voxprint {
     pub ids: Arc<IdGenerator>,
     pub embedder: Embedder,
     pub speakers: Arc<EmbeddingCache>,
+    /// Diarizations in progress and waiting.
+    pub diarizations: Arc<Admission>,
     pub metrics: Arc<Metrics>,
     pub settings: Arc<Settings>,
 }
@@ -84,6 +89,7 @@ mod tests {
             blobs: BlobStore::directory(dir.join("audio")),
             embedder: Embedder::start(encoder, 1, 1, metrics.clone()),
             speakers: Arc::new(EmbeddingCache::new(metrics.clone())),
+            diarizations: Arc::new(Admission::new(1)),
             metrics,
             settings: Arc::new(Settings {
                 max_groups_per_user,
@@ -91,6 +97,7 @@ mod tests {
                 samples: SampleLimits { max_samples: 10, max_speech_millis: 300_000 },
                 match_threshold: 50.0,
                 enrollment: EnrollmentLimits { min_speech_seconds: 1.2, min_snr_db: 10.0, max_clipping: 0.01 },
+                diarization: DiarizationSettings { max_seconds: 60, cluster_threshold: 0.75 },
             }),
         }
     }

@@ -24,8 +24,13 @@ pub struct Recording {
 
 /// Decodes an upload (see [`voxprint_audio::decode`]) into a [`Recording`].
 pub fn decode(audio: &[u8], raw: RawPcm) -> Result<Recording, DecodeError> {
+    decode_at_most(audio, raw, voxprint_audio::MAX_DURATION_SECONDS)
+}
+
+/// [`decode`] with another limit on the length, in seconds (diarization takes long recordings).
+pub fn decode_at_most(audio: &[u8], raw: RawPcm, max_seconds: u32) -> Result<Recording, DecodeError> {
     let mut mixdown = Mixdown::default();
-    let stream = voxprint_audio::decode_into(audio, raw, &mut mixdown)?;
+    let stream = voxprint_audio::decode_into_at_most(audio, raw, &mut mixdown, max_seconds)?;
     Ok(Recording {
         wav_16k: mixdown.resampler.map(To16k::finish).unwrap_or_default(),
         format: stream.format,

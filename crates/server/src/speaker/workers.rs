@@ -5,6 +5,10 @@
 //! runs their windows through the LSTM together: under concurrent load the recurrent matrix
 //! products get more rows, which is where the encoder gets its speed. The queue is bounded; a
 //! full queue is reported as overload instead of letting latency grow without limit.
+//!
+//! Besides uploads, the workers embed prepared windows (diarization, live streams): a caller
+//! with many windows sends them a chunk at a time and waits for each, so that its work
+//! interleaves with everyone else's in the queue's order instead of holding the workers.
 
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -12,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::oneshot;
 use voxprint_audio::{DecodeError, Format, RawPcm};
-use voxprint_engine::{preprocess, quality, speech, Encoder, EngineError, Quality, Sound, Spectrogram};
+use voxprint_engine::{preprocess, quality, speech, Embedding, Encoder, EngineError, Quality, Sound, Spectrogram};
 
 use crate::metrics::Metrics;
 use crate::speaker::{recording, scoring};
@@ -47,11 +51,24 @@ pub enum Purpose {
     Enrollment,
 }
 
-struct Job {
+enum Job {
+    Upload(Upload),
+    Windows(Windows),
+}
+
+struct Upload {
     audio: Bytes,
     raw: RawPcm,
     purpose: Purpose,
     reply: oneshot::Sender<Result<Embedded, EmbedFailure>>,
+}
+
+/// Prepared encoder inputs ([`voxprint_engine::diarize::window_input`]), each embedded on its
+/// own; `None` for one with less speech than `min_seconds`.
+struct Windows {
+    inputs: Vec<Vec<f32>>,
+    min_seconds: f32,
+    reply: oneshot::Sender<Vec<Option<Embedding>>>,
 }
 
 #[derive(Clone)]
@@ -76,13 +93,7 @@ impl Embedder {
 
     pub async fn embed(&self, audio: Bytes, raw: RawPcm, purpose: Purpose) -> Result<Embedded, EmbedFailure> {
         let (reply, answer) = oneshot::channel();
-        match self.queue.try_send(Job { audio, raw, purpose, reply }) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(EmbedFailure::Overloaded),
-            Err(TrySendError::Disconnected(_)) => {
-                return Err(EmbedFailure::Internal("embedding workers stopped".into()))
-            }
-        }
+        self.submit(Job::Upload(Upload { audio, raw, purpose, reply }))?;
         let started = std::time::Instant::now();
         let result = answer.await.unwrap_or_else(|_| Err(EmbedFailure::Internal("an embedding worker failed".into())));
         if let Ok(embedded) = &result {
@@ -91,6 +102,22 @@ impl Embedder {
             self.metrics.audio_seconds.inc_by(f64::from(embedded.audio_seconds));
         }
         result
+    }
+
+    /// Embeds prepared windows, each on its own; `None` for one with less than `min_seconds` of
+    /// audio. A full queue is [`EmbedFailure::Overloaded`].
+    pub async fn embed_windows(&self, inputs: Vec<Vec<f32>>, min_seconds: f32) -> Result<Vec<Option<Embedding>>, EmbedFailure> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Windows(Windows { inputs, min_seconds, reply }))?;
+        answer.await.map_err(|_| EmbedFailure::Internal("an embedding worker failed".into()))
+    }
+
+    fn submit(&self, job: Job) -> Result<(), EmbedFailure> {
+        match self.queue.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => Err(EmbedFailure::Overloaded),
+            Err(TrySendError::Disconnected(_)) => Err(EmbedFailure::Internal("embedding workers stopped".into())),
+        }
     }
 }
 
@@ -108,19 +135,42 @@ fn work(encoder: &Encoder, jobs: &Mutex<Receiver<Job>>) {
             }
             batch
         };
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| embed_batch(encoder, &batch)));
-        match outcome {
-            Ok(results) => {
-                for (job, result) in batch.into_iter().zip(results) {
-                    let _ = job.reply.send(result);
+        let (uploads, windows): (Vec<Job>, Vec<Job>) = batch.into_iter().partition(|job| matches!(job, Job::Upload(_)));
+        let uploads: Vec<Upload> = uploads.into_iter().filter_map(|job| if let Job::Upload(u) = job { Some(u) } else { None }).collect();
+        let windows: Vec<Windows> = windows.into_iter().filter_map(|job| if let Job::Windows(w) = job { Some(w) } else { None }).collect();
+        if !uploads.is_empty() {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| embed_batch(encoder, &uploads)));
+            match outcome {
+                Ok(results) => {
+                    for (job, result) in uploads.into_iter().zip(results) {
+                        let _ = job.reply.send(result);
+                    }
                 }
-            }
-            Err(_) => {
-                for job in batch {
-                    let _ = job.reply.send(Err(EmbedFailure::Internal("the speaker engine panicked".into())));
+                Err(_) => {
+                    for job in uploads {
+                        let _ = job.reply.send(Err(EmbedFailure::Internal("the speaker engine panicked".into())));
+                    }
                 }
             }
         }
+        // A panic drops the replies, which their callers see as a failed worker.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| embed_windows(encoder, windows)));
+    }
+}
+
+/// Runs every window of the jobs through the encoder together; each job's floor is applied to
+/// its own inputs before.
+fn embed_windows(encoder: &Encoder, jobs: Vec<Windows>) {
+    let long_enough = |job: &Windows, input: &Vec<f32>| input.len() as f32 / 16_000.0 >= job.min_seconds;
+    let usable = jobs.iter().flat_map(|job| job.inputs.iter().filter(move |input| long_enough(job, input)));
+    let mut embeddings = encoder.embed_batch_at_least(usable, 0.0).into_iter();
+    for job in jobs {
+        let mine: Vec<Option<Embedding>> = job
+            .inputs
+            .iter()
+            .map(|input| if long_enough(&job, input) { embeddings.next().and_then(Result::ok) } else { None })
+            .collect();
+        let _ = job.reply.send(mine);
     }
 }
 
@@ -136,7 +186,7 @@ struct Prepared {
 }
 
 /// Decodes and preprocesses each job, then embeds every usable utterance in one encoder pass.
-fn embed_batch(encoder: &Encoder, batch: &[Job]) -> Vec<Result<Embedded, EmbedFailure>> {
+fn embed_batch(encoder: &Encoder, batch: &[Upload]) -> Vec<Result<Embedded, EmbedFailure>> {
     let mut prepared: Vec<Result<Prepared, EmbedFailure>> =
         batch.iter().map(|job| prepare(&job.audio, job.raw, job.purpose)).collect();
     let usable = prepared.iter_mut().filter_map(|p| p.as_mut().ok()).flat_map(|p| p.utterances.by_ref());
