@@ -62,8 +62,11 @@ if [ "${1:-}" = --tune ]; then
   "$py" scripts/diarize/bench.py tune "${results[@]}"
 else
   echo "== evaluation conversations, both systems" >&2
+  default=$("$VOXPRINT_BENCH_BIN" serve --help | tr -s ' \n' '  ' | grep -o 'VOXPRINT_DIARIZE_CLUSTER_THRESHOLD=[^]]*\] \[default: [0-9.]*' | sed 's/.*default: //')
+  threshold=${VOXPRINT_DIARIZE_CLUSTER_THRESHOLD:-$default}
   source scripts/bench-server.sh
-  "$py" scripts/diarize/bench.py run "$base" "$token" "$acc/voices" "$out/eval" "$out/eval.json" --baseline
+  "$py" scripts/diarize/bench.py run "$base" "$token" "$acc/voices" "$out/eval" "$out/eval.json" --baseline \
+    --label "cluster threshold $threshold (server default $default)"
 fi
 echo >&2
 echo "bench-diarize: $(( $(date +%s) - started )) s in all" >&2

@@ -132,7 +132,8 @@ def run(base, token, voices_dir, split_dir, out_path, with_baseline, label):
     systems = ["voxprint"] + (["baseline"] if with_baseline else [])
     tallies = {(s, c): score.Tally() for s in systems for c in CONDITIONS}
     took = {s: 0.0 for s in systems}
-    audio_seconds, latencies, errors, threshold = 0.0, [], [], None
+    hypotheses = {s: {c: {} for c in CONDITIONS} for s in systems}  # kept in OUT.json, to look into
+    audio_seconds, latencies, errors = 0.0, [], []
     for conv in manifest["conversations"]:
         cid = conv["id"]
         group = server.call("POST", "/v1/audio/voiceprint_groups", body={"name": f"diarize {cid}"})["data"]["id"]
@@ -156,6 +157,7 @@ def run(base, token, voices_dir, split_dir, out_path, with_baseline, label):
                 errors += [f"{cid} {condition}: speaker_identify answered {e}" for e in errs]
                 results["baseline"] = (segments, seconds)
             for system, (segments, seconds) in results.items():
+                hypotheses[system][condition][cid] = segments
                 hyp, names = score.hypothesis(cid, segments)
                 tallies[system, condition].add(ref, hyp, names, set(conv["enrolled"]), conv["seconds"])
                 took[system] += seconds
@@ -170,7 +172,8 @@ def run(base, token, voices_dir, split_dir, out_path, with_baseline, label):
         "audio_seconds": audio_seconds,
         "systems": {s: {"conditions": {c: tallies[s, c].summary() for c in CONDITIONS},
                         "per_conversation": {c: tallies[s, c].per_conversation for c in CONDITIONS},
-                        "audio_per_wall_second": audio_seconds / took[s]} for s in systems},
+                        "audio_per_wall_second": audio_seconds / took[s],
+                        "hypotheses": hypotheses[s]} for s in systems},
         "latencies": latencies,
         "errors": errors,
     }
@@ -187,7 +190,7 @@ def report(result):
     """The evaluation tables: headline, DER components, diarization latency by length."""
     systems = result["systems"]
     print(f"{result['conversations']} conversations, each clean and with pink noise at 10 dB SNR "
-          f"({result['audio_seconds']:.0f} s of audio in all).\n")
+          f"({result['audio_seconds']:.0f} s of audio in all); {result['label']}.\n")
     print("| system | DER clean | DER noisy 10 dB | naming clean | naming noisy | audio s per wall s |")
     print("|---|---:|---:|---:|---:|---:|")
     for s, r in systems.items():
