@@ -168,6 +168,7 @@ def run(base, token, voices_dir, split_dir, out_path, with_baseline, label):
         server.call("DELETE", f"/v1/audio/voiceprint_groups/{group}")
     result = {
         "label": label,
+        "true_speakers": statistics.mean(len(c["speakers"]) for c in manifest["conversations"]),
         "conversations": len(manifest["conversations"]),
         "audio_seconds": audio_seconds,
         "systems": {s: {"conditions": {c: tallies[s, c].summary() for c in CONDITIONS},
@@ -202,11 +203,12 @@ def report(result):
         ratio = lambda c: b[c]["der"] / v[c]["der"] if v[c]["der"] else float("inf")
         print(f"\nDER, baseline / Voxprint: clean {ratio('clean'):.2f}, noisy {ratio('noisy'):.2f}.")
     print("\nDER components (shares of the reference speech time, collar ±0.25 s, overlap scored):\n")
-    print("| system | condition | missed speech | false alarm | speaker confusion | DER |")
-    print("|---|---|---:|---:|---:|---:|")
+    print(f"| system | condition | missed speech | false alarm | speaker confusion | DER | speakers found per conversation (true: {result['true_speakers']:.2f}) |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for s, r in systems.items():
         for c, x in r["conditions"].items():
-            print(f"| {SYSTEMS[s]} | {c} | {pct(x['missed'])} | {pct(x['false_alarm'])} | {pct(x['confusion'])} | {pct(x['der'])} |")
+            found = statistics.mean(len({label for _, _, label, _ in segments}) for segments in r["hypotheses"][c].values())
+            print(f"| {SYSTEMS[s]} | {c} | {pct(x['missed'])} | {pct(x['false_alarm'])} | {pct(x['confusion'])} | {pct(x['der'])} | {found:.2f} |")
     print("\nspeaker_diarize latency, one request at a time (clean and noisy recordings):\n")
     print("| conversation length | requests | p50 | max |")
     print("|---|---:|---:|---:|")
