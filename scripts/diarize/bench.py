@@ -198,6 +198,7 @@ def report(result):
         c, n = r["conditions"]["clean"], r["conditions"]["noisy"]
         print(f"| {SYSTEMS[s]} | {pct(c['der'])} | {pct(n['der'])} | {pct(c['naming'])} | {pct(n['naming'])} | "
               f"{r['audio_per_wall_second']:.0f} |")
+    print(f"\nThroughput: speaker_diarize one request at a time; the baseline {BASELINE_IN_FLIGHT} windows in flight.")
     if "baseline" in systems:
         v, b = systems["voxprint"]["conditions"], systems["baseline"]["conditions"]
         ratio = lambda c: b[c]["der"] / v[c]["der"] if v[c]["der"] else float("inf")
