@@ -208,7 +208,7 @@ def report(result):
     print("|---|---|---:|---:|---:|---:|---:|")
     for s, r in systems.items():
         for c, x in r["conditions"].items():
-            found = statistics.mean(len({label for _, _, label, _ in segments}) for segments in r["hypotheses"][c].values())
+            found = speakers_found(r, c)
             print(f"| {SYSTEMS[s]} | {c} | {pct(x['missed'])} | {pct(x['false_alarm'])} | {pct(x['confusion'])} | {pct(x['der'])} | {found:.2f} |")
     print("\nspeaker_diarize latency, one request at a time (clean and noisy recordings):\n")
     print("| conversation length | requests | p50 | max |")
@@ -223,19 +223,26 @@ def report(result):
             print(f"- {error}")
 
 
+def speakers_found(system, condition):
+    """Distinct labels per conversation, on average: above the truth is over-splitting."""
+    return statistics.mean(len({label for _, _, label, _ in segments}) for segments in system["hypotheses"][condition].values())
+
+
 def tune(paths):
     """The sweep's table, one row per threshold, and the threshold of lowest mean DER."""
     rows = []
     for path in paths:
         r = json.load(open(path))
-        c = r["systems"]["voxprint"]["conditions"]
-        rows.append((float(r["label"]), c["clean"], c["noisy"], len(r["errors"])))
+        v = r["systems"]["voxprint"]
+        rows.append((float(r["label"]), v["conditions"]["clean"], v["conditions"]["noisy"],
+                     speakers_found(v, "clean"), speakers_found(v, "noisy"), len(r["errors"]), r["true_speakers"]))
     rows.sort(key=lambda row: row[0])
-    print("| cluster threshold | DER clean | DER noisy 10 dB | mean DER | naming clean | naming noisy | failed requests |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for t, c, n, failed in rows:
+    print(f"| cluster threshold | DER clean | DER noisy 10 dB | mean DER | naming clean | naming noisy | "
+          f"speakers found clean / noisy (true: {rows[0][6]:.2f}) | failed requests |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for t, c, n, found_clean, found_noisy, failed, _ in rows:
         print(f"| {t:.2f} | {pct(c['der'])} | {pct(n['der'])} | {pct((c['der'] + n['der']) / 2)} | "
-              f"{pct(c['naming'])} | {pct(n['naming'])} | {failed} |")
+              f"{pct(c['naming'])} | {pct(n['naming'])} | {found_clean:.2f} / {found_noisy:.2f} | {failed} |")
     best = min(rows, key=lambda row: (row[1]["der"] + row[2]["der"]) / 2)
     print(f"\nLowest mean DER on the development conversations: threshold {best[0]:.2f} "
           f"({pct((best[1]['der'] + best[2]['der']) / 2)}).")
