@@ -210,6 +210,12 @@ def report(result):
         for c, x in r["conditions"].items():
             found = speakers_found(r, c)
             print(f"| {SYSTEMS[s]} | {c} | {pct(x['missed'])} | {pct(x['false_alarm'])} | {pct(x['confusion'])} | {pct(x['der'])} | {found:.2f} |")
+    print("\nNaming, by what each system said over single-speaker reference speech:\n")
+    print("| system | condition | " + " | ".join(score.NAMING_PARTS) + " |")
+    print("|---|---|" + "---:|" * len(score.NAMING_PARTS))
+    for s, r in systems.items():
+        for c, x in r["conditions"].items():
+            print(f"| {SYSTEMS[s]} | {c} | " + " | ".join(pct(x["naming_parts"][p]) for p in score.NAMING_PARTS) + " |")
     print("\nspeaker_diarize latency, one request at a time (clean and noisy recordings):\n")
     print("| conversation length | requests | p50 | max |")
     print("|---|---:|---:|---:|")

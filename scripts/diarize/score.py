@@ -37,18 +37,37 @@ def hypothesis(uri, segments):
     return annotation.support(), names
 
 
+NAMING_PARTS = ("right", "wrong name", "enrolled, no name", "stranger named", "no speech")
+
+
 def naming(ref, hyp, names, enrolled):
-    """(seconds named right, seconds of single-speaker reference speech): see the module doc."""
+    """Seconds of single-speaker reference speech, by what the hypothesis says (see the module
+    doc): {part: seconds} for NAMING_PARTS, and "total". The parts other than "right" say why:
+    another enrolled name, no name for an enrolled speaker, a name for a speaker who is not
+    enrolled, nothing at all; they add up to the total when the hypothesis has one speaker at a
+    time, as both systems here do."""
     overlap = ref.get_overlap()
-    right = total = 0.0
+    speech = hyp.get_timeline().support()
+    parts = dict.fromkeys(NAMING_PARTS + ("total",), 0.0)
     for speaker in ref.labels():
         alone = ref.label_timeline(speaker).support().extrude(overlap)
         wanted = speaker if speaker in enrolled else None
         said = Timeline([s for s, _, label in hyp.itertracks(yield_label=True) if names[label] == wanted]).support()
         other = Timeline([s for s, _, label in hyp.itertracks(yield_label=True) if names[label] != wanted]).support()
-        right += alone.crop(said, mode="intersection").extrude(other).duration()
-        total += alone.duration()
-    return right, total
+        parts["right"] += alone.crop(said, mode="intersection").extrude(other).duration()
+        parts["no speech"] += alone.extrude(speech).duration()
+        parts["total"] += alone.duration()
+        for label in hyp.labels():
+            if names[label] == wanted:
+                continue
+            seconds = alone.crop(hyp.label_timeline(label).support(), mode="intersection").duration()
+            if wanted is None:
+                parts["stranger named"] += seconds
+            elif names[label] is None:
+                parts["enrolled, no name"] += seconds
+            else:
+                parts["wrong name"] += seconds
+    return parts
 
 
 class Tally:
@@ -56,15 +75,15 @@ class Tally:
 
     def __init__(self):
         self.der = DiarizationErrorRate(collar=COLLAR, skip_overlap=False)
-        self.named = self.single = 0.0
+        self.naming = dict.fromkeys(NAMING_PARTS + ("total",), 0.0)
         self.per_conversation = {}
 
     def add(self, ref, hyp, names, enrolled, seconds):
         der = self.der(ref, hyp, uem=Timeline([Segment(0, seconds)]))
-        right, total = naming(ref, hyp, names, enrolled)
-        self.named += right
-        self.single += total
-        self.per_conversation[ref.uri] = {"der": der, "naming": right / total if total else None}
+        parts = naming(ref, hyp, names, enrolled)
+        for part, seconds in parts.items():
+            self.naming[part] += seconds
+        self.per_conversation[ref.uri] = {"der": der, "naming": parts["right"] / parts["total"] if parts["total"] else None}
 
     def summary(self):
         """Aggregate DER (total errors over total reference time) and its parts, and naming."""
@@ -75,6 +94,7 @@ class Tally:
             "missed": parts["missed detection"] / total,
             "false_alarm": parts["false alarm"] / total,
             "confusion": parts["confusion"] / total,
-            "naming": self.named / self.single if self.single else float("nan"),
+            "naming": self.naming["right"] / self.naming["total"] if self.naming["total"] else float("nan"),
+            "naming_parts": {part: self.naming[part] / self.naming["total"] for part in NAMING_PARTS} if self.naming["total"] else {},
             "reference_seconds": total,
         }
