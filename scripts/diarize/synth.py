@@ -146,8 +146,8 @@ def conversation(seed, split, index, speakers, voices):
         piece = voices[speaker].take(cursor[speaker], m)
         cursor[speaker] += m
         clean[a:a + m] += gain[speaker] * piece
-        # The speaker's own loudest frame sets the threshold, so a quiet stretch is not
-        # judged against a loud turn's peak.
+        # Speech is judged against the voice's loudest frame over all its utterances, not this
+        # turn's: a turn cut from a quiet stretch would otherwise count its breaths as speech.
         reference += [(s, e, speaker) for s, e in spans(speech_frames(piece, voices[speaker].peak_db), a / RATE)]
     speech = np.zeros(n, dtype=bool)
     for s, e, _ in reference:
