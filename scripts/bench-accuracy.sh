@@ -19,12 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEV=(flite-rms flite-kal16 festival-cs-krb festival-cs-machac festival-fi-lj festival-it-pc festival-ca-ona
-     festival-hi-nsk espeak-en-us-m7 espeak-en-f4 espeak-en-us-andy espeak-cs-m2 espeak-it-m4 espeak-ca-m6
-     espeak-en-us-steph)
-EVAL=(flite-awb flite-slt festival-ked festival-cs-dita festival-fi-mv festival-it-lp festival-ru-nsh festival-cs-ph
-      espeak-en-us espeak-en-m3 espeak-en-us-f2 espeak-en-us-klatt espeak-en-belinda espeak-fi-f3 espeak-ru-f5
-      espeak-hi-f1)
+source scripts/accuracy/split.sh
 
 acc=target/accuracy
 mkdir -p "$acc/voices"
