@@ -33,6 +33,8 @@ pub const MIN_WINDOW_SPEECH_SAMPLES: usize = 8_000;
 const MIN_CLUSTER_WINDOWS: usize = 3;
 /// Times each window is moved to its nearest centroid after clustering.
 const REFINEMENT_PASSES: usize = 2;
+/// Turns shorter than this (0.2 s) are not turns of their own (see [`turns`]).
+const MIN_TURN_SAMPLES: usize = 3_200;
 /// A speech frame farther than this from every embedded window's centre (1 s) gets no
 /// speaker: it is an isolated blip too short to embed.
 const MAX_FRAME_DISTANCE_SAMPLES: usize = 16_000;
@@ -258,7 +260,28 @@ fn renumber(speakers: &mut [usize]) {
 
 /// The turns: each speech frame takes the speaker of the window whose centre is nearest
 /// (within [`MAX_FRAME_DISTANCE_SAMPLES`]); consecutive frames of one speaker make a turn.
+/// A turn shorter than [`MIN_TURN_SAMPLES`] joins the turn it touches, or is left out when it
+/// touches none (a blip in a pause).
 pub fn turns(speech: &[bool], windows: &[Window], speakers: &[usize]) -> Vec<Turn> {
+    let mut tidy: Vec<Turn> = Vec::new();
+    let raw = frame_turns(speech, windows, speakers);
+    for (index, turn) in raw.iter().enumerate() {
+        let short = turn.end - turn.start < MIN_TURN_SAMPLES;
+        match tidy.last_mut() {
+            Some(last) if last.end == turn.start && (short || last.speaker == turn.speaker) => last.end = turn.end,
+            _ if short => {
+                // Joins the next turn if it touches it; otherwise it is a blip.
+                if let Some(next) = raw.get(index + 1).filter(|next| next.start == turn.end) {
+                    tidy.push(Turn { start: turn.start, end: turn.end, speaker: next.speaker });
+                }
+            }
+            _ => tidy.push(turn.clone()),
+        }
+    }
+    tidy
+}
+
+fn frame_turns(speech: &[bool], windows: &[Window], speakers: &[usize]) -> Vec<Turn> {
     let mut turns: Vec<Turn> = Vec::new();
     let mut next = 0; // the first window whose centre is not before the frame's
     for (frame, _) in speech.iter().enumerate().filter(|(_, &s)| s) {
@@ -368,6 +391,25 @@ mod tests {
         assert_eq!((turns[0].start, turns[0].speaker, turns[1].speaker), (0, 0, 1));
         assert!(turns[0].end.abs_diff(24_000) <= VAD_WINDOW_SAMPLES, "midway between centres 20000 and 28000");
         assert!(turns[1].end <= 40_320);
+    }
+
+    #[test]
+    fn short_turns_join_their_neighbour_or_go() {
+        // Speech 0–2 s, a 90 ms blip at 2.49 s, speech 3–5 s; windows of speaker 0 before 2.5 s.
+        let n = 96_000;
+        let blip = |f: usize| (2_490..2_580).contains(&(f * VAD_WINDOW_SAMPLES * 1_000 / 16_000));
+        let speech: Vec<bool> = (0..n / VAD_WINDOW_SAMPLES)
+            .map(|f| f * VAD_WINDOW_SAMPLES < 32_000 || blip(f) || (48_000..80_000).contains(&(f * VAD_WINDOW_SAMPLES)))
+            .collect();
+        let windows = plan_windows(&speech, n);
+        let speakers: Vec<usize> = windows.iter().map(|w| usize::from(w.centre > 40_000)).collect();
+        let found = turns(&speech, &windows, &speakers);
+        assert_eq!(found.iter().map(|t| t.speaker).collect::<Vec<_>>(), vec![0, 1], "the blip is gone: {found:?}");
+        // A short flip inside a turn joins it.
+        let mut flipped = speakers.clone();
+        flipped[2] = 1; // the window at 2.0 s… whose frames touch speaker 0's on both sides
+        let found = turns(&speech, &windows, &flipped);
+        assert!(found.iter().all(|t| t.end - t.start >= MIN_TURN_SAMPLES), "{found:?}");
     }
 
     #[test]

@@ -4,10 +4,12 @@
 //! its turn with everyone else's requests instead of holding the workers; then the windows are
 //! clustered into speakers. Naming the speakers is the service's (`service/diarize.rs`).
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::StreamExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use voxprint_audio::RawPcm;
 use voxprint_engine::constants::{SAMPLE_RATE, VAD_WINDOW_SAMPLES};
@@ -20,6 +22,9 @@ use super::workers::{EmbedFailure, Embedder};
 /// Windows sent to the workers at once: a pass of the encoder's batch size, so that a worker
 /// that takes one chunk runs it near peak, yet other requests wait at most one pass for it.
 const WINDOWS_PER_CHUNK: usize = 64;
+/// Chunks of one recording in the workers' queue at once: two, so that a lone diarization keeps
+/// two workers busy, while a queue shared with other requests still takes them in turn.
+const CHUNKS_IN_FLIGHT: usize = 2;
 /// The speech detector judges the recording in blocks of this many seconds: a long recording
 /// may be speech in places and only noise in others, and the noise must not become a speaker.
 const SPEECH_CHECK_SECONDS: usize = 30;
@@ -83,18 +88,30 @@ pub async fn diarize(
 ) -> Result<Diarized, EmbedFailure> {
     let prepared = blocking(move || prepare(&audio, raw, settings.max_seconds)).await??;
     let prepared = Arc::new(prepared);
-    let mut embedded: Vec<(Window, Embedding)> = Vec::with_capacity(prepared.windows.len());
-    for chunk in prepared.windows.chunks(WINDOWS_PER_CHUNK) {
-        let inputs = || chunk.iter().map(|window| diarize::window_input(&prepared.wav, &prepared.speech, window));
-        let min_seconds = MIN_WINDOW_SPEECH_SAMPLES as f32 / SAMPLE_RATE as f32;
-        let embeddings = loop {
-            match embedder.embed_windows(inputs().collect(), min_seconds).await {
-                Err(EmbedFailure::Overloaded) => tokio::time::sleep(FULL_QUEUE_PAUSE).await,
-                other => break other?,
+    let min_seconds = MIN_WINDOW_SPEECH_SAMPLES as f32 / SAMPLE_RATE as f32;
+    let embed_chunk = |range: Range<usize>| {
+        let prepared = prepared.clone();
+        async move {
+            let windows = &prepared.windows[range.clone()];
+            let inputs = || windows.iter().map(|window| diarize::window_input(&prepared.wav, &prepared.speech, window));
+            loop {
+                match embedder.embed_windows(inputs().collect(), min_seconds).await {
+                    Err(EmbedFailure::Overloaded) => tokio::time::sleep(FULL_QUEUE_PAUSE).await,
+                    other => break other.map(|embeddings| (range, embeddings)),
+                }
             }
-        };
-        embedded.extend(chunk.iter().cloned().zip(embeddings).filter_map(|(w, e)| Some((w, e?))));
+        }
+    };
+    let count = prepared.windows.len();
+    let ranges = (0..count).step_by(WINDOWS_PER_CHUNK).map(|start| start..(start + WINDOWS_PER_CHUNK).min(count));
+    let mut chunks = futures_util::stream::iter(ranges).map(embed_chunk).buffered(CHUNKS_IN_FLIGHT);
+    let mut embedded: Vec<(Window, Embedding)> = Vec::with_capacity(count);
+    while let Some(result) = chunks.next().await {
+        let (range, embeddings) = result?;
+        let windows = prepared.windows[range].iter().cloned();
+        embedded.extend(windows.zip(embeddings).filter_map(|(window, embedding)| Some((window, embedding?))));
     }
+    drop(chunks);
     if embedded.is_empty() {
         return Err(EmbedFailure::NotEnoughSpeech { seconds: prepared.speech_seconds() });
     }
