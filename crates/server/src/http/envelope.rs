@@ -39,6 +39,13 @@ pub async fn assign_logid(request: Request, next: Next) -> Response {
     response
 }
 
+/// Runs work that outlives its request (a live stream after the upgrade) under the request's
+/// logid, so that its log lines and its answers carry the logid the client was given.
+pub async fn with_logid<F: std::future::Future>(logid: String, work: F) -> F::Output {
+    let span = tracing::info_span!("stream", logid = %logid);
+    LOGID.scope(logid, work).instrument(span).await
+}
+
 /// The logid of the request being served ("" outside a request).
 pub fn current_logid() -> String {
     LOGID.try_with(Clone::clone).unwrap_or_default()

@@ -27,6 +27,7 @@ use voxprint_api::stream::{StreamEvent, StreamStart, STREAM_SUBPROTOCOL, TOKEN_S
 use voxprint_audio::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 
 use super::auth::{authenticate, bearer_token, Caller};
+use super::envelope;
 use super::error::ApiError;
 use super::groups::GroupPath;
 use super::AppState;
@@ -76,10 +77,13 @@ pub async fn stream(
         Some(token) => Some(admit(&state, group_id, &token).await?),
         None => None,
     };
+    // The stream keeps the handshake's logid (in its X-Tt-Logid header) for its log lines and
+    // its error events.
+    let logid = envelope::current_logid();
     Ok(upgrade
         .protocols([STREAM_SUBPROTOCOL])
         .max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| run(state, group_id, caller, socket)))
+        .on_upgrade(move |socket| envelope::with_logid(logid, run(state, group_id, caller, socket))))
 }
 
 /// The token of a `bearer.<token>` subprotocol, if one is offered.
