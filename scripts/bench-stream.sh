@@ -3,7 +3,8 @@
 # conversation (awb, slt, then ked who is not enrolled, with pauses) at real-time pace. Reports,
 # per N, the latency from a new speaker's first word to the first speaker event naming them
 # (p50, p90, max over every turn of every client), the share of turns named right, and the gap
-# between speaker events. The release server uses all cores for the embedding workers.
+# between speaker events; then, on one stream, the same latency for changes of speaker with no
+# pause between the voices. The release server uses all cores for the embedding workers.
 #
 # Usage: scripts/bench-stream.sh [N ...]      (default: 1 8 32)
 set -euo pipefail
@@ -33,3 +34,7 @@ echo "|---|---|---|---|---|---|---|"
 for n in "${counts[@]}"; do
   "$venv/bin/python" scripts/stream/load.py "$base" "$token" "$group" "$n"
 done
+echo
+echo "| one stream, a change of speaker without a pause | first naming of the new voice |"
+echo "|---|---|"
+(cd scripts/stream && "../../$venv/bin/python" no_pause.py "$base" "$token" "$group")
