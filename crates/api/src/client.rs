@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use crate::limits::MAX_PAGE_SIZE;
 use crate::{
-    codes, Comparison, Created, Diarization, Enrolled, Envelope, Feature, Group, GroupFields, Identification, Me, Page, Sample,
-    Verification,
+    codes, Comparison, Created, Diarization, Enrolled, Envelope, Feature, Group, GroupFields, Identification, Me, Page,
+    Sample, Verification,
 };
 
 /// How often a request answered 4008/4009 (rate-limited/overloaded) is retried by default.

@@ -7,8 +7,8 @@
 //! full queue is reported as overload instead of letting latency grow without limit.
 //!
 //! Besides uploads, the workers embed prepared windows (diarization, live streams): a caller
-//! with many windows sends them a chunk at a time and waits for each, so that its work
-//! interleaves with everyone else's in the queue's order instead of holding the workers.
+//! with many windows sends them a chunk or two at a time, so that its work interleaves with
+//! everyone else's in the queue's order instead of holding the workers.
 
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::oneshot;
 use voxprint_audio::{DecodeError, Format, RawPcm};
+use voxprint_engine::constants::SAMPLE_RATE;
 use voxprint_engine::{preprocess, quality, speech, Embedding, Encoder, EngineError, Quality, Sound, Spectrogram};
 
 use crate::metrics::Metrics;
@@ -106,7 +107,11 @@ impl Embedder {
 
     /// Embeds prepared windows, each on its own; `None` for one with less than `min_seconds` of
     /// audio. A full queue is [`EmbedFailure::Overloaded`].
-    pub async fn embed_windows(&self, inputs: Vec<Vec<f32>>, min_seconds: f32) -> Result<Vec<Option<Embedding>>, EmbedFailure> {
+    pub async fn embed_windows(
+        &self,
+        inputs: Vec<Vec<f32>>,
+        min_seconds: f32,
+    ) -> Result<Vec<Option<Embedding>>, EmbedFailure> {
         let (reply, answer) = oneshot::channel();
         self.submit(Job::Windows(Windows { inputs, min_seconds, reply }))?;
         answer.await.map_err(|_| EmbedFailure::Internal("an embedding worker failed".into()))
@@ -135,9 +140,13 @@ fn work(encoder: &Encoder, jobs: &Mutex<Receiver<Job>>) {
             }
             batch
         };
-        let (uploads, windows): (Vec<Job>, Vec<Job>) = batch.into_iter().partition(|job| matches!(job, Job::Upload(_)));
-        let uploads: Vec<Upload> = uploads.into_iter().filter_map(|job| if let Job::Upload(u) = job { Some(u) } else { None }).collect();
-        let windows: Vec<Windows> = windows.into_iter().filter_map(|job| if let Job::Windows(w) = job { Some(w) } else { None }).collect();
+        let (mut uploads, mut windows) = (Vec::new(), Vec::new());
+        for job in batch {
+            match job {
+                Job::Upload(upload) => uploads.push(upload),
+                Job::Windows(job) => windows.push(job),
+            }
+        }
         if !uploads.is_empty() {
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| embed_batch(encoder, &uploads)));
             match outcome {
@@ -153,15 +162,17 @@ fn work(encoder: &Encoder, jobs: &Mutex<Receiver<Job>>) {
                 }
             }
         }
-        // A panic drops the replies, which their callers see as a failed worker.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| embed_windows(encoder, windows)));
+        if !windows.is_empty() {
+            // A panic drops the replies, which their callers see as a failed worker.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| embed_windows(encoder, windows)));
+        }
     }
 }
 
 /// Runs every window of the jobs through the encoder together; each job's floor is applied to
 /// its own inputs before.
 fn embed_windows(encoder: &Encoder, jobs: Vec<Windows>) {
-    let long_enough = |job: &Windows, input: &Vec<f32>| input.len() as f32 / 16_000.0 >= job.min_seconds;
+    let long_enough = |job: &Windows, input: &Vec<f32>| input.len() as f32 / SAMPLE_RATE as f32 >= job.min_seconds;
     let usable = jobs.iter().flat_map(|job| job.inputs.iter().filter(move |input| long_enough(job, input)));
     let mut embeddings = encoder.embed_batch_at_least(usable, 0.0).into_iter();
     for job in jobs {
