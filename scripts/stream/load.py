@@ -36,6 +36,7 @@ def conversation():
 
 
 async def one(url, token, audio):
+    """Streams the audio at real-time pace; every event with its wall-clock time from the start."""
     events = []
     async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}, open_timeout=30) as ws:
         await ws.send(json.dumps({"sample_rate": RATE, "channel": 1}))

@@ -4,13 +4,9 @@ wall-clock time from the new voice's first sample to the first speaker event nam
 Usage: no_pause.py BASE_URL TOKEN GROUP_ID (awb and slt enrolled in the group)"""
 
 import asyncio
-import json
 import sys
-import time
 
-from websockets.asyncio.client import connect
-
-from load import RATE, pcm
+from load import RATE, one, pcm
 
 
 async def main(base, token, group):
@@ -20,22 +16,7 @@ async def main(base, token, group):
     changes = [((len(lead) + len(first)) / 2 / RATE, "flite-slt"),
                ((len(lead) + len(first) + len(second)) / 2 / RATE, "flite-awb")]
     url = base.replace("http://", "ws://") + f"/v1/audio/voiceprint_groups/{group}/speaker_stream"
-    events = []
-    async with connect(url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
-        await ws.send(json.dumps({"sample_rate": RATE, "channel": 1}))
-        await ws.recv()  # ready
-        began = time.monotonic()
-
-        async def send():
-            for index, offset in enumerate(range(0, len(audio), RATE // 5)):
-                await asyncio.sleep(max(0.0, began + index * 0.1 - time.monotonic()))
-                await ws.send(audio[offset:offset + RATE // 5])
-            await ws.send('{"event":"end"}')
-
-        sender = asyncio.create_task(send())
-        async for message in ws:
-            events.append((time.monotonic() - began, json.loads(message)))
-        await sender
+    events = await one(url, token, audio)
     for at, name in changes:
         named = next((t for t, e in events if e["event"] == "speaker" and e["time"] > at and e["feature_name"] == name), None)
         latency = f"{named - at:.2f} s" if named is not None else "never"
