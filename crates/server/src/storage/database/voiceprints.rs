@@ -270,22 +270,20 @@ impl Store {
 
     /// One page of a group's voiceprints, newest first, and the number of all of them.
     pub async fn list_voiceprints(&self, group_id: i64, limit: i64, offset: i64) -> Result<(Vec<VoiceprintView>, i64)> {
-        try_with_tx!(self, snapshot, |tx| {
-            let items = sqlx::query_as(
-                "SELECT v.id, v.group_id, v.name, v.description, v.audio_key, v.created_at, v.updated_at,
+        // LIMIT and OFFSET are written into the statement rather than bound, as in
+        // `list_groups`: a rebound LIMIT makes SQLite compile the statement again.
+        let page_sql = format!(
+            "SELECT v.id, v.group_id, v.name, v.description, v.audio_key, v.created_at, v.updated_at,
                         1 + (SELECT COUNT(*) FROM voiceprint_samples s WHERE s.voiceprint_id = v.id) AS sample_count,
                         u.id AS creator_id, u.name AS creator_name, u.nickname AS creator_nickname,
                         u.avatar_url AS creator_avatar_url
                  FROM voiceprints v JOIN users u ON u.id = v.creator_id
                  WHERE v.group_id = $1
                  ORDER BY v.created_at DESC, v.id DESC
-                 LIMIT $2 OFFSET $3",
-            )
-            .bind(group_id)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(&mut *tx)
-            .await?;
+                 LIMIT {limit} OFFSET {offset}"
+        );
+        try_with_tx!(self, snapshot, |tx| {
+            let items = sqlx::query_as(sqlx::AssertSqlSafe(page_sql.as_str())).bind(group_id).fetch_all(&mut *tx).await?;
             let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM voiceprints WHERE group_id = $1")
                 .bind(group_id)
                 .fetch_one(&mut *tx)
