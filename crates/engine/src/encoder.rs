@@ -12,7 +12,7 @@ use std::path::Path;
 
 use crate::constants::{EMBEDDING_SIZE, HIDDEN, MIN_SPEECH_SECONDS, N_MELS, PARTIAL_N_FRAMES, SAMPLE_RATE};
 use crate::kernels::Isa;
-use crate::lstm::Lstm;
+use crate::lstm::{Lstm, Precision};
 use crate::mel::MelSpectrogram;
 use crate::model::{ModelError, Weights};
 use crate::windows;
@@ -73,14 +73,29 @@ impl Encoder {
         Ok(Encoder::from_weights(&Weights::from_bytes(bytes)?))
     }
 
-    /// Prepares the weights for the kernels of this CPU.
+    /// Prepares the weights for the fastest kernels of this CPU that are accurate: see
+    /// [`Precision::fastest_on`].
     pub fn from_weights(weights: &Weights) -> Encoder {
+        let isa = Isa::detect();
+        Encoder::with_kernels(weights, isa, Precision::fastest_on(isa))
+    }
+
+    /// Prepares the weights for the given instruction set and precision (for tests and
+    /// benchmarks: [`Precision::F32`] is the reference; the instruction sets come from
+    /// `voxprint_engine::bench::Isa::available`).
+    #[doc(hidden)]
+    pub fn with_kernels(weights: &Weights, isa: Isa, precision: Precision) -> Encoder {
         Encoder {
-            lstm: Lstm::new(&weights.layers, Isa::detect()),
+            lstm: Lstm::new(&weights.layers, isa, precision),
             linear_weight: weights.linear_weight.clone(),
             linear_bias: weights.linear_bias.clone(),
             mel: MelSpectrogram::new(),
         }
+    }
+
+    /// The instruction set and precision the encoder runs with.
+    pub fn kernels(&self) -> (crate::kernels::IsaKind, Precision) {
+        (self.lstm.isa().kind(), self.lstm.precision())
     }
 
     /// Embeds one preprocessed utterance (16 kHz mono, see [`crate::preprocess`]).
