@@ -100,7 +100,7 @@ impl Encoder {
 
     /// Embeds one preprocessed utterance (16 kHz mono, see [`crate::preprocess`]).
     pub fn embed(&self, samples_16k: &[f32]) -> Result<Embedding, EngineError> {
-        self.embed_batch(&[samples_16k]).pop().unwrap_or(Err(EngineError::NotEnoughSpeech { seconds: 0.0 }))
+        self.embed_batch([samples_16k]).pop().unwrap_or(Err(EngineError::NotEnoughSpeech { seconds: 0.0 }))
     }
 
     /// Embeds several utterances, running all their windows through the LSTM together. The
@@ -116,7 +116,7 @@ impl Encoder {
     /// to one window. Embeddings of less than a second of speech are unreliable, which is why
     /// [`Encoder::embed`] refuses them; this exists for comparisons with the reference.
     pub fn embed_any_length(&self, samples_16k: &[f32]) -> Embedding {
-        match self.embed_batch_at_least(&[samples_16k], 0.0).pop() {
+        match self.embed_batch_at_least([samples_16k], 0.0).pop() {
             Some(Ok(e)) => e,
             _ => Embedding([0.0; EMBEDDING_SIZE]),
         }
