@@ -24,9 +24,17 @@ const MAX_WEIGHT: f32 = 32767.0;
 
 /// Quantizes one activation: `round(x · ACT_SCALE)`, ties to even, clamped to ±`ACT_SCALE`
 /// (NaN becomes 0). Every instruction set runs this same code (see `Isa::lstm_cell_q`).
+///
+/// Rounds by adding 1.5 · 2^23, as `math::exp` does: in [2^23, 2^24) an f32's unit is 1, so the
+/// addition rounds to an integer (ties to even) that lies in the low mantissa bits. Exact for
+/// |v| ≤ 2^22, and unlike a float-to-int conversion (saturating in Rust) it vectorises.
 #[inline(always)]
 pub fn quantize(x: f32) -> i16 {
-    (x * ACT_SCALE).clamp(-ACT_SCALE, ACT_SCALE).round_ties_even() as i16
+    const SHIFTER: f32 = 12_582_912.0;
+    let v = (x * ACT_SCALE).clamp(-ACT_SCALE, ACT_SCALE);
+    #[allow(clippy::eq_op)] // v == v is false for NaN only
+    let v = if v == v { v } else { 0.0 };
+    (v + SHIFTER).to_bits().wrapping_sub(SHIFTER.to_bits()) as i16
 }
 
 /// A `rows × cols` weight matrix `B = Wᵀ` in 16-bit fixed point, packed for the integer kernels:
