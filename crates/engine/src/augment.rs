@@ -206,7 +206,7 @@ fn convolve(x: &[f32], h: &[f32]) -> Vec<f32> {
     // comes: on a long recording each of these buffers is tens of MB.
     let mut product = spectrum(x);
     let response = spectrum(h);
-    product.iter_mut().zip(&response).for_each(|(p, q)| *p = *p * q);
+    product.iter_mut().zip(&response).for_each(|(p, q)| *p *= q);
     drop(response);
     let mut out = inverse.make_output_vec();
     inverse.process(&mut product, &mut out).expect("realfft buffers made by its own plan");

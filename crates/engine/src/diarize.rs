@@ -77,12 +77,10 @@ pub fn window_input(wav: &[f32], speech: &[bool], window: &Window) -> Vec<f32> {
     let mut input = Vec::with_capacity(window.end - window.start);
     let first = window.start / VAD_WINDOW_SAMPLES;
     let last = window.end.div_ceil(VAD_WINDOW_SAMPLES).min(speech.len());
-    for frame in first..last {
-        if speech[frame] {
-            let from = (frame * VAD_WINDOW_SAMPLES).max(window.start);
-            let to = ((frame + 1) * VAD_WINDOW_SAMPLES).min(window.end).min(wav.len());
-            input.extend_from_slice(&wav[from..to]);
-        }
+    for frame in (first..last).filter(|&frame| speech[frame]) {
+        let from = (frame * VAD_WINDOW_SAMPLES).max(window.start);
+        let to = ((frame + 1) * VAD_WINDOW_SAMPLES).min(window.end).min(wav.len());
+        input.extend_from_slice(&wav[from..to]);
     }
     normalize_volume(&mut input);
     input
@@ -343,7 +341,7 @@ mod tests {
         let wav: Vec<f32> = (0..n).map(|i| if (16_000..48_000).contains(&i) { 0.1 } else { 0.0 }).collect();
         let input = window_input(&wav, &speech, &windows[0]);
         assert!(input.len() >= MIN_WINDOW_SPEECH_SAMPLES && input.iter().all(|&s| s > 0.0), "speech frames only");
-        assert!(plan_windows(&vec![false; 100], 48_000).is_empty());
+        assert!(plan_windows(&[false; 100], 48_000).is_empty());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use crate::constants::{EMBEDDING_SIZE, HIDDEN, MIN_SPEECH_SECONDS, N_MELS, PARTIAL_N_FRAMES, SAMPLE_RATE};
 use crate::kernels::Isa;
-use crate::lstm::Lstm;
+use crate::lstm::{Lstm, Precision};
 use crate::mel::MelSpectrogram;
 use crate::model::{ModelError, Weights};
 use crate::windows;
@@ -73,19 +73,34 @@ impl Encoder {
         Ok(Encoder::from_weights(&Weights::from_bytes(bytes)?))
     }
 
-    /// Prepares the weights for the kernels of this CPU.
+    /// Prepares the weights for the fastest kernels of this CPU that are accurate: see
+    /// [`Precision::fastest_on`].
     pub fn from_weights(weights: &Weights) -> Encoder {
+        let isa = Isa::detect();
+        Encoder::with_kernels(weights, isa, Precision::fastest_on(isa))
+    }
+
+    /// Prepares the weights for the given instruction set and precision (for tests and
+    /// benchmarks: [`Precision::F32`] is the reference; the instruction sets come from
+    /// `voxprint_engine::bench::Isa::available`).
+    #[doc(hidden)]
+    pub fn with_kernels(weights: &Weights, isa: Isa, precision: Precision) -> Encoder {
         Encoder {
-            lstm: Lstm::new(&weights.layers, Isa::detect()),
+            lstm: Lstm::new(&weights.layers, isa, precision),
             linear_weight: weights.linear_weight.clone(),
             linear_bias: weights.linear_bias.clone(),
             mel: MelSpectrogram::new(),
         }
     }
 
+    /// The instruction set and precision the encoder runs with.
+    pub fn kernels(&self) -> (crate::kernels::IsaKind, Precision) {
+        (self.lstm.isa().kind(), self.lstm.precision())
+    }
+
     /// Embeds one preprocessed utterance (16 kHz mono, see [`crate::preprocess`]).
     pub fn embed(&self, samples_16k: &[f32]) -> Result<Embedding, EngineError> {
-        self.embed_batch(&[samples_16k]).pop().unwrap_or(Err(EngineError::NotEnoughSpeech { seconds: 0.0 }))
+        self.embed_batch([samples_16k]).pop().unwrap_or(Err(EngineError::NotEnoughSpeech { seconds: 0.0 }))
     }
 
     /// Embeds several utterances, running all their windows through the LSTM together. The
@@ -101,7 +116,7 @@ impl Encoder {
     /// to one window. Embeddings of less than a second of speech are unreliable, which is why
     /// [`Encoder::embed`] refuses them; this exists for comparisons with the reference.
     pub fn embed_any_length(&self, samples_16k: &[f32]) -> Embedding {
-        match self.embed_batch_at_least(&[samples_16k], 0.0).pop() {
+        match self.embed_batch_at_least([samples_16k], 0.0).pop() {
             Some(Ok(e)) => e,
             _ => Embedding([0.0; EMBEDDING_SIZE]),
         }

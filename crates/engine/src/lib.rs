@@ -39,6 +39,7 @@ pub mod vad;
 pub mod windows;
 
 pub use encoder::{cosine, Embedding, Encoder, EngineError};
+pub use lstm::Precision;
 pub use model::ModelError;
 pub use preprocess::preprocess;
 pub use quality::Quality;
@@ -56,5 +57,5 @@ pub use speech::Sound;
 /// ```
 #[doc(hidden)]
 pub mod bench {
-    pub use crate::kernels::{Isa, IsaKind, PackedMatrix};
+    pub use crate::kernels::{quantize, Isa, IsaKind, PackedMatrix, QuantMatrix, ACT_SCALE};
 }

@@ -1,6 +1,7 @@
 //! Speed of the engine on WAV files, one thread: preprocessing, encoder and end to end as
-//! multiples of real time, the encoder's GFLOP/s, and the single-core SGEMM of the same GEMM
-//! crate on a large shape for comparison. Used by `scripts/bench-engine.sh`, which runs
+//! multiples of real time, the encoder's GFLOP/s in each precision (f32 and 16-bit fixed point,
+//! counted as the same f32 flops), the single-core SGEMM of the same GEMM crate on a large shape
+//! for comparison, and the engine's own kernels for each instruction set and precision. Used by `scripts/bench-engine.sh`, which runs
 //! Resemblyzer on the same files in the same run.
 //!
 //! `cargo run --release -p voxprint-model --example bench -- [--repeat N] FILE.wav…`
@@ -9,8 +10,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use voxprint_engine::bench::{Isa, PackedMatrix};
-use voxprint_engine::{preprocess, windows, Encoder};
+use voxprint_engine::bench::{quantize, Isa, PackedMatrix, QuantMatrix};
+use voxprint_engine::model::Weights;
+use voxprint_engine::{preprocess, windows, Encoder, Precision};
 
 
 /// Multiply-adds of one window through the LSTM and the linear layer, × 2 flops:
@@ -32,7 +34,11 @@ fn main() {
         }
     }
     assert!(!files.is_empty(), "usage: bench [--repeat N] FILE.wav…");
-    let encoder = Encoder::load(&voxprint_model::default_model_path()).unwrap_or_else(|e| panic!("{e}"));
+    let weights = Weights::load(&voxprint_model::default_model_path()).unwrap_or_else(|e| panic!("{e}"));
+    // The default (what the server runs), then each precision on this CPU's best ISA.
+    let encoder = Encoder::from_weights(&weights);
+    let precisions = [Precision::F32, Precision::Int16];
+    let by_precision = precisions.map(|p| Encoder::with_kernels(&weights, Isa::detect(), p));
     let clips: Vec<(Vec<f32>, usize, u32)> = files.iter().map(read_wav).collect();
     let audio_seconds: f64 = clips.iter().map(|(s, c, r)| s.len() as f64 / *c as f64 / f64::from(*r)).sum();
 
@@ -40,6 +46,7 @@ fn main() {
     let speeches: Vec<Vec<f32>> = clips.iter().map(|(s, c, r)| preprocess(s, *c, *r)).collect();
     let windows: usize = speeches.iter().map(|s| windows::plan(s.len()).starts.len()).sum();
     let (mut pre, mut enc, mut batched) = (Duration::MAX, Duration::MAX, Duration::MAX);
+    let mut enc_by_precision = [Duration::MAX; 2];
     for _ in 0..repeat {
         let t = Instant::now();
         for (s, c, r) in &clips {
@@ -55,6 +62,13 @@ fn main() {
         let refs: Vec<&[f32]> = speeches.iter().map(Vec::as_slice).collect();
         std::hint::black_box(encoder.embed_batch(&refs));
         batched = batched.min(t.elapsed());
+        for (e, best) in by_precision.iter().zip(&mut enc_by_precision) {
+            let t = Instant::now();
+            for s in &speeches {
+                std::hint::black_box(e.embed_any_length(s));
+            }
+            *best = (*best).min(t.elapsed());
+        }
     }
     let (pre, enc, batched) = (pre.as_secs_f64(), enc.as_secs_f64(), batched.as_secs_f64());
     println!("files {}", clips.len());
@@ -68,15 +82,31 @@ fn main() {
     println!("end_to_end_x_realtime {:.1}", audio_seconds / (pre + enc));
     println!("encoder_gflops {:.1}", windows as f64 * flops_per_window() / enc / 1e9);
     println!("encoder_batched_gflops {:.1}", windows as f64 * flops_per_window() / batched / 1e9);
+    println!("encoder_kernels {:?}", encoder.kernels());
+    for (p, best) in precisions.iter().zip(enc_by_precision) {
+        let gflops = windows as f64 * flops_per_window() / best.as_secs_f64() / 1e9;
+        println!("encoder_gflops_{p:?} {gflops:.1}");
+    }
     for (m, k, n) in [(2048, 1024, 1024), (128, 256, 1024), (13, 256, 1024)] {
         println!("sgemm_gflops_{m}x{k}x{n} {:.1}", sgemm_gflops(m, k, n));
     }
     println!("isa {:?}", Isa::detect().kind());
+    // Input projections (2080, 128 rows) and recurrent steps (64, 24, 13, 6, 1 windows); the
+    // i16 kernel's multiply-adds count as f32 flops, so the two widths compare directly.
     for isa in Isa::available() {
-        for m in [2080, 128, 13, 1] {
-            println!("kernel_gflops_{:?}_{m}x256x1024 {:.1}", isa.kind(), kernel_gflops(isa, m, 256, 1024));
+        for m in [2080, 128, 64, 24, 13, 6, 1] {
+            println!("kernel_gflops_{:?}_F32_{m}x256x1024 {:.1}", isa.kind(), kernel_gflops(isa, m, 256, 1024));
+            println!("kernel_gflops_{:?}_Int16_{m}x256x1024 {:.1}", isa.kind(), kernel_i16_gflops(isa, m, 256, 1024));
         }
     }
+}
+
+/// The engine's 16-bit kernel (`c += (a · b) · scale`) on the LSTM's shapes.
+fn kernel_i16_gflops(isa: Isa, m: usize, k: usize, n: usize) -> f64 {
+    let a = vec![quantize(0.5); m * k];
+    let b = QuantMatrix::from_transposed(&vec![0.25f32; k * n], k, n);
+    let mut c = vec![0f32; m * n];
+    time_gflops(m, k, n, || isa.gemm_acc_i16(m, &a, &b, &mut c))
 }
 
 /// The engine's own packed kernel (`c += a · b`) on the LSTM's shapes.

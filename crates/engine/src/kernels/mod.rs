@@ -5,7 +5,10 @@
 //! - [`PackedMatrix`] / [`Isa::gemm_acc`]: `C += A · B` for the LSTM's recurrent step, where A
 //!   has few rows (one per window in flight), B is a 256 × 1024 weight matrix packed once at load
 //!   into 16-column panels that stream through the cache in order.
-//! - [`Isa::lstm_cell`]: the gate nonlinearities and the cell/hidden update, vectorised.
+//! - [`QuantMatrix`] / [`Isa::gemm_acc_i16`]: the same product in 16-bit fixed point, for the
+//!   matrices whose input is a hidden state (see `quant.rs`), dequantized into f32 as it is added.
+//! - [`Isa::lstm_cell`]: the gate nonlinearities and the cell/hidden update, vectorised;
+//!   [`Isa::lstm_cell_q`] also writes the hidden state in fixed point.
 //! - [`Isa::dot`]: the resampler's inner product.
 //!
 //! Soundness: the AVX kernels are `unsafe fn`s that may only run on a CPU with their features.
@@ -18,6 +21,9 @@ mod avx2;
 mod avx512;
 mod math;
 mod portable;
+mod quant;
+
+pub use quant::{quantize, QuantMatrix, ACT_SCALE};
 
 /// Width of a packed panel of B, in columns: two AVX registers.
 const PANEL: usize = 16;
@@ -108,6 +114,28 @@ impl Isa {
         }
     }
 
+    /// `c[m × n] += (a[m × k] · b) · scale`: `a` holds activations quantized by [`quantize`],
+    /// `b` the quantized weights, and each column's exact i32 sum is multiplied by its dequant
+    /// scale before it is added. Every instruction set computes the same result, bit for bit.
+    ///
+    /// # Panics
+    /// If `a` holds fewer than `m × k` values or `c` fewer than `m × n`.
+    pub fn gemm_acc_i16(self, m: usize, a: &[i16], b: &QuantMatrix, c: &mut [f32]) {
+        let (k, n) = (b.rows, b.cols);
+        let fits = |len: usize, cols: usize| m.checked_mul(cols).is_some_and(|needed| len >= needed);
+        assert!(fits(a.len(), k) && fits(c.len(), n), "gemm_acc_i16: operands too small");
+        match self.kind {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `self` exists, so detection found AVX2 (both kinds require it, see
+            // `IsaKind::is_supported`). `a` holds m × k values and `c` m × n (asserted above,
+            // without overflow); `b.data` holds the packed k × n matrix with k even and n a
+            // multiple of 64, and `b.dequant` n scales, which `QuantMatrix::from_transposed`,
+            // its only constructor, asserts.
+            IsaKind::Avx2Fma | IsaKind::Avx512 => unsafe { avx2::gemm_acc_i16(m, k, n, a, &b.data, &b.dequant, c) },
+            _ => portable::gemm_acc_i16(m, k, n, a, &b.data, &b.dequant, c),
+        }
+    }
+
     /// Dot product of two equally long slices (the resampler's inner loop).
     ///
     /// # Panics
@@ -138,6 +166,22 @@ impl Isa {
             // SAFETY: `self` exists, so detection found AVX-512F, AVX2 and FMA.
             IsaKind::Avx512 => unsafe { avx512::lstm_cell(hidden, gates, c, h) },
             _ => math::lstm_cell(hidden, gates, c, h),
+        }
+    }
+
+    /// [`Isa::lstm_cell`] that also writes the hidden state quantized by [`quantize`] into `hq`.
+    ///
+    /// # Panics
+    /// Unless `gates` is four times as long as `c`, `c` as long as `h` and `hq`, and a multiple
+    /// of `hidden`.
+    pub fn lstm_cell_q(self, hidden: usize, gates: &[f32], c: &mut [f32], h: &mut [f32], hq: &mut [i16]) {
+        assert!(gates.len() == 4 * c.len() && c.len() == h.len() && c.len() == hq.len());
+        assert!(c.len().is_multiple_of(hidden));
+        match self.kind {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `self` exists, so detection found AVX2 and FMA, which both kinds require.
+            IsaKind::Avx2Fma | IsaKind::Avx512 => unsafe { avx2::lstm_cell_q(hidden, gates, c, h, hq) },
+            _ => math::lstm_cell_q(hidden, gates, c, h, hq),
         }
     }
 }
@@ -263,6 +307,145 @@ mod tests {
                 let caught = std::panic::catch_unwind(|| isa.gemm_acc(m, &[0.0; 2], &b, &mut [0.0; 64]));
                 assert!(caught.is_err(), "{isa:?} m={m}");
             }
+        }
+    }
+
+    /// Deterministic pseudo-random values in [-1, 1).
+    fn noise(len: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn quantized_kernels_are_exact_and_within_the_rounding_bound() {
+        for (k, n) in [(256, 128), (38, 64)] {
+            // Weights of mixed magnitudes, as trained ones are.
+            let w: Vec<f32> = noise(k * n, 1).iter().zip(noise(k * n, 2)).map(|(a, b)| a * b.abs().powi(3)).collect();
+            let b = QuantMatrix::from_transposed(&w, k, n);
+            for m in [1, 2, 3, 4, 5, 6, 7, 11, 13, 23, 24, 25, 37, 48, 64, 69] {
+                let x = noise(m * k, m as u64 + 3);
+                let xq: Vec<i16> = x.iter().map(|&v| quantize(v)).collect();
+                let c0 = noise(m * n, 99);
+                let mut reference = c0.clone();
+                portable::gemm_acc_i16(m, k, n, &xq, &b.data, &b.dequant, &mut reference);
+                for isa in Isa::available() {
+                    let mut got = c0.clone();
+                    isa.gemm_acc_i16(m, &xq, &b, &mut got);
+                    let same = got.iter().zip(&reference).all(|(g, r)| g.to_bits() == r.to_bits());
+                    assert!(same, "{isa:?} m={m} k={k}: not bit-identical to the portable kernel");
+                }
+                for r in 0..m {
+                    for j in 0..n {
+                        // The exact integer sum, dequantized as the kernels do.
+                        let acc: i64 = (0..k).map(|kk| i64::from(xq[r * k + kk]) * i64::from(b.get(kk, j))).sum();
+                        let expect = c0[r * n + j] + acc as f32 * b.dequant[j];
+                        assert_eq!(reference[r * n + j].to_bits(), expect.to_bits(), "m={m} k={k} ({r}, {j})");
+                        // Against the f32 product: weight rounding ≤ 1/(2s) each, activation
+                        // rounding ≤ 1/(2 · ACT_SCALE) each, plus f32 rounding.
+                        let inv_s = f64::from(b.dequant[j]) * f64::from(ACT_SCALE);
+                        let (mut exact, mut bound, mut magnitude) = (f64::from(c0[r * n + j]), 0.0, 0.0);
+                        for kk in 0..k {
+                            let (xv, wv) = (f64::from(x[r * k + kk]), f64::from(w[j * k + kk]));
+                            exact += xv * wv;
+                            let wq = f64::from(b.get(kk, j)) * inv_s;
+                            bound += 0.5 * inv_s * xv.abs() + wq.abs() * 0.5 / f64::from(ACT_SCALE);
+                            magnitude += (xv * wv).abs();
+                        }
+                        bound += 1e-6 * (magnitude + f64::from(c0[r * n + j]).abs());
+                        let err = (f64::from(reference[r * n + j]) - exact).abs();
+                        assert!(err <= bound, "m={m} k={k} ({r}, {j}): error {err:e} > bound {bound:e}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn weight_scales_cannot_overflow_the_accumulator() {
+        let (k, n) = (256, 64);
+        // All huge (0) and all tiny (3, 5): the L1 bound binds. One dominant weight among tiny
+        // ones (1); a single weight (4): the ±32767 bound binds. An empty column (2).
+        let column = |j: usize, kk: usize| -> f32 {
+            match j % 8 {
+                0 => 1e30,
+                1 => [1e-30, 3e38][usize::from(kk == 7)],
+                2 => 0.0,
+                3 => [1e-30, -1e-30][kk % 2],
+                4 => [0.0, -5.0][usize::from(kk == 0)],
+                5 => 1e-20,
+                6 => (kk as f32 - 128.0) * 1e3,
+                _ => 1.0,
+            }
+        };
+        let mut w = vec![0f32; k * n];
+        for j in 0..n {
+            for kk in 0..k {
+                w[j * k + kk] = column(j, kk);
+            }
+        }
+        let b = QuantMatrix::from_transposed(&w, k, n);
+        // The worst case: every activation at full scale, with the sign of its weight.
+        let mut xq = vec![0i16; n * k];
+        for j in 0..n {
+            let sum: i64 = (0..k).map(|kk| i64::from(b.get(kk, j)).abs()).sum();
+            assert!(sum * ACT_SCALE as i64 <= i64::from(i32::MAX), "column {j}: Σ|w_q| = {sum}");
+            assert!((0..k).all(|kk| b.get(kk, j) != i16::MIN), "column {j}");
+            for kk in 0..k {
+                xq[j * k + kk] = if b.get(kk, j) < 0 { -(ACT_SCALE as i16) } else { ACT_SCALE as i16 };
+            }
+        }
+        // The single-weight column uses the full i16 range; the huge one most of the L1 budget.
+        assert_eq!(b.get(0, 4), -32767);
+        let huge: i64 = (0..k).map(|kk| i64::from(b.get(kk, 0))).sum();
+        assert!(huge * ACT_SCALE as i64 > i64::from(i32::MAX) * 99 / 100);
+        for isa in Isa::available() {
+            let mut c = vec![0f32; n * n];
+            isa.gemm_acc_i16(n, &xq, &b, &mut c);
+            for r in 0..n {
+                let acc: i64 = (0..k).map(|kk| i64::from(xq[r * k + kk]) * i64::from(b.get(kk, r))).sum();
+                assert!(acc <= i64::from(i32::MAX));
+                let expect = acc as f32 * b.dequant[r];
+                assert_eq!(c[r * n + r].to_bits(), expect.to_bits(), "{isa:?} column {r}");
+                // And that is the column's L1 norm, to the quantization's precision.
+                let l1: f64 = (0..k).map(|kk| f64::from(column(r, kk).abs())).sum();
+                assert!((f64::from(expect) - l1).abs() <= 1e-3 * l1, "{isa:?} column {r}: {expect} vs {l1}");
+            }
+        }
+    }
+
+    #[test]
+    fn quantize_rounds_to_even_and_clamps() {
+        assert_eq!(quantize(0.0), 0);
+        assert_eq!(quantize(0.5 / ACT_SCALE), 0);
+        assert_eq!(quantize(1.5 / ACT_SCALE), 2);
+        assert_eq!(quantize(-1.0), -8192);
+        assert_eq!(quantize(1.0), 8192);
+        assert_eq!(quantize(7.0), 8192);
+        assert_eq!(quantize(f32::NEG_INFINITY), -8192);
+        assert_eq!(quantize(f32::NAN), 0);
+    }
+
+    #[test]
+    fn quantized_cell_update_equals_the_f32_one() {
+        let hidden = 256;
+        let rows = 5;
+        let gates: Vec<f32> = noise(4 * hidden * rows, 5).iter().map(|v| 6.0 * v).collect();
+        let c0 = noise(hidden * rows, 6);
+        let (mut c_ref, mut h_ref) = (c0.clone(), vec![0f32; hidden * rows]);
+        math::lstm_cell(hidden, &gates, &mut c_ref, &mut h_ref);
+        for isa in Isa::available() {
+            let (mut c, mut h, mut hq) = (c0.clone(), vec![0f32; hidden * rows], vec![0i16; hidden * rows]);
+            isa.lstm_cell_q(hidden, &gates, &mut c, &mut h, &mut hq);
+            assert_eq!(c, c_ref, "{isa:?}");
+            assert_eq!(h, h_ref, "{isa:?}");
+            assert!(hq.iter().zip(&h).all(|(&q, &v)| q == quantize(v)), "{isa:?}");
         }
     }
 
