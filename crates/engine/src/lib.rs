@@ -39,6 +39,16 @@ pub mod vad;
 pub mod windows;
 
 pub use encoder::{cosine, Embedding, Encoder, EngineError};
+
+/// Dot product of two equally long vectors with this CPU's best kernel (AVX2 + FMA where
+/// present, detected once): what scoring a probe against thousands of stored embeddings runs.
+///
+/// # Panics
+/// If the lengths differ.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    static ISA: std::sync::OnceLock<kernels::Isa> = std::sync::OnceLock::new();
+    ISA.get_or_init(kernels::Isa::detect).dot(a, b)
+}
 pub use lstm::Precision;
 pub use model::ModelError;
 pub use preprocess::preprocess;

@@ -25,6 +25,7 @@ pub struct Metrics {
     pub audio_seconds: prometheus::Counter,
     pub cache_hits: IntCounter,
     pub cache_misses: IntCounter,
+    pub cache_bytes: IntGauge,
 }
 
 impl Metrics {
@@ -90,6 +91,9 @@ impl Metrics {
         let cache_misses =
             IntCounter::new("embedding_cache_misses_total", "group matrices (re)loaded from the database")
                 .expect("valid metric");
+        let cache_bytes =
+            IntGauge::new("embedding_cache_bytes", "memory held by the cached group matrices (--embedding-cache-mb)")
+                .expect("valid metric");
         let metrics = Metrics {
             registry,
             http_requests,
@@ -109,6 +113,7 @@ impl Metrics {
             audio_seconds,
             cache_hits,
             cache_misses,
+            cache_bytes,
         };
         for collector in metrics.collectors() {
             metrics.registry.register(collector).expect("metric registered once");
@@ -135,6 +140,7 @@ impl Metrics {
             Box::new(self.audio_seconds.clone()),
             Box::new(self.cache_hits.clone()),
             Box::new(self.cache_misses.clone()),
+            Box::new(self.cache_bytes.clone()),
         ]
     }
 

@@ -68,7 +68,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         blobs,
         ids,
         embedder: Embedder::start(encoder, workers, args.embed_queue.max(1), metrics.clone()),
-        speakers: Arc::new(EmbeddingCache::new(metrics.clone())),
+        speakers: Arc::new(EmbeddingCache::new(
+            metrics.clone(),
+            usize::try_from(args.embedding_cache_mb).map_or(usize::MAX, |mb| mb.saturating_mul(1 << 20)),
+        )),
         diarizations: Arc::new(Admission::new(args.max_diarizations as usize)),
         streams: Arc::default(),
         metrics,

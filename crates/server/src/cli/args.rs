@@ -147,6 +147,10 @@ pub struct ServeArgs {
     /// How many voiceprints one group may hold.
     #[arg(long, env = "VOXPRINT_MAX_VOICEPRINTS_PER_GROUP", default_value_t = limits::DEFAULT_MAX_VOICEPRINTS_PER_GROUP, value_parser = clap::value_parser!(i64).range(1..))]
     pub max_voiceprints_per_group: i64,
+    /// Memory, in MiB, that the group matrices cached for identification may take; the least
+    /// recently used are dropped past it (a voiceprint takes about 10 KiB).
+    #[arg(long, env = "VOXPRINT_EMBEDDING_CACHE_MB", default_value_t = (crate::speaker::scoring::DEFAULT_CACHE_BYTES >> 20) as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub embedding_cache_mb: u64,
     /// How many recordings one voiceprint may be made from (its first and its added samples).
     #[arg(long, env = "VOXPRINT_MAX_SAMPLES_PER_VOICEPRINT", default_value_t = limits::DEFAULT_MAX_SAMPLES_PER_VOICEPRINT, value_parser = clap::value_parser!(i64).range(1..))]
     pub max_samples_per_voiceprint: i64,

@@ -93,7 +93,7 @@ mod tests {
             store,
             blobs: BlobStore::directory(dir.join("audio")),
             embedder: Embedder::start(encoder, 1, 1, metrics.clone()),
-            speakers: Arc::new(EmbeddingCache::new(metrics.clone())),
+            speakers: Arc::new(EmbeddingCache::new(metrics.clone(), crate::speaker::scoring::DEFAULT_CACHE_BYTES)),
             diarizations: Arc::new(Admission::new(1)),
             streams: Arc::default(),
             metrics,
