@@ -1,7 +1,7 @@
 //! Voiceprint groups: creation under a per-user quota, the team's list with its filters, update, delete.
 
 use super::voiceprints::BUMP_GROUP_VERSION;
-use super::{for_no_key_update, now_seconds, try_with_tx, with_pool, Result, Store, StoreError};
+use super::{for_no_key_update, json_rows, now_seconds, try_with_tx, with_pool, Result, Store, StoreError};
 
 pub struct NewGroup<'a> {
     pub id: i64,
@@ -36,11 +36,44 @@ pub struct GroupView {
     pub creator_avatar_url: String,
 }
 
-#[derive(sqlx::FromRow)]
-struct GroupPageRow {
-    #[sqlx(flatten)]
-    group: GroupView,
-    total: i64,
+/// The values of one group of a page, in the order of [`GROUP_PAGE_COLUMNS`].
+///
+/// A page travels from the database as one JSON array of these rows rather than as rows: the
+/// SQLite driver copies every value of every row and hands each row across threads, which took
+/// half the CPU time of a 200-group page.
+const GROUP_PAGE_COLUMNS: &str = "g.id, g.name, g.description, g.created_at, g.updated_at,
+     (SELECT COUNT(*) FROM voiceprints v WHERE v.group_id = g.id), u.id, u.name, u.nickname, u.avatar_url";
+
+#[derive(serde::Deserialize)]
+struct GroupPageRow(i64, String, String, i64, i64, i64, i64, String, String, String);
+
+impl From<GroupPageRow> for GroupView {
+    fn from(row: GroupPageRow) -> GroupView {
+        let GroupPageRow(
+            id,
+            name,
+            description,
+            created_at,
+            updated_at,
+            feature_count,
+            creator_id,
+            creator_name,
+            creator_nickname,
+            creator_avatar_url,
+        ) = row;
+        GroupView {
+            id,
+            name,
+            description,
+            created_at,
+            updated_at,
+            feature_count,
+            creator_id,
+            creator_name,
+            creator_nickname,
+            creator_avatar_url,
+        }
+    }
 }
 
 /// Who a group belongs to, for authorization.
@@ -140,42 +173,31 @@ impl Store {
 
     /// One page of groups, newest first (creation time, then ID), and the number of all matches.
     /// The page is cut from the groups alone before users are joined and voiceprints counted,
-    /// so the work per request follows the page size, not the team's size. The count rides
-    /// along in the page query (both backends evaluate the uncorrelated subquery once), so both
-    /// come from one statement and one snapshot; only an empty page needs a second query.
+    /// so the work per request follows the page size, not the team's size. The page and the
+    /// count come from one statement and one snapshot, as a single row: the page as one JSON
+    /// array built by the database (see [`Dialect::json_rows`]) and the count beside it.
     pub async fn list_groups(&self, filter: &GroupFilter<'_>) -> Result<(Vec<GroupView>, i64)> {
         let (condition, params) = group_filter(filter);
-        let count_sql = format!("SELECT COUNT(*) FROM voiceprint_groups g WHERE {condition}");
         // LIMIT and OFFSET are written into the statement, not bound: SQLite plans with the
         // values bound to a LIMIT, so rebinding one expires the statement and every execution
         // compiled it anew (a quarter of the list's CPU time in a profile). They are integers,
         // and each page size and offset keeps its own cached statement.
         let (limit, offset) = (filter.limit, filter.offset);
-        let page_sql = format!(
-            "SELECT g.id, g.name, g.description, g.created_at, g.updated_at,
-                    (SELECT COUNT(*) FROM voiceprints v WHERE v.group_id = g.id) AS feature_count,
-                    u.id AS creator_id, u.name AS creator_name, u.nickname AS creator_nickname,
-                    u.avatar_url AS creator_avatar_url,
-                    ({count_sql}) AS total
-             FROM (SELECT * FROM voiceprint_groups g WHERE {condition}
-                   ORDER BY g.created_at DESC, g.id DESC LIMIT {limit} OFFSET {offset}) g
-             JOIN users u ON u.id = g.creator_id
-             ORDER BY g.created_at DESC, g.id DESC"
-        );
-        with_pool!(self, |pool| {
-            let rows: Vec<GroupPageRow> =
-                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(page_sql)), &params).fetch_all(pool).await?;
-            let total = match rows.first() {
-                Some(row) => row.total,
-                None => {
-                    let (total,): (i64,) = bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(count_sql)), &params)
-                        .fetch_one(pool)
-                        .await?;
-                    total
-                }
-            };
-            Ok((rows.into_iter().map(|row| row.group).collect(), total))
-        })
+        let page_sql = |rows: String| {
+            format!(
+                "SELECT {rows} AS page, (SELECT COUNT(*) FROM voiceprint_groups g WHERE {condition}) AS total
+                 FROM (SELECT * FROM voiceprint_groups g WHERE {condition}
+                       ORDER BY g.created_at DESC, g.id DESC LIMIT {limit} OFFSET {offset}) g
+                 JOIN users u ON u.id = g.creator_id"
+            )
+        };
+        let (page, total): (String, i64) = with_pool!(self, |pool| {
+            let sql = page_sql(json_rows(pool, GROUP_PAGE_COLUMNS, "g.created_at DESC, g.id DESC"));
+            bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &params).fetch_one(pool).await?
+        });
+        let rows: Vec<GroupPageRow> =
+            serde_json::from_str(&page).map_err(|err| StoreError::Database(sqlx::Error::Decode(Box::new(err))))?;
+        Ok((rows.into_iter().map(GroupView::from).collect(), total))
     }
 
     /// Changes the given fields and moves `updated_at`.

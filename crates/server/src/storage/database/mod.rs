@@ -136,18 +136,32 @@ trait Dialect: sqlx::Database {
     /// counting the same rows take turns. Empty on SQLite, where `write` already serialises
     /// every writer. (NO KEY UPDATE: foreign-key checks of other inserts need not wait.)
     const FOR_NO_KEY_UPDATE: &'static str;
+    /// An aggregate whose value is the text of one JSON array holding, for each row in `order`,
+    /// the array of `values`; `[]` when there are no rows.
+    fn json_rows(values: &str, order: &str) -> String;
 }
 
 impl Dialect for sqlx::Sqlite {
     const write: &'static str = "BEGIN IMMEDIATE";
     const snapshot: &'static str = "BEGIN";
     const FOR_NO_KEY_UPDATE: &'static str = "";
+    fn json_rows(values: &str, order: &str) -> String {
+        format!("json_group_array(json_array({values}) ORDER BY {order})")
+    }
 }
 
 impl Dialect for sqlx::Postgres {
     const write: &'static str = "BEGIN";
     const snapshot: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
     const FOR_NO_KEY_UPDATE: &'static str = "FOR NO KEY UPDATE";
+    fn json_rows(values: &str, order: &str) -> String {
+        format!("COALESCE(json_agg(json_build_array({values}) ORDER BY {order}), '[]')::text")
+    }
+}
+
+/// [`Dialect::json_rows`] for the backend of `pool`.
+fn json_rows<DB: Dialect>(_pool: &sqlx::Pool<DB>, values: &str, order: &str) -> String {
+    DB::json_rows(values, order)
 }
 
 /// The row-lock clause for the backend of `tx` (see `Dialect::FOR_NO_KEY_UPDATE`).
