@@ -115,7 +115,8 @@ async fn page_parameters_are_validated() {
 async fn name_filter_is_a_literal_prefix() {
     let server = TestServer::start(&[]);
     let api = Api::new(&server, &server.admin_token);
-    for name in ["声纹组一", "声纹组二", "声音", "100% sure", "100 percent", "a_b", "axb", "back\\slash", "Alpha", "alpha"] {
+    let created = ["声纹组一", "声纹组二", "声音", "100% sure", "100 percent", "a_b", "axb", "back\\slash", "Alpha", "alpha"];
+    for name in created.into_iter().chain(["say \"hi\" 🎙"]) {
         api.create_group(name).await;
     }
     let names = |reply: common::Reply| -> HashSet<String> {
@@ -130,6 +131,8 @@ async fn name_filter_is_a_literal_prefix() {
     assert_eq!(names(api.list_groups("name=_").await), set(&[]));
     assert_eq!(names(api.list_groups("name=back%5C").await), set(&["back\\slash"]));
     assert_eq!(names(api.list_groups("name=Al").await), set(&["Alpha"]));
+    // Pages travel from the database as JSON: quotes and characters outside the BMP survive.
+    assert_eq!(names(api.list_groups("name=say").await), set(&["say \"hi\" 🎙"]));
     let reply = api.list_groups("name=%E5%A3%B0%E7%BA%B9&page_size=1").await;
     assert_eq!(reply.ok()["total"], 2, "total counts all matches, not the page");
 }
