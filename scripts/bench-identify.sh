@@ -20,33 +20,8 @@ for voice in "${voices[@]}"; do
 done
 enroll_ms=$(( ($(date +%s%N) - enroll_started) / 1000000 / ${#voices[@]} ))
 
-# A 5.0 s probe: utterances of one enrolled voice joined, cut to exactly 5 s.
-python3 - "$work/probe.wav" <<'PY'
-import sys, wave
-frames = b""
-for n in (2, 3, 4):
-    with wave.open(f"testdata/corpus/flite-slt/{n:02d}.wav") as w:
-        frames += w.readframes(w.getnframes())
-with wave.open(sys.argv[1], "wb") as out:
-    out.setnchannels(1); out.setsampwidth(2); out.setframerate(16000)
-    out.writeframes(frames[: 5 * 16000 * 2])
-PY
-python3 - "$work/probe.wav" "$work/body" <<'PY'
-import sys
-boundary = b"voxprintbenchboundary"
-audio = open(sys.argv[1], "rb").read()
-body = (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="probe.wav"\r\n'
-        b"Content-Type: audio/wav\r\n\r\n" + audio + b"\r\n--" + boundary + b"--\r\n")
-open(sys.argv[2], "wb").write(body)
-PY
-cat >"$work/identify.lua" <<LUA
-wrk.method = "POST"
-local f = io.open("$work/body", "rb")
-wrk.body = f:read("*all")
-f:close()
-wrk.headers["Content-Type"] = "multipart/form-data; boundary=voxprintbenchboundary"
-wrk.headers["Authorization"] = "Bearer $token"
-LUA
+source scripts/identify-probe.sh
+
 # Sanity check: the probe is identified as its speaker.
 curl -sf -X POST "$base/v1/audio/voiceprint_groups/$group/speaker_identify" -H "$auth" -F "file=@$work/probe.wav" -F top_k=1 \
   | python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["feature_score_list"][0]; assert r["feature_name"]=="flite-slt", r; print("probe identified as", r["feature_name"], r["score"], file=sys.stderr)'

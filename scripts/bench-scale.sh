@@ -54,35 +54,9 @@ count = con.execute("SELECT COUNT(*) FROM voiceprints WHERE group_id = ?", (grou
 assert count == size, count
 PY
 
-# A 5.0 s probe of one enrolled voice (other recordings than the enrolled one).
-python3 - "$work/probe.wav" <<'PY'
-import sys, wave
-frames = b""
-for n in (2, 3, 4):
-    with wave.open(f"testdata/corpus/flite-slt/{n:02d}.wav") as w:
-        frames += w.readframes(w.getnframes())
-with wave.open(sys.argv[1], "wb") as out:
-    out.setnchannels(1); out.setsampwidth(2); out.setframerate(16000)
-    out.writeframes(frames[: 5 * 16000 * 2])
-PY
-python3 - "$work/probe.wav" "$work/body" <<'PY'
-import sys
-boundary = b"voxprintbenchboundary"
-audio = open(sys.argv[1], "rb").read()
 # top_k=10, as a client asks for the best few: without it the answer lists every voiceprint.
-body = (b"--" + boundary + b'\r\nContent-Disposition: form-data; name="top_k"\r\n\r\n10\r\n'
-        b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="probe.wav"\r\n'
-        b"Content-Type: audio/wav\r\n\r\n" + audio + b"\r\n--" + boundary + b"--\r\n")
-open(sys.argv[2], "wb").write(body)
-PY
-cat >"$work/identify.lua" <<LUA
-wrk.method = "POST"
-local f = io.open("$work/body", "rb")
-wrk.body = f:read("*all")
-f:close()
-wrk.headers["Content-Type"] = "multipart/form-data; boundary=voxprintbenchboundary"
-wrk.headers["Authorization"] = "Bearer $token"
-LUA
+probe_top_k=10
+source scripts/identify-probe.sh
 
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$server/status"; }
 metric() { curl -sf "$base/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
