@@ -38,6 +38,8 @@ async fn voiceprint_quota_holds_across_instances() {
         let listed = api.get(&format!("{}?page_size=100", features_path(&group))).await;
         assert_eq!(listed.ok()["total"], 10);
         assert_eq!(listed.ok()["items"].as_array().unwrap().len(), 10);
+        let counted = api.list_groups(&format!("group_id={group}")).await;
+        assert_eq!(counted.ok()["items"][0]["feature_count"], 10, "the group's count, kept by the database");
     }
 }
 

@@ -61,6 +61,7 @@ async fn enroll_list_download_update_delete() {
 
     api.delete(&path).await.ok();
     assert_eq!(api.get(&features_path(&group)).await.ok()["total"], 0);
+    assert_eq!(api.list_groups("").await.ok()["items"][0]["feature_count"], 0);
     assert_eq!(reqwest::get(&new_url).await.unwrap().status(), 403);
     api.delete(&path).await.err(4200, 404);
     assert_eq!(blob_count(&server), 0, "no audio left behind");
@@ -267,8 +268,10 @@ async fn only_the_creator_changes_a_voiceprint_and_groups_take_theirs_along() {
 
     admin.enroll(&group, "second", clip("flite-rms", 1)).await;
     assert_eq!(blob_count(&server), 2);
+    let total_before = admin.list_groups("").await.ok()["total"].as_i64().unwrap();
     admin.delete(&format!("/v1/audio/voiceprint_groups/{group}")).await.ok();
     assert_eq!(blob_count(&server), 0, "deleting a group deletes its voiceprints' audio");
+    assert_eq!(admin.list_groups("").await.ok()["total"], total_before - 1, "the team's count follows the cascade");
     admin.get(&features_path(&group)).await.err(4200, 404);
 }
 

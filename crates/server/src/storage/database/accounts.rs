@@ -1,6 +1,6 @@
 //! Teams, users and tokens, and the first-start bootstrap.
 
-use super::{now_seconds, with_pool, try_with_tx, Result, Store, StoreError};
+use super::{now_seconds, try_with_tx, with_pool, Param, Result, Store, StoreError};
 use crate::domain::PermissionSet;
 use crate::storage::id_generator::IdGenerator;
 use crate::domain::token;
@@ -228,15 +228,22 @@ impl Store {
     }
 
     pub async fn find_token(&self, hash: &[u8]) -> Result<Option<TokenRecord>> {
-        Ok(with_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT t.token_hash, t.user_id, u.team_id, t.permissions, t.expires_at, t.revoked_at
-                 FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
-            )
-            .bind(hash)
-            .fetch_optional(pool)
-            .await?
-        }))
+        const SQL: &str = "SELECT t.token_hash, t.user_id, u.team_id, t.permissions, t.expires_at, t.revoked_at
+             FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1";
+        if let Some(reads) = &self.sqlite_reads {
+            let record = |row: &rusqlite::Row<'_>| {
+                Ok(TokenRecord {
+                    token_hash: row.get(0)?,
+                    user_id: row.get(1)?,
+                    team_id: row.get(2)?,
+                    permissions: row.get(3)?,
+                    expires_at: row.get(4)?,
+                    revoked_at: row.get(5)?,
+                })
+            };
+            return reads.query_row(SQL, &[Param::Blob(hash)], record);
+        }
+        Ok(with_pool!(self, |pool| sqlx::query_as(SQL).bind(hash).fetch_optional(pool).await?))
     }
 }
 

@@ -26,7 +26,7 @@ pub(super) fn is_unavailable(err: &sqlx::Error) -> bool {
 /// SQLite result codes (the primary code, the low byte of the extended one) for a database
 /// that cannot write now: SQLITE_BUSY (5: another process held the write lock past the busy
 /// timeout), SQLITE_READONLY (8), SQLITE_IOERR (10), SQLITE_FULL (13), SQLITE_CANTOPEN (14).
-fn sqlite_unavailable(extended_code: i32) -> bool {
+pub(super) fn sqlite_unavailable(extended_code: i32) -> bool {
     matches!(extended_code & 0xff, 5 | 8 | 10 | 13 | 14)
 }
 

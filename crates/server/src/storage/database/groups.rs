@@ -1,7 +1,10 @@
 //! Voiceprint groups: creation under a per-user quota, the team's list with its filters, update, delete.
 
 use super::voiceprints::BUMP_GROUP_VERSION;
-use super::{for_no_key_update, json_rows, now_seconds, try_with_tx, with_pool, Result, Store, StoreError};
+use super::{
+    bind_all, for_no_key_update, json_rows, json_rows_of, now_seconds, parse_page, try_with_tx, with_pool, Param,
+    Result, Store, StoreError,
+};
 
 pub struct NewGroup<'a> {
     pub id: i64,
@@ -43,8 +46,8 @@ pub struct GroupView {
 /// A page travels from the database as one JSON array of these rows rather than as rows: the
 /// SQLite driver copies every value of every row and hands each row across threads, which took
 /// half the CPU time of a 200-group page.
-const GROUP_PAGE_COLUMNS: &str = "g.id, g.name, g.description, g.created_at, g.updated_at,
-     (SELECT COUNT(*) FROM voiceprints v WHERE v.group_id = g.id), u.id, u.name, u.nickname, u.avatar_url";
+const GROUP_PAGE_COLUMNS: &str = "g.id, g.name, g.description, g.created_at, g.updated_at, g.voiceprint_count,
+     u.id, u.name, u.nickname, u.avatar_url";
 
 /// Who a group belongs to, for authorization.
 #[derive(Debug, sqlx::FromRow)]
@@ -56,7 +59,7 @@ pub struct GroupOwner {
 /// The list filters as SQL over `voiceprint_groups g`, with the values to bind in order. Only
 /// the filters given appear: a generic `($2 IS NULL OR …)` form defeats PostgreSQL's plan
 /// estimates (it then computes every group's voiceprint count before taking a page). The same
-/// text serves the page and the count, so `total` always counts exactly what the pages hold.
+/// text serves the page and a filtered count, so `total` counts exactly what the pages hold.
 /// The name prefix is compared literally, by characters (`substr`/`length` count characters
 /// on both backends), so `%`, `_` and `\` are plain text and Chinese works.
 fn group_filter<'a>(filter: &GroupFilter<'a>) -> (String, Vec<Param<'a>>) {
@@ -75,27 +78,6 @@ fn group_filter<'a>(filter: &GroupFilter<'a>) -> (String, Vec<Param<'a>>) {
         sql += &format!(" AND substr(g.name, 1, length(${n})) = ${n}", n = params.len());
     }
     (sql, params)
-}
-
-/// A value bound to a query built at run time.
-#[derive(Clone, Copy)]
-enum Param<'a> {
-    Int(i64),
-    Text(&'a str),
-}
-
-/// Binds `params` to `query` in order.
-macro_rules! bind_all {
-    ($query:expr, $params:expr) => {{
-        let mut query = $query;
-        for param in $params {
-            query = match *param {
-                Param::Int(value) => query.bind(value),
-                Param::Text(value) => query.bind(value),
-            };
-        }
-        query
-    }};
 }
 
 impl Store {
@@ -133,12 +115,12 @@ impl Store {
     }
 
     pub async fn group_owner(&self, group_id: i64) -> Result<Option<GroupOwner>> {
-        Ok(with_pool!(self, |pool| {
-            sqlx::query_as("SELECT team_id, creator_id FROM voiceprint_groups WHERE id = $1")
-                .bind(group_id)
-                .fetch_optional(pool)
-                .await?
-        }))
+        const SQL: &str = "SELECT team_id, creator_id FROM voiceprint_groups WHERE id = $1";
+        if let Some(reads) = &self.sqlite_reads {
+            let owner = |row: &rusqlite::Row<'_>| Ok(GroupOwner { team_id: row.get(0)?, creator_id: row.get(1)? });
+            return reads.query_row(SQL, &[Param::Int(group_id)], owner);
+        }
+        Ok(with_pool!(self, |pool| sqlx::query_as(SQL).bind(group_id).fetch_optional(pool).await?))
     }
 
     /// One page of groups, newest first (creation time, then ID), and the number of all matches.
@@ -153,20 +135,32 @@ impl Store {
         // compiled it anew (a quarter of the list's CPU time in a profile). They are integers,
         // and each page size and offset keeps its own cached statement.
         let (limit, offset) = (filter.limit, filter.offset);
+        // Without filters the team's count is read from its row (kept by the database, see
+        // migration 0006) rather than counted; a filtered total is counted, over the same text
+        // as the page.
+        let unfiltered = filter.creator_id.is_none() && filter.group_id.is_none() && filter.name_prefix.is_none();
+        let total = if unfiltered {
+            "COALESCE((SELECT group_count FROM teams WHERE id = $1), 0)".to_string()
+        } else {
+            format!("(SELECT COUNT(*) FROM voiceprint_groups g WHERE {condition})")
+        };
         let page_sql = |rows: String| {
             format!(
-                "SELECT {rows} AS page, (SELECT COUNT(*) FROM voiceprint_groups g WHERE {condition}) AS total
+                "SELECT {rows} AS page, {total} AS total
                  FROM (SELECT * FROM voiceprint_groups g WHERE {condition}
                        ORDER BY g.created_at DESC, g.id DESC LIMIT {limit} OFFSET {offset}) g
                  JOIN users u ON u.id = g.creator_id"
             )
         };
-        let (page, total): (String, i64) = with_pool!(self, |pool| {
-            let sql = page_sql(json_rows(pool, GROUP_PAGE_COLUMNS, "g.created_at DESC, g.id DESC"));
-            bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &params).fetch_one(pool).await?
-        });
-        let groups =
-            serde_json::from_str(&page).map_err(|err| StoreError::Database(sqlx::Error::Decode(Box::new(err))))?;
+        const ORDER: &str = "g.created_at DESC, g.id DESC";
+        let (page, total) = match &self.sqlite_reads {
+            Some(reads) => reads.page(&page_sql(json_rows_of::<sqlx::Sqlite>(GROUP_PAGE_COLUMNS, ORDER)), &params)?,
+            None => with_pool!(self, |pool| {
+                let sql = page_sql(json_rows(pool, GROUP_PAGE_COLUMNS, ORDER));
+                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &params).fetch_one(pool).await?
+            }),
+        };
+        let groups = parse_page(&page)?;
         Ok((groups, total))
     }
 

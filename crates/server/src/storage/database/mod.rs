@@ -8,17 +8,23 @@
 //! Two backends: SQLite (embedded, the default) and PostgreSQL (many instances). Queries are
 //! written once, with `$N` parameters that both understand, and compiled once per backend by
 //! the `with_pool!`/`try_with_tx!` macros below, so each runs with native types and no
-//! runtime translation layer.
+//! runtime translation layer. On SQLite the reads every request makes (the token) and the list
+//! pages run the same SQL text through `sqlite_reads`, on the calling thread.
+//!
+//! Counts shown to clients (a team's groups, a group's voiceprints) are kept in their parent's
+//! row by triggers (migration 0006), so that they stay exact without a scan per request.
 
 mod accounts;
 mod faults;
 mod groups;
 mod samples;
+mod sqlite_reads;
 pub mod transfer;
 mod voiceprints;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool};
@@ -26,6 +32,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSy
 
 pub use groups::{GroupFilter, GroupOwner, GroupView, NewGroup};
 pub use samples::{SampleAudio, SampleLimits, SampleView};
+use sqlite_reads::SqliteReads;
 pub use voiceprints::{AudioRecord, NewVoiceprint, StaleVoiceprint, StoredAudio, VoiceprintOwner, VoiceprintView};
 
 #[derive(Debug, thiserror::Error)]
@@ -47,9 +54,9 @@ pub enum StoreError {
     /// The database cannot write or cannot be reached for now (see `faults::is_unavailable`);
     /// a retry later may succeed.
     #[error("database unavailable: {0}")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(#[source] BoxError),
     #[error("database error: {0}")]
-    Database(#[source] sqlx::Error),
+    Database(#[source] BoxError),
     #[error("{0}")]
     Config(String),
     #[error("migration failed: {0}")]
@@ -61,12 +68,15 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> StoreError {
         if faults::is_unavailable(&err) {
-            StoreError::Unavailable(err)
+            StoreError::Unavailable(Box::new(err))
         } else {
-            StoreError::Database(err)
+            StoreError::Database(Box::new(err))
         }
     }
 }
+
+/// A driver's error (sqlx's, or rusqlite's for the reads of `sqlite_reads`).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub use crate::clock::now_seconds;
 
@@ -82,6 +92,31 @@ enum Pool {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// On the embedded database, where its hottest reads run (see `sqlite_reads`).
+    sqlite_reads: Option<Arc<SqliteReads>>,
+}
+
+/// A value bound to a query built at run time, or to a read of `sqlite_reads`.
+#[derive(Clone, Copy)]
+enum Param<'a> {
+    Int(i64),
+    Text(&'a str),
+    Blob(&'a [u8]),
+}
+
+/// Binds `params` to the sqlx `query` in order.
+macro_rules! bind_all {
+    ($query:expr, $params:expr) => {{
+        let mut query = $query;
+        for param in $params {
+            query = match *param {
+                $crate::storage::database::Param::Int(value) => query.bind(value),
+                $crate::storage::database::Param::Text(value) => query.bind(value),
+                $crate::storage::database::Param::Blob(value) => query.bind(value),
+            };
+        }
+        query
+    }};
 }
 
 /// Evaluates `$body` with `$pool` bound to the concrete pool; the body is compiled once for
@@ -122,7 +157,7 @@ macro_rules! try_with_tx {
     };
 }
 
-use {try_with_tx, with_pool};
+use {bind_all, try_with_tx, with_pool};
 
 /// The little SQL that differs between the backends.
 trait Dialect: sqlx::Database {
@@ -162,6 +197,16 @@ impl Dialect for sqlx::Postgres {
 /// [`Dialect::json_rows`] for the backend of `pool`.
 fn json_rows<DB: Dialect>(_pool: &sqlx::Pool<DB>, values: &str, order: &str) -> String {
     DB::json_rows(values, order)
+}
+
+/// [`Dialect::json_rows`] for the backend `DB`.
+fn json_rows_of<DB: Dialect>(values: &str, order: &str) -> String {
+    DB::json_rows(values, order)
+}
+
+/// The rows of a page built by [`Dialect::json_rows`].
+fn parse_page<T: serde::de::DeserializeOwned>(page: &str) -> Result<Vec<T>> {
+    serde_json::from_str(page).map_err(|err| StoreError::Database(Box::new(err)))
 }
 
 /// The row-lock clause for the backend of `tx` (see `Dialect::FOR_NO_KEY_UPDATE`).
@@ -226,7 +271,7 @@ impl Store {
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         drop(lock);
-        Ok(Store { pool: Pool::Sqlite(pool) })
+        Ok(Store { pool: Pool::Sqlite(pool), sqlite_reads: Some(Arc::new(SqliteReads::new(path))) })
     }
 
     /// Connects to PostgreSQL and applies pending migrations. sqlx's migrator holds an advisory
@@ -242,7 +287,7 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Store { pool: Pool::Postgres(pool) })
+        Ok(Store { pool: Pool::Postgres(pool), sqlite_reads: None })
     }
 
     /// The named secret shared by every process on this database, created with `generate` by

@@ -8,7 +8,10 @@
 //! rows. Writers of one group thus queue on one lock and can never hold each other's rows in
 //! opposite orders (PostgreSQL would abort one of them as a deadlock).
 
-use super::{now_seconds, try_with_tx, with_pool, Result, Store, StoreError};
+use super::{
+    bind_all, json_rows, json_rows_of, now_seconds, parse_page, try_with_tx, with_pool, Param, Result, Store,
+    StoreError,
+};
 
 /// In the transaction `$tx`, moves the version of the group of voiceprint `$voiceprint_id`
 /// (taking the group's lock first, see the module doc); leaves the calling method with
@@ -50,8 +53,9 @@ pub struct StoredAudio<'a> {
     pub scoring_version: i64,
 }
 
-/// A voiceprint with its creator, as the list endpoint shows it.
-#[derive(Debug, sqlx::FromRow)]
+/// A voiceprint with its creator, as the list endpoint shows it. The field order is that of
+/// [`VOICEPRINT_PAGE_COLUMNS`].
+#[derive(Debug, serde::Deserialize)]
 pub struct VoiceprintView {
     pub id: i64,
     pub group_id: i64,
@@ -66,6 +70,11 @@ pub struct VoiceprintView {
     pub creator_nickname: String,
     pub creator_avatar_url: String,
 }
+
+/// The values of one voiceprint of a page, in the order of [`VoiceprintView`]'s fields; the page
+/// travels as one JSON array of these (see `GROUP_PAGE_COLUMNS` for why).
+const VOICEPRINT_PAGE_COLUMNS: &str = "v.id, v.group_id, v.name, v.description, v.audio_key, v.created_at, v.updated_at,
+     1 + (SELECT COUNT(*) FROM voiceprint_samples s WHERE s.voiceprint_id = v.id), u.id, u.name, u.nickname, u.avatar_url";
 
 /// Who a voiceprint belongs to and where its audio is.
 #[derive(Debug, sqlx::FromRow)]
@@ -268,29 +277,31 @@ impl Store {
         })
     }
 
-    /// One page of a group's voiceprints, newest first, and the number of all of them.
+    /// One page of a group's voiceprints, newest first, and the number of all of them, from
+    /// one statement as one row, like [`Store::list_groups`].
     pub async fn list_voiceprints(&self, group_id: i64, limit: i64, offset: i64) -> Result<(Vec<VoiceprintView>, i64)> {
         // LIMIT and OFFSET are written into the statement rather than bound, as in
         // `list_groups`: a rebound LIMIT makes SQLite compile the statement again.
-        let page_sql = format!(
-            "SELECT v.id, v.group_id, v.name, v.description, v.audio_key, v.created_at, v.updated_at,
-                        1 + (SELECT COUNT(*) FROM voiceprint_samples s WHERE s.voiceprint_id = v.id) AS sample_count,
-                        u.id AS creator_id, u.name AS creator_name, u.nickname AS creator_nickname,
-                        u.avatar_url AS creator_avatar_url
-                 FROM voiceprints v JOIN users u ON u.id = v.creator_id
-                 WHERE v.group_id = $1
-                 ORDER BY v.created_at DESC, v.id DESC
-                 LIMIT {limit} OFFSET {offset}"
-        );
-        try_with_tx!(self, snapshot, |tx| {
-            let items = sqlx::query_as(sqlx::AssertSqlSafe(page_sql.as_str())).bind(group_id).fetch_all(&mut *tx).await?;
-            let (total,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM voiceprints WHERE group_id = $1")
-                .bind(group_id)
-                .fetch_one(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok((items, total))
-        })
+        let page_sql = |rows: String| {
+            format!(
+                "SELECT {rows} AS page, COALESCE((SELECT voiceprint_count FROM voiceprint_groups WHERE id = $1), 0) AS total
+                 FROM (SELECT * FROM voiceprints v WHERE v.group_id = $1
+                       ORDER BY v.created_at DESC, v.id DESC LIMIT {limit} OFFSET {offset}) v
+                 JOIN users u ON u.id = v.creator_id"
+            )
+        };
+        const ORDER: &str = "v.created_at DESC, v.id DESC";
+        let params = [Param::Int(group_id)];
+        let (page, total) = match &self.sqlite_reads {
+            Some(reads) => {
+                reads.page(&page_sql(json_rows_of::<sqlx::Sqlite>(VOICEPRINT_PAGE_COLUMNS, ORDER)), &params)?
+            }
+            None => with_pool!(self, |pool| {
+                let sql = page_sql(json_rows(pool, VOICEPRINT_PAGE_COLUMNS, ORDER));
+                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &params).fetch_one(pool).await?
+            }),
+        };
+        Ok((parse_page(&page)?, total))
     }
 
     /// Where every recording (primary or further sample) is and what it must hash to, for the
