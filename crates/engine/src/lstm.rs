@@ -72,7 +72,6 @@ struct Layer {
 pub struct Lstm {
     layers: Vec<Layer>,
     isa: Isa,
-    precision: Precision,
 }
 
 impl Lstm {
@@ -91,15 +90,20 @@ impl Lstm {
                 bias: w.bias.clone(),
             })
             .collect();
-        Lstm { layers, isa, precision }
+        Lstm { layers, isa }
     }
 
     pub fn isa(&self) -> Isa {
         self.isa
     }
 
+    /// The precision the weights were prepared in: that of the products whose input is a
+    /// hidden state (the first layer's input product is f32 in both).
     pub fn precision(&self) -> Precision {
-        self.precision
+        match self.layers[0].weight_hh {
+            Weight::F32(_) => Precision::F32,
+            Weight::Int16(_) => Precision::Int16,
+        }
     }
 
     /// `gates += x · w` in `w`'s precision; `x` holds `rows` rows of f32 or quantized values.
@@ -114,18 +118,22 @@ impl Lstm {
     /// Runs `windows` sequences of `steps` frames (input rows time-major, `steps × windows ×
     /// input size`) and returns the last layer's final hidden state, `windows × 256`.
     pub fn forward(&self, input: &[f32], steps: usize, windows: usize) -> Vec<f32> {
-        match self.precision {
-            Precision::F32 => self.forward_f32(input, steps, windows),
-            Precision::Int16 => self.forward_int16(input, steps, windows),
+        match self.precision() {
+            Precision::F32 => self.forward_as::<f32>(input, steps, windows),
+            Precision::Int16 => self.forward_as::<i16>(input, steps, windows),
         }
     }
 
-    fn forward_f32(&self, input: &[f32], steps: usize, windows: usize) -> Vec<f32> {
+    /// [`Lstm::forward`] with the hidden states that the products read kept as `H`. Chunk by
+    /// chunk of steps, each layer first adds its input product for the whole chunk (one large
+    /// GEMM), then runs the steps in order, each adding the previous step's hidden product.
+    fn forward_as<H: HiddenState>(&self, input: &[f32], steps: usize, windows: usize) -> Vec<f32> {
         let chunk_rows = CHUNK_STEPS * windows;
         let mut gates = vec![0f32; chunk_rows * GATES];
         // Per layer: its outputs over the current chunk, and its cell state.
-        let mut hidden = vec![vec![0f32; chunk_rows * HIDDEN]; NUM_LAYERS];
+        let mut hidden = vec![vec![H::default(); chunk_rows * HIDDEN]; NUM_LAYERS];
         let mut cell = vec![vec![0f32; windows * HIDDEN]; NUM_LAYERS];
+        let mut last = vec![0f32; windows * HIDDEN]; // f32 hidden state of the step just done
         let step_hidden = windows * HIDDEN;
         let mut last_slot = 0; // slot of the previous step in every layer's `hidden`
         for chunk_start in (0..steps).step_by(CHUNK_STEPS) {
@@ -134,58 +142,8 @@ impl Lstm {
             for (l, layer) in self.layers.iter().enumerate() {
                 let (below, rest) = hidden.split_at_mut(l);
                 let out = &mut rest[0];
-                let x: &[f32] = match below.last() {
-                    Some(h) => &h[..rows * HIDDEN],
-                    None => &input[chunk_start * windows * layer.input_size..][..rows * layer.input_size],
-                };
-                let gates = &mut gates[..rows * GATES];
-                for row in gates.chunks_exact_mut(GATES) {
-                    row.copy_from_slice(&layer.bias);
-                }
-                self.product(rows, Input::F32(x), &layer.weight_ih, gates);
-                for t in 0..len {
-                    let g = &mut gates[t * windows * GATES..(t + 1) * windows * GATES];
-                    if chunk_start + t > 0 {
-                        let previous = if t == 0 { last_slot } else { t - 1 };
-                        let h = Input::F32(&out[previous * step_hidden..][..step_hidden]);
-                        self.product(windows, h, &layer.weight_hh, g);
-                    }
-                    self.isa.lstm_cell(HIDDEN, g, &mut cell[l], &mut out[t * step_hidden..][..step_hidden]);
-                }
-            }
-            last_slot = len - 1;
-        }
-        hidden[NUM_LAYERS - 1][last_slot * step_hidden..][..step_hidden].to_vec()
-    }
-}
-
-/// The input of a product: f32 values, or activations quantized by [`crate::kernels::quantize`].
-#[derive(Clone, Copy)]
-enum Input<'a> {
-    F32(&'a [f32]),
-    Int16(&'a [i16]),
-}
-
-impl Lstm {
-    /// [`Lstm::forward`] with quantized hidden states: as [`Lstm::forward_f32`], except that the
-    /// chunk buffers of hidden states hold them quantized (what the products above and the next
-    /// step read), and only the current step's f32 hidden state is kept, for the result.
-    fn forward_int16(&self, input: &[f32], steps: usize, windows: usize) -> Vec<f32> {
-        let chunk_rows = CHUNK_STEPS * windows;
-        let mut gates = vec![0f32; chunk_rows * GATES];
-        let mut hidden = vec![vec![0i16; chunk_rows * HIDDEN]; NUM_LAYERS];
-        let mut cell = vec![vec![0f32; windows * HIDDEN]; NUM_LAYERS];
-        let mut last = vec![0f32; windows * HIDDEN]; // f32 hidden state of the step just done
-        let step_hidden = windows * HIDDEN;
-        let mut last_slot = 0;
-        for chunk_start in (0..steps).step_by(CHUNK_STEPS) {
-            let len = CHUNK_STEPS.min(steps - chunk_start);
-            let rows = len * windows;
-            for (l, layer) in self.layers.iter().enumerate() {
-                let (below, rest) = hidden.split_at_mut(l);
-                let out = &mut rest[0];
                 let x = match below.last() {
-                    Some(h) => Input::Int16(&h[..rows * HIDDEN]),
+                    Some(h) => H::input(&h[..rows * HIDDEN]),
                     None => Input::F32(&input[chunk_start * windows * layer.input_size..][..rows * layer.input_size]),
                 };
                 let gates = &mut gates[..rows * GATES];
@@ -197,11 +155,10 @@ impl Lstm {
                     let g = &mut gates[t * windows * GATES..(t + 1) * windows * GATES];
                     if chunk_start + t > 0 {
                         let previous = if t == 0 { last_slot } else { t - 1 };
-                        let h = Input::Int16(&out[previous * step_hidden..][..step_hidden]);
+                        let h = H::input(&out[previous * step_hidden..][..step_hidden]);
                         self.product(windows, h, &layer.weight_hh, g);
                     }
-                    let hq = &mut out[t * step_hidden..][..step_hidden];
-                    self.isa.lstm_cell_q(HIDDEN, g, &mut cell[l], &mut last, hq);
+                    H::cell(self.isa, g, &mut cell[l], &mut last, &mut out[t * step_hidden..][..step_hidden]);
                 }
             }
             last_slot = len - 1;
@@ -209,4 +166,40 @@ impl Lstm {
         // The last layer ran last, so `last` holds its final hidden state.
         last
     }
+}
+
+/// The element in which a precision keeps the hidden states its products read.
+trait HiddenState: Copy + Default {
+    fn input(values: &[Self]) -> Input<'_>;
+    /// One LSTM step (see [`Isa::lstm_cell`]): updates `c`, writes the f32 hidden state into
+    /// `last` and the same values as `Self` into `out`.
+    fn cell(isa: Isa, gates: &[f32], c: &mut [f32], last: &mut [f32], out: &mut [Self]);
+}
+
+impl HiddenState for f32 {
+    fn input(values: &[f32]) -> Input<'_> {
+        Input::F32(values)
+    }
+
+    fn cell(isa: Isa, gates: &[f32], c: &mut [f32], last: &mut [f32], out: &mut [f32]) {
+        isa.lstm_cell(HIDDEN, gates, c, out);
+        last.copy_from_slice(out);
+    }
+}
+
+impl HiddenState for i16 {
+    fn input(values: &[i16]) -> Input<'_> {
+        Input::Int16(values)
+    }
+
+    fn cell(isa: Isa, gates: &[f32], c: &mut [f32], last: &mut [f32], out: &mut [i16]) {
+        isa.lstm_cell_q(HIDDEN, gates, c, last, out);
+    }
+}
+
+/// The input of a product: f32 values, or activations quantized by [`crate::kernels::quantize`].
+#[derive(Clone, Copy)]
+enum Input<'a> {
+    F32(&'a [f32]),
+    Int16(&'a [i16]),
 }

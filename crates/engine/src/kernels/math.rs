@@ -50,21 +50,13 @@ pub fn lstm_cell(hidden: usize, gates: &[f32], c: &mut [f32], h: &mut [f32]) {
     }
 }
 
-/// See [`super::Isa::lstm_cell_q`]: [`lstm_cell`] that also writes `h` in fixed point, in the
-/// same pass.
+/// See [`super::Isa::lstm_cell_q`]: [`lstm_cell`], then `h` in fixed point (a second pass over
+/// values still in L1, no slower than a fused loop in the encoder benchmark).
 #[inline(always)]
 pub fn lstm_cell_q(hidden: usize, gates: &[f32], c: &mut [f32], h: &mut [f32], hq: &mut [i16]) {
-    let rows = gates.chunks_exact(4 * hidden).zip(c.chunks_exact_mut(hidden));
-    for ((g, c), (h, hq)) in rows.zip(h.chunks_exact_mut(hidden).zip(hq.chunks_exact_mut(hidden))) {
-        let (gi, rest) = g.split_at(hidden);
-        let (gf, rest) = rest.split_at(hidden);
-        let (gg, go) = rest.split_at(hidden);
-        for j in 0..hidden {
-            let cell = sigmoid(gf[j]) * c[j] + sigmoid(gi[j]) * tanh(gg[j]);
-            c[j] = cell;
-            h[j] = sigmoid(go[j]) * tanh(cell);
-            hq[j] = super::quant::quantize(h[j]);
-        }
+    lstm_cell(hidden, gates, c, h);
+    for (q, &value) in hq.iter_mut().zip(h.iter()) {
+        *q = super::quant::quantize(value);
     }
 }
 
