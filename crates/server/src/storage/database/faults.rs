@@ -3,8 +3,7 @@
 //! a connection spoiled by a failed transaction from being handed out again.
 
 use std::borrow::Cow;
-use std::future::Future;
-use std::pin::Pin;
+use std::time::Duration;
 
 use sqlx::pool::{PoolConnectionMetadata, PoolOptions};
 use sqlx::{Connection, Database};
@@ -45,21 +44,29 @@ fn postgres_unavailable(sqlstate: Cow<'_, str>) -> bool {
 /// next fails ("no transaction is active") and the count stays at 1 for good: every later
 /// `BEGIN` on that connection failed with "attempted to call begin_with at non-zero transaction
 /// depth", long after the disk had room again. So a connection is checked before it is handed
-/// out, after the pool's own ping has flushed any rollback still queued on it, and closed (a
-/// fresh one is opened in its place) if it is still counted inside a transaction.
-pub(super) fn pool_options<DB: Database>() -> PoolOptions<DB> {
-    PoolOptions::new().before_acquire(outside_transaction::<DB::Connection>)
-}
-
-fn outside_transaction<C: Connection>(
-    connection: &mut C,
-    _: PoolConnectionMetadata,
-) -> Pin<Box<dyn Future<Output = Result<bool, sqlx::Error>> + Send + '_>> {
-    let usable = !connection.is_in_transaction();
-    if !usable {
-        tracing::warn!("closing a database connection left inside a failed transaction");
-    }
-    Box::pin(std::future::ready(Ok(usable)))
+/// out, after the pool's own ping on its return has flushed any rollback still queued on it,
+/// and closed (a fresh one is opened in its place) if it is still counted inside a transaction.
+///
+/// sqlx's own ping before each hand-out is replaced by one only for a connection idle for
+/// `ping_after_idle` or longer: a connection returned moments ago passed the ping on its
+/// return, and pinging again cost a round trip per statement. A server lost while the
+/// connection sat idle (a PostgreSQL restart takes longer than that) is still found before
+/// the connection is used. `None` never pings (an in-process SQLite connection cannot be lost).
+pub(super) fn pool_options<DB: Database>(ping_after_idle: Option<Duration>) -> PoolOptions<DB> {
+    PoolOptions::new().test_before_acquire(false).before_acquire(
+        move |connection: &mut DB::Connection, meta: PoolConnectionMetadata| {
+            Box::pin(async move {
+                if connection.is_in_transaction() {
+                    tracing::warn!("closing a database connection left inside a failed transaction");
+                    return Ok(false);
+                }
+                if ping_after_idle.is_some_and(|limit| meta.idle_for >= limit) {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        },
+    )
 }
 
 #[cfg(test)]
@@ -72,7 +79,7 @@ mod tests {
     /// A one-connection pool on a fresh database file, with the shared settings.
     async fn one_connection_pool(dir: &std::path::Path) -> SqlitePool {
         let options = SqliteConnectOptions::new().filename(dir.join("test.db")).create_if_missing(true);
-        pool_options::<Sqlite>().max_connections(1).connect_with(options).await.unwrap()
+        pool_options::<Sqlite>(None).max_connections(1).connect_with(options).await.unwrap()
     }
 
     #[tokio::test]

@@ -225,6 +225,10 @@ pub const DEFAULT_POSTGRES_CONNECTIONS: u32 = 16;
 /// enough that clients are not left hanging through a real outage.
 const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A PostgreSQL connection idle this long is pinged before it is used again (see
+/// `faults::pool_options`).
+const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 impl Store {
     /// Opens the database — PostgreSQL when `database_url` is given, else the embedded SQLite
     /// file under `data_dir` — and applies pending migrations.
@@ -261,12 +265,8 @@ impl Store {
             crate::storage::private_files::open_or_create(&data_dir.join(format!("{SQLITE_FILE}.migrate-lock")))?;
         let lock =
             tokio::task::spawn_blocking(move || lock.lock().map(|()| lock)).await.map_err(std::io::Error::other)??;
-        // No ping before a connection is handed out: an in-process connection cannot have been
-        // lost while idle, and the ping on its return to the pool has already flushed any
-        // rollback queued on it. The ping was a third of the worker round trips of a request.
-        let pool = faults::pool_options::<sqlx::Sqlite>()
+        let pool = faults::pool_options::<sqlx::Sqlite>(None)
             .max_connections(8)
-            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
@@ -281,7 +281,7 @@ impl Store {
         // One direct connection first: the pool retries failed connections until its timeout
         // and then reports only that it timed out, hiding why (refused, password, no database).
         sqlx::Connection::close(<sqlx::PgConnection as sqlx::Connection>::connect_with(&options).await?).await?;
-        let pool = faults::pool_options::<sqlx::Postgres>()
+        let pool = faults::pool_options::<sqlx::Postgres>(Some(POSTGRES_PING_AFTER_IDLE))
             .max_connections(max_connections.max(1))
             .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
             .connect_with(options)
