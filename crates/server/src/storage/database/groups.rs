@@ -1,10 +1,7 @@
 //! Voiceprint groups: creation under a per-user quota, the team's list with its filters, update, delete.
 
 use super::voiceprints::BUMP_GROUP_VERSION;
-use super::{
-    bind_all, for_no_key_update, json_rows, json_rows_of, now_seconds, parse_page, try_with_tx, with_pool, Param,
-    Result, Store, StoreError,
-};
+use super::{for_no_key_update, now_seconds, try_with_tx, with_pool, Param, Result, Store, StoreError};
 
 pub struct NewGroup<'a> {
     pub id: i64,
@@ -152,16 +149,7 @@ impl Store {
                  JOIN users u ON u.id = g.creator_id"
             )
         };
-        const ORDER: &str = "g.created_at DESC, g.id DESC";
-        let (page, total) = match &self.sqlite_reads {
-            Some(reads) => reads.page(&page_sql(json_rows_of::<sqlx::Sqlite>(GROUP_PAGE_COLUMNS, ORDER)), &params)?,
-            None => with_pool!(self, |pool| {
-                let sql = page_sql(json_rows(pool, GROUP_PAGE_COLUMNS, ORDER));
-                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &params).fetch_one(pool).await?
-            }),
-        };
-        let groups = parse_page(&page)?;
-        Ok((groups, total))
+        self.read_page(page_sql, GROUP_PAGE_COLUMNS, "g.created_at DESC, g.id DESC", &params).await
     }
 
     /// Changes the given fields and moves `updated_at`.

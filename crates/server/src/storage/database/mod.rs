@@ -157,7 +157,7 @@ macro_rules! try_with_tx {
     };
 }
 
-use {bind_all, try_with_tx, with_pool};
+use {try_with_tx, with_pool};
 
 /// The little SQL that differs between the backends.
 trait Dialect: sqlx::Database {
@@ -197,16 +197,6 @@ impl Dialect for sqlx::Postgres {
 /// [`Dialect::json_rows`] for the backend of `pool`.
 fn json_rows<DB: Dialect>(_pool: &sqlx::Pool<DB>, values: &str, order: &str) -> String {
     DB::json_rows(values, order)
-}
-
-/// [`Dialect::json_rows`] for the backend `DB`.
-fn json_rows_of<DB: Dialect>(values: &str, order: &str) -> String {
-    DB::json_rows(values, order)
-}
-
-/// The rows of a page built by [`Dialect::json_rows`].
-fn parse_page<T: serde::de::DeserializeOwned>(page: &str) -> Result<Vec<T>> {
-    serde_json::from_str(page).map_err(|err| StoreError::Database(Box::new(err)))
 }
 
 /// The row-lock clause for the backend of `tx` (see `Dialect::FOR_NO_KEY_UPDATE`).
@@ -303,6 +293,27 @@ impl Store {
             sqlx::query_as("SELECT value FROM server_secrets WHERE name = $1").bind(name).fetch_one(pool).await?
         });
         Ok(value)
+    }
+
+    /// One page of a list and its total, from the one-row statement `page_sql(rows)`: `rows` is
+    /// the [`Dialect::json_rows`] aggregate of `values` in `order`, the total its second column.
+    /// On SQLite it runs through `sqlite_reads`.
+    async fn read_page<T: serde::de::DeserializeOwned>(
+        &self,
+        page_sql: impl Fn(String) -> String,
+        values: &str,
+        order: &str,
+        params: &[Param<'_>],
+    ) -> Result<(Vec<T>, i64)> {
+        let (page, total) = match &self.sqlite_reads {
+            Some(reads) => reads.page(&page_sql(<sqlx::Sqlite as Dialect>::json_rows(values, order)), params)?,
+            None => with_pool!(self, |pool| {
+                let sql = page_sql(json_rows(pool, values, order));
+                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), params).fetch_one(pool).await?
+            }),
+        };
+        let rows = serde_json::from_str(&page).map_err(|err| StoreError::Database(Box::new(err)))?;
+        Ok((rows, total))
     }
 
     /// Commits a one-row write, for readiness checks: a read would still pass on a full or

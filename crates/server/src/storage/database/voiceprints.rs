@@ -8,10 +8,7 @@
 //! rows. Writers of one group thus queue on one lock and can never hold each other's rows in
 //! opposite orders (PostgreSQL would abort one of them as a deadlock).
 
-use super::{
-    bind_all, json_rows, json_rows_of, now_seconds, parse_page, try_with_tx, with_pool, Param, Result, Store,
-    StoreError,
-};
+use super::{now_seconds, try_with_tx, with_pool, Param, Result, Store, StoreError};
 
 /// In the transaction `$tx`, moves the version of the group of voiceprint `$voiceprint_id`
 /// (taking the group's lock first, see the module doc); leaves the calling method with
@@ -290,18 +287,7 @@ impl Store {
                  JOIN users u ON u.id = v.creator_id"
             )
         };
-        const ORDER: &str = "v.created_at DESC, v.id DESC";
-        let params = [Param::Int(group_id)];
-        let (page, total) = match &self.sqlite_reads {
-            Some(reads) => {
-                reads.page(&page_sql(json_rows_of::<sqlx::Sqlite>(VOICEPRINT_PAGE_COLUMNS, ORDER)), &params)?
-            }
-            None => with_pool!(self, |pool| {
-                let sql = page_sql(json_rows(pool, VOICEPRINT_PAGE_COLUMNS, ORDER));
-                bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(sql)), &params).fetch_one(pool).await?
-            }),
-        };
-        Ok((parse_page(&page)?, total))
+        self.read_page(page_sql, VOICEPRINT_PAGE_COLUMNS, "v.created_at DESC, v.id DESC", &[Param::Int(group_id)]).await
     }
 
     /// Where every recording (primary or further sample) is and what it must hash to, for the
