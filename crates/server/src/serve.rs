@@ -34,8 +34,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let data_dir = &args.storage.data_dir;
     crate::storage::private_files::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let store = storage::open_store(&args.storage).await?;
-    let blobs = storage::open_blobs(&args.storage).await?;
+    let (store, blobs) = storage::open_sealed(&args.storage).await?;
+    if let Some(keyring) = store.keyring() {
+        storage::refresh_keys(store.clone(), keyring.clone());
+    }
     let ids = Arc::new(IdGenerator::new(store.lease_id_node().await?));
     if let Some(admin) = store.bootstrap(&ids).await? {
         let token_path = data_dir.join(ADMIN_TOKEN_FILE);

@@ -95,6 +95,48 @@ async fn an_embedded_deployment_moves_to_postgres_and_s3_intact() {
 
 #[tokio::test]
 #[ignore = "needs the speaker model, PostgreSQL and S3 (scripts/postgres.sh, scripts/garage.sh); scripts/test.sh runs it"]
+async fn an_encrypted_deployment_moves_encrypted_under_the_same_key() {
+    let source_dir = tempfile::tempdir().unwrap();
+    let key = source_dir.path().join("master.key");
+    std::fs::write(&key, "5f".repeat(32)).unwrap();
+    let source = Storage::embedded(&source_dir.path().join("data")).with_key(Some(&key));
+    let server = TestServer::start_on(&source, &[]);
+    let api = Api::new(&server, &server.admin_token);
+    let group = api.create_group("door").await;
+    let awb = api.enroll(&group, "awb", clip("flite-awb", 1)).await;
+    server.stop();
+
+    let target_dir = tempfile::tempdir().unwrap();
+    let target = Storage::scale_out(target_dir.path());
+    let refused = migrate(&source.data_dir, &target);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("is encrypted") && stderr.contains("--encryption-key-file"), "{stderr}");
+    let copied = Command::new(BIN)
+        .args(["migrate-data", "--from"])
+        .arg(&source.data_dir)
+        .args(["--to", target.database_url.as_deref().unwrap(), "--blob-store", target.blob_store.as_deref().unwrap()])
+        .arg("--encryption-key-file")
+        .arg(&key)
+        .env("VOXPRINT_LOG", "warn")
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&copied.stdout);
+    assert!(copied.status.success(), "{report}{}", String::from_utf8_lossy(&copied.stderr));
+    assert!(report.lines().any(|l| l.starts_with("data_keys") && l.contains(" 1 rows,")), "{report}");
+    let blobs = target.stored_blobs();
+    assert_eq!(blobs.len(), 1);
+    assert!(blobs[0].1.starts_with(b"\0VXSEAL1"), "the copy stays sealed");
+
+    assert!(common::serve_refused(&target).contains("the storage is encrypted"));
+    std::fs::copy(source.data_dir.join("admin-token"), target.data_dir.join("admin-token")).unwrap();
+    let server = TestServer::start_on(&target.with_key(Some(&key)), &[]);
+    let ranked = Api::new(&server, &server.admin_token).identify(&group, clip("flite-awb", 2), Some(1)).await;
+    assert_eq!(ranked[0].feature_id.to_string(), awb);
+}
+
+#[tokio::test]
+#[ignore = "needs the speaker model, PostgreSQL and S3 (scripts/postgres.sh, scripts/garage.sh); scripts/test.sh runs it"]
 async fn a_target_holding_other_data_is_refused() {
     let source_dir = tempfile::tempdir().unwrap();
     let source = Storage::embedded(source_dir.path());

@@ -4,6 +4,8 @@
 
 use crate::cli::{AdminCommand, StorageArgs};
 use crate::domain::{AccountName, PermissionSet, WebUrl};
+use crate::storage::blobs::BlobStore;
+use crate::storage::encryption::MasterKey;
 use crate::storage::id_generator::IdGenerator;
 use crate::storage::database::now_seconds;
 
@@ -59,7 +61,7 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
             println!("revoked {token_id}");
         }
         AdminCommand::Check => {
-            let blobs = crate::storage::open_blobs(storage).await?;
+            let (store, blobs) = crate::storage::open_sealed(storage).await?;
             let report = crate::storage::check::check(&store, &blobs).await?;
             for problem in &report.damaged {
                 eprintln!("damaged: {problem}");
@@ -67,15 +69,21 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
             for key in &report.orphans {
                 eprintln!("orphan audio: {key}");
             }
+            for recording in &report.unencrypted {
+                eprintln!("unencrypted: {recording}");
+            }
             println!("voiceprints\t{}", report.voiceprints);
             println!("recordings\t{}", report.recordings);
             println!("audio files\t{}", report.audio_files);
             println!("damaged recordings\t{}", report.damaged.len());
             println!("orphan audio files\t{}", report.orphans.len());
+            if blobs.is_encrypted() {
+                println!("unencrypted recordings\t{}", report.unencrypted.len());
+            }
             anyhow::ensure!(report.is_clean(), "the storage check found problems (listed above)");
         }
         AdminCommand::Reembed { model } => {
-            let blobs = crate::storage::open_blobs(storage).await?;
+            let (store, blobs) = crate::storage::open_sealed(storage).await?;
             let encoder = std::sync::Arc::new(voxprint_model::load_encoder(&model.resolve())?);
             let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
             let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
@@ -88,6 +96,17 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
             println!("superseded\t{}", outcome.superseded);
             println!("not refreshed\t{}", outcome.failed.len());
             anyhow::ensure!(outcome.failed.is_empty(), "some recordings could not be refreshed (listed above)");
+        }
+        AdminCommand::RotateKey { new_key_file } => {
+            let current = storage.encryption_key_file.as_deref().map(MasterKey::read).transpose()?;
+            let new = MasterKey::read(&new_key_file)?;
+            let blobs = BlobStore::open(storage.blob_store.as_deref(), &storage.data_dir).await?;
+            let rotation =
+                crate::storage::rotation::rotate(&store, blobs, current, new, |line| eprintln!("{line}")).await?;
+            println!("data key\t{}", rotation.data_key);
+            println!("embeddings re-encrypted\t{}", rotation.recordings);
+            println!("audio files re-encrypted\t{}", rotation.audio);
+            println!("rotation complete: restart every server with --encryption-key-file {}", new_key_file.display());
         }
     }
     Ok(())

@@ -63,6 +63,10 @@ pub struct MigrateDataArgs {
     /// audio is verified where it is, in the source's `blobs` directory, and not copied.
     #[arg(long, env = "VOXPRINT_BLOB_STORE")]
     pub blob_store: Option<String>,
+    /// The master key of an encrypted source (see `serve --encryption-key-file`); the copy
+    /// stays encrypted under it.
+    #[arg(long, env = "VOXPRINT_ENCRYPTION_KEY_FILE")]
+    pub encryption_key_file: Option<PathBuf>,
 }
 
 /// Where Voxprint keeps its data.
@@ -85,6 +89,11 @@ pub struct StorageArgs {
     /// AWS_ALLOW_HTTP for a plain-http endpoint).
     #[arg(long, env = "VOXPRINT_BLOB_STORE", global = true)]
     pub blob_store: Option<String>,
+    /// Encrypt recordings and embeddings at rest under the master key in this file: 64 hex
+    /// digits, e.g. from `openssl rand -hex 32`. Once a storage is encrypted, every process
+    /// needs the key; keep it outside the data directory and the database's backups.
+    #[arg(long, env = "VOXPRINT_ENCRYPTION_KEY_FILE", global = true)]
+    pub encryption_key_file: Option<PathBuf>,
 }
 
 /// Where the speaker model file is.
@@ -348,7 +357,8 @@ pub enum AdminCommand {
         token_id: i64,
     },
     /// Check that every voiceprint's audio is stored whole (its checksum matches) with a full
-    /// embedding, and that every stored audio file belongs to a voiceprint. Prints the counts;
+    /// embedding, that every stored audio file belongs to a voiceprint and, with
+    /// --encryption-key-file, that every recording is stored encrypted. Prints the counts;
     /// exits non-zero on any problem. Uploads in flight show as orphan audio for a moment.
     Check,
     /// Bring every voiceprint's scoring data up to this version from its stored audio (`serve`
@@ -357,5 +367,14 @@ pub enum AdminCommand {
     Reembed {
         #[command(flatten)]
         model: ModelArgs,
+    },
+    /// Re-encrypt every recording and embedding under a new master key, while servers keep
+    /// serving: give the current key with --encryption-key-file (none for a storage not yet
+    /// encrypted). Run it again to finish after an interruption; the same file as both keys
+    /// encrypts what is still unencrypted. Then restart the servers with the new key.
+    RotateKey {
+        /// The new master key: 64 hex digits, e.g. from `openssl rand -hex 32`.
+        #[arg(long)]
+        new_key_file: PathBuf,
     },
 }

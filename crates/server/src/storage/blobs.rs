@@ -8,11 +8,15 @@
 //! replaced recording gets a new key, and the old blob is deleted only after the database row
 //! points at the new one.
 //!
+//! With encryption at rest, every blob is sealed on its way in and opened on its way out, bound
+//! to its key (see `encryption.rs`).
+//!
 //! A failure that a later retry may get past — a full or read-only disk, an S3 service out of
 //! reach — is told apart by [`is_unavailable`].
 
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
@@ -22,6 +26,7 @@ use object_store::client::{HttpError, HttpErrorKind};
 use object_store::list::{PaginatedListOptions, PaginatedListResult, PaginatedListStore};
 use object_store::{ObjectStoreExt, PutPayload, RetryConfig};
 
+use crate::storage::encryption::{self, audio_identity, Keyring};
 use crate::storage::private_files;
 
 /// The forms [`BlobStore::open`] accepts, for its error messages.
@@ -45,9 +50,10 @@ pub fn is_unavailable(err: &std::io::Error) -> bool {
     )
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct BlobStore {
     backend: Backend,
+    keyring: Option<Arc<Keyring>>,
 }
 
 #[derive(Debug, Clone)]
@@ -58,7 +64,13 @@ enum Backend {
 
 impl BlobStore {
     pub fn directory(root: PathBuf) -> BlobStore {
-        BlobStore { backend: Backend::Directory(root) }
+        BlobStore { backend: Backend::Directory(root), keyring: None }
+    }
+
+    /// This store with the keyring that seals and opens its blobs.
+    pub fn with_keyring(mut self, keyring: Option<Arc<Keyring>>) -> BlobStore {
+        self.keyring = keyring;
+        self
     }
 
     /// Opens the audio store named by `spec`: none for `data_dir/blobs`, a directory path, or
@@ -75,7 +87,7 @@ impl BlobStore {
         };
         let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
         let bucket = S3Bucket::open(AmazonS3Builder::from_env(), bucket, prefix.trim_end_matches('/')).await?;
-        Ok(BlobStore { backend: Backend::S3(bucket) })
+        Ok(BlobStore { backend: Backend::S3(bucket), keyring: None })
     }
 
     /// The directory that [`BlobStore::open`] stores the audio in for `spec`; `None` when `spec`
@@ -88,9 +100,40 @@ impl BlobStore {
         }
     }
 
-    /// Stores `bytes` under `key` whole or not at all (see the module doc). The directory runs
-    /// its blocking file I/O on a blocking thread.
+    /// Stores `bytes` under `key` whole or not at all (see the module doc), sealed when
+    /// encryption is on.
     pub async fn put(&self, key: &str, bytes: Bytes) -> std::io::Result<()> {
+        let stored = match &self.keyring {
+            Some(keyring) => Bytes::from(keyring.seal(&audio_identity(key), &bytes).map_err(std::io::Error::other)?),
+            None => bytes,
+        };
+        self.put_stored(key, stored).await
+    }
+
+    /// The blob's bytes, opened when sealed; a missing blob is an error of kind `NotFound` on
+    /// either backend, one that does not open is `InvalidData`.
+    pub async fn get(&self, key: &str) -> std::io::Result<Bytes> {
+        let stored = self.get_stored(key).await?;
+        self.open_stored(key, stored)
+    }
+
+    /// The plain form of `stored`, the bytes stored under `key`.
+    pub fn open_stored(&self, key: &str, stored: Bytes) -> std::io::Result<Bytes> {
+        match encryption::open_if(self.keyring.as_deref(), &audio_identity(key), &stored) {
+            Ok(std::borrow::Cow::Borrowed(_)) => Ok(stored),
+            Ok(std::borrow::Cow::Owned(plain)) => Ok(Bytes::from(plain)),
+            Err(err) => Err(std::io::Error::new(ErrorKind::InvalidData, err)),
+        }
+    }
+
+    /// Whether blobs are sealed on their way in.
+    pub fn is_encrypted(&self) -> bool {
+        self.keyring.is_some()
+    }
+
+    /// Stores `bytes` under `key` as they are (sealed already, or deliberately plain). The
+    /// directory runs its blocking file I/O on a blocking thread.
+    pub async fn put_stored(&self, key: &str, bytes: Bytes) -> std::io::Result<()> {
         match &self.backend {
             Backend::Directory(root) => {
                 let path = path_in(root, key)?;
@@ -102,8 +145,8 @@ impl BlobStore {
         }
     }
 
-    /// The blob's bytes; a missing blob is an error of kind `NotFound` on either backend.
-    pub async fn get(&self, key: &str) -> std::io::Result<Bytes> {
+    /// The blob's bytes as stored, sealed or not.
+    pub async fn get_stored(&self, key: &str) -> std::io::Result<Bytes> {
         match &self.backend {
             Backend::Directory(root) => Ok(Bytes::from(tokio::fs::read(path_in(root, key)?).await?)),
             Backend::S3(bucket) => bucket.get(key).await,
@@ -293,6 +336,12 @@ fn list_directory(root: &Path) -> std::io::Result<Vec<(String, SystemTime)>> {
         }
     }
     Ok(found)
+}
+
+impl std::fmt::Debug for BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobStore").field("backend", &self.backend).field("encrypted", &self.keyring.is_some()).finish()
+    }
 }
 
 /// Writes a temporary file, flushes it and renames it to `path`; on failure, whatever was

@@ -1,6 +1,7 @@
 //! The storage check (`voxprint admin check`): every recording of every voiceprint has its whole
-//! audio and a complete embedding, and every stored audio file belongs to a recording. Its pieces also
-//! serve the orphan sweep at start and `migrate-data`.
+//! audio and a complete embedding, every stored audio file belongs to a recording and, with
+//! encryption at rest, every recording is stored sealed. Its pieces also serve the orphan sweep
+//! at start and `migrate-data`.
 
 use std::collections::HashSet;
 use std::time::SystemTime;
@@ -10,6 +11,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use crate::storage::blobs::BlobStore;
+use crate::storage::encryption::sealed_with;
 use crate::speaker::scoring::EMBEDDING_DIM;
 use crate::storage::database::{AudioRecord, Store};
 
@@ -38,7 +40,13 @@ impl Inventory {
 
 /// The audio under `key`, checked against the SHA-256 its voiceprint stores.
 pub async fn read_verified(blobs: &BlobStore, key: &str, sha256: &[u8]) -> anyhow::Result<Bytes> {
-    let bytes = blobs.get(key).await.with_context(|| format!("cannot read audio {key}"))?;
+    let stored = blobs.get_stored(key).await.with_context(|| format!("cannot read audio {key}"))?;
+    verify_stored(blobs, key, stored, sha256)
+}
+
+/// `stored`, the bytes under `key`, opened and checked against the SHA-256 of the recording.
+pub fn verify_stored(blobs: &BlobStore, key: &str, stored: Bytes, sha256: &[u8]) -> anyhow::Result<Bytes> {
+    let bytes = blobs.open_stored(key, stored).with_context(|| format!("cannot read audio {key}"))?;
     ensure!(Sha256::digest(&bytes).as_slice() == sha256, "audio {key} does not match its voiceprint's checksum");
     Ok(bytes)
 }
@@ -53,28 +61,48 @@ pub struct Report {
     /// Stored audio no voiceprint refers to (the start-up sweep removes these once older than
     /// `--orphan-audio-grace`).
     pub orphans: Vec<String>,
+    /// With encryption at rest: recordings whose audio or embedding is stored unencrypted
+    /// (from before encryption was turned on; `rotate-key` seals them).
+    pub unencrypted: Vec<String>,
 }
 
 impl Report {
     pub fn is_clean(&self) -> bool {
-        self.damaged.is_empty() && self.orphans.is_empty()
+        self.damaged.is_empty() && self.orphans.is_empty() && self.unencrypted.is_empty()
     }
 }
 
-/// Reads every recording back and compares it with the checksum stored beside it.
+/// Reads every recording back, opens it and compares it with the checksum stored beside it.
 pub async fn check(store: &Store, blobs: &BlobStore) -> anyhow::Result<Report> {
     let inventory = Inventory::take(store, blobs).await?;
     let mut damaged = Vec::new();
+    let mut unencrypted = Vec::new();
     for record in &inventory.records {
-        let problem = match read_verified(blobs, &record.audio_key, &record.audio_sha256).await {
-            Err(err) => Some(format!("{err:#}")),
-            Ok(_) if record.embedding_bytes != (EMBEDDING_DIM * 4) as i64 => {
-                Some(format!("embedding has {} bytes, not {}", record.embedding_bytes, EMBEDDING_DIM * 4))
+        let name = format!("{} {}", record.kind, record.id);
+        let mut sealed = [&record.embedding, &record.conditions].map(|value| sealed_with(value).is_some()).to_vec();
+        let audio = match blobs.get_stored(&record.audio_key).await {
+            Ok(stored) => {
+                sealed.push(sealed_with(&stored).is_some());
+                verify_stored(blobs, &record.audio_key, stored, &record.audio_sha256).map(drop)
             }
-            Ok(_) => None,
+            Err(err) => Err(anyhow::Error::new(err).context(format!("cannot read audio {}", record.audio_key))),
         };
-        if let Some(problem) = problem {
-            damaged.push(format!("{} {}: {problem}", record.kind, record.id));
+        let problem = audio.and_then(|()| {
+            let embedding = store.unseal("embedding", record.sample_id, &record.embedding)?;
+            store.unseal("conditions", record.sample_id, &record.conditions)?;
+            ensure!(
+                embedding.len() == EMBEDDING_DIM * 4,
+                "embedding has {} bytes, not {}",
+                embedding.len(),
+                EMBEDDING_DIM * 4
+            );
+            Ok(())
+        });
+        if let Err(problem) = problem {
+            damaged.push(format!("{name}: {problem:#}"));
+        }
+        if store.keyring().is_some() && sealed.contains(&false) {
+            unencrypted.push(name);
         }
     }
     let orphans = inventory.orphans().map(|(key, _)| key.clone()).collect();
@@ -85,5 +113,6 @@ pub async fn check(store: &Store, blobs: &BlobStore) -> anyhow::Result<Report> {
         audio_files: inventory.stored.len(),
         damaged,
         orphans,
+        unencrypted,
     })
 }

@@ -5,6 +5,9 @@
 //! Idempotent: rows already on the target are kept (never overwritten) and audio already there
 //! with the right checksum is not uploaded again, so an interrupted run is finished by running
 //! it again. Stop the servers on the source first; the target's servers may start afterwards.
+//!
+//! An encrypted source is copied as it is stored, data keys included, so the copy is encrypted
+//! under the same master key; the key is needed only to verify the audio's checksums.
 
 use anyhow::{bail, ensure, Context};
 use sha2::{Digest, Sha256};
@@ -27,6 +30,14 @@ pub async fn run(args: &MigrateDataArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot open --to {}", redact_password(&args.to)))?;
     let source = Store::open_sqlite(&args.from).await.with_context(|| format!("cannot open {}", args.from.display()))?;
+    ensure!(
+        args.encryption_key_file.is_none() || !source.data_keys().await?.is_empty(),
+        "{} is not encrypted: copy it without --encryption-key-file, then encrypt the copy with `voxprint admin rotate-key`",
+        args.from.display()
+    );
+    let keyring = crate::storage::unlock(&source, args.encryption_key_file.as_deref())
+        .await
+        .with_context(|| format!("cannot open the encrypted source {}", args.from.display()))?;
 
     for table in TABLES {
         let rows = source.read_table(table).await?;
@@ -35,13 +46,13 @@ pub async fn run(args: &MigrateDataArgs) -> anyhow::Result<()> {
         println!("{:<18} {:>6} rows, {:>6} copied now, sha256 {}", table.name, rows.len(), inserted, &checksum[..16]);
     }
 
-    let source_blobs = BlobStore::directory(args.from.join("blobs"));
+    let source_blobs = BlobStore::directory(args.from.join("blobs")).with_keyring(keyring.clone());
     let records = source.audio_records().await?;
     let audio: Vec<(&str, &[u8])> =
         records.iter().map(|record| (record.audio_key.as_str(), record.audio_sha256.as_slice())).collect();
     match &args.blob_store {
         Some(spec) => {
-            let target_blobs = BlobStore::open(Some(spec), &args.from).await?;
+            let target_blobs = BlobStore::open(Some(spec), &args.from).await?.with_keyring(keyring);
             let copied = copy_audio(&source_blobs, &target_blobs, &audio).await?;
             println!("audio              {:>6} files, {:>6} copied now, every checksum verified on the target", audio.len(), copied);
         }
@@ -94,14 +105,16 @@ fn hash_row(checksum: &mut Sha256, row: &Row) {
     }
 }
 
-/// Uploads each audio file the target lacks (or holds damaged), then reads every one back from
-/// the target and checks it against the voiceprint's checksum. Returns how many were uploaded.
+/// Uploads each audio file the target lacks (or holds damaged), as stored (sealed or not), then
+/// reads every one back from the target and checks it against the voiceprint's checksum.
+/// Returns how many were uploaded.
 async fn copy_audio(source: &BlobStore, target: &BlobStore, audio: &[(&str, &[u8])]) -> anyhow::Result<usize> {
     let mut copied = 0;
     for (key, sha) in audio {
         if read_verified(target, key, sha).await.is_err() {
-            let bytes = read_verified(source, key, sha).await?;
-            target.put(key, bytes).await.with_context(|| format!("cannot store audio {key} on the target"))?;
+            read_verified(source, key, sha).await?;
+            let stored = source.get_stored(key).await.with_context(|| format!("cannot read audio {key}"))?;
+            target.put_stored(key, stored).await.with_context(|| format!("cannot store audio {key} on the target"))?;
             copied += 1;
         }
         read_verified(target, key, sha).await.context("after copying")?;

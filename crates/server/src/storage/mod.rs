@@ -3,17 +3,23 @@
 pub mod blobs;
 pub mod check;
 pub mod database;
+pub mod encryption;
 pub mod id_generator;
 pub mod migrate_data;
 pub mod private_files;
 pub mod readiness;
+pub mod rotation;
 pub mod sweep;
+
+use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 
 use crate::serve::ADMIN_TOKEN_FILE;
 use crate::storage::blobs::BlobStore;
 use crate::cli::StorageArgs;
+use encryption::{Keyring, MasterKey, WrappedKey};
 use private_files::PrivateData;
 use crate::storage::database::{Store, SQLITE_FILE};
 
@@ -39,9 +45,69 @@ pub async fn open_store(storage: &StorageArgs) -> anyhow::Result<Store> {
         })
 }
 
-/// The audio store; for S3, checked to be reachable now rather than at the first upload.
-pub async fn open_blobs(storage: &StorageArgs) -> anyhow::Result<BlobStore> {
-    BlobStore::open(storage.blob_store.as_deref(), &storage.data_dir).await
+/// The database and the audio store, with the keyring of `--encryption-key-file` when the
+/// storage is encrypted (see [`unlock`]): what every command that reads or writes recordings
+/// and embeddings opens. For S3, the bucket is checked to be reachable now rather than at the
+/// first upload.
+pub async fn open_sealed(storage: &StorageArgs) -> anyhow::Result<(Store, BlobStore)> {
+    let store = open_store(storage).await?;
+    let keyring = unlock(&store, storage.encryption_key_file.as_deref()).await?;
+    let blobs = BlobStore::open(storage.blob_store.as_deref(), &storage.data_dir).await?;
+    Ok((store.with_keyring(keyring.clone()), blobs.with_keyring(keyring)))
+}
+
+/// The keyring of the master key in `key_file`. Refuses a storage that is encrypted when no key
+/// is given, and a key that wraps none of the storage's data keys; the first start with a key
+/// creates the first data key.
+pub async fn unlock(store: &Store, key_file: Option<&Path>) -> anyhow::Result<Option<Arc<Keyring>>> {
+    let mut rows = store.data_keys().await?;
+    let masters = |rows: &[WrappedKey]| {
+        let mut ids: Vec<&str> = rows.iter().map(|row| row.master_key_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.join(", ")
+    };
+    let Some(path) = key_file else {
+        anyhow::ensure!(
+            rows.is_empty(),
+            "the storage is encrypted (under master key {}): give its key file with --encryption-key-file or VOXPRINT_ENCRYPTION_KEY_FILE",
+            masters(&rows)
+        );
+        return Ok(None);
+    };
+    let master = MasterKey::read(path)?;
+    if rows.is_empty() {
+        store.create_first_data_key(&master).await?;
+        rows = store.data_keys().await?;
+    }
+    anyhow::ensure!(
+        rows.iter().any(|row| row.master_key_id == master.id),
+        "wrong encryption key: {} holds master key {}, but this storage is encrypted under master key {}",
+        path.display(),
+        master.id,
+        masters(&rows)
+    );
+    let keyring = Keyring::new(master);
+    keyring.install(&rows).context("the storage's data keys are damaged")?;
+    Ok(Some(Arc::new(keyring)))
+}
+
+/// Keeps rereading the data keys, so that this process seals with a key `rotate-key` added
+/// (see `encryption.rs`).
+pub fn refresh_keys(store: Store, keyring: Arc<Keyring>) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(encryption::KEY_REFRESH_INTERVAL).await;
+            match store.data_keys().await {
+                Ok(rows) => {
+                    if let Err(err) = keyring.install(&rows) {
+                        tracing::warn!(err = format!("{err:#}"), "could not open a new data key");
+                    }
+                }
+                Err(err) => tracing::warn!(%err, "could not reread the data keys"),
+            }
+        }
+    });
 }
 
 /// The URL with its password replaced, for error messages and logs.

@@ -161,6 +161,53 @@ impl Storage {
         }
     }
 
+    /// Every blob in the store, keyed as the database keys it, with its bytes as stored.
+    pub fn stored_blobs(&self) -> Vec<(String, Vec<u8>)> {
+        match self.s3_location("x") {
+            None => {
+                let root = self.data_dir.join("blobs");
+                let mut found = Vec::new();
+                let mut pending = vec![root.clone()];
+                while let Some(dir) = pending.pop() {
+                    let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+                    for entry in entries {
+                        let path = entry.unwrap().path();
+                        if path.is_dir() {
+                            pending.push(path);
+                        } else {
+                            let key = path.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
+                            found.push((key, std::fs::read(&path).unwrap()));
+                        }
+                    }
+                }
+                found
+            }
+            Some((bucket, probe)) => on_runtime(async move {
+                use futures_util::TryStreamExt;
+                use object_store::{ObjectStore, ObjectStoreExt};
+                let prefix = object_store::path::Path::from(probe.as_ref().strip_suffix("/x").unwrap());
+                let objects: Vec<_> = bucket.list(Some(&prefix)).try_collect().await.expect("list S3");
+                let mut found = Vec::new();
+                for object in objects {
+                    let bytes = bucket.get(&object.location).await.unwrap().bytes().await.unwrap();
+                    let key = object.location.as_ref().strip_prefix(&format!("{prefix}/")).unwrap().to_owned();
+                    found.push((key, bytes.to_vec()));
+                }
+                found
+            }),
+        }
+    }
+
+    /// This storage as seen by processes given the master key in `key_file` (`None`: no key).
+    pub fn with_key(&self, key_file: Option<&Path>) -> Storage {
+        let mut storage = self.clone();
+        storage.env.retain(|(name, _)| name != "VOXPRINT_ENCRYPTION_KEY_FILE");
+        if let Some(path) = key_file {
+            storage.env.push(("VOXPRINT_ENCRYPTION_KEY_FILE".into(), path.display().to_string()));
+        }
+        storage
+    }
+
     /// The S3 bucket (from the AWS_* environment, like the server) and object path of `key`.
     fn s3_location(&self, key: &str) -> Option<(object_store::aws::AmazonS3, object_store::path::Path)> {
         let spec = self.blob_store.as_deref()?.strip_prefix("s3://").expect("s3:// blob store");
@@ -466,6 +513,43 @@ pub fn admin_output(storage: &Storage, args: &[&str]) -> String {
         .expect("run voxprint admin");
     assert!(output.status.success(), "admin {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap()
+}
+
+/// Runs `voxprint admin …` and returns what it did, failing or not.
+pub fn admin_run(storage: &Storage, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .arg("admin")
+        .args(args)
+        .args(storage.args())
+        .envs(storage.env.iter().map(|(name, value)| (name, value)))
+        .env("VOXPRINT_LOG", "warn")
+        .output()
+        .expect("run voxprint admin")
+}
+
+/// Runs `voxprint serve` on `storage`, which must refuse to start; returns its standard error.
+pub fn serve_refused(storage: &Storage) -> String {
+    let mut output = Command::new(BIN)
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(storage.args())
+        .envs(storage.env.iter().map(|(name, value)| (name, value)))
+        .env("VOXPRINT_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run voxprint serve");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while output.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = output.kill();
+            panic!("serve started (it should have refused)");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = output.wait_with_output().unwrap();
+    assert!(!output.status.success(), "serve exited successfully (it should have refused)");
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 pub fn admin(storage: &Storage, args: &[&str]) -> String {

@@ -15,6 +15,7 @@
 //! row by triggers (migration 0006), so that they stay exact without a scan per request.
 
 mod accounts;
+mod data_keys;
 mod faults;
 mod groups;
 mod samples;
@@ -30,6 +31,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
+pub use data_keys::{RecordingTable, SealedRecording};
 pub use groups::{GroupFilter, GroupOwner, GroupView, NewGroup};
 pub use samples::{SampleAudio, SampleLimits, SampleView};
 use sqlite_reads::SqliteReads;
@@ -63,6 +65,8 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Sealed(#[from] crate::storage::encryption::SealError),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -94,6 +98,8 @@ pub struct Store {
     pool: Pool,
     /// On the embedded database, where its hottest reads run (see `sqlite_reads`).
     sqlite_reads: Option<Arc<SqliteReads>>,
+    /// With encryption at rest: what seals and opens the embeddings (see `data_keys.rs`).
+    keyring: Option<Arc<crate::storage::encryption::Keyring>>,
 }
 
 /// A value bound to a query built at run time, or to a read of `sqlite_reads`.
@@ -171,6 +177,8 @@ trait Dialect: sqlx::Database {
     /// counting the same rows take turns. Empty on SQLite, where `write` already serialises
     /// every writer. (NO KEY UPDATE: foreign-key checks of other inserts need not wait.)
     const FOR_NO_KEY_UPDATE: &'static str;
+    /// Makes writers of `data_keys` take turns until commit (SQLite's `write` already does).
+    const LOCK_DATA_KEYS: &'static str;
     /// An aggregate whose value is the text of one JSON array holding, for each row in `order`,
     /// the array of `values`; `[]` when there are no rows.
     fn json_rows(values: &str, order: &str) -> String;
@@ -180,6 +188,7 @@ impl Dialect for sqlx::Sqlite {
     const write: &'static str = "BEGIN IMMEDIATE";
     const snapshot: &'static str = "BEGIN";
     const FOR_NO_KEY_UPDATE: &'static str = "";
+    const LOCK_DATA_KEYS: &'static str = "SELECT 1";
     fn json_rows(values: &str, order: &str) -> String {
         format!("json_group_array(json_array({values}) ORDER BY {order})")
     }
@@ -189,6 +198,7 @@ impl Dialect for sqlx::Postgres {
     const write: &'static str = "BEGIN";
     const snapshot: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
     const FOR_NO_KEY_UPDATE: &'static str = "FOR NO KEY UPDATE";
+    const LOCK_DATA_KEYS: &'static str = "LOCK TABLE data_keys IN EXCLUSIVE MODE";
     fn json_rows(values: &str, order: &str) -> String {
         format!("COALESCE(json_agg(json_build_array({values}) ORDER BY {order}), '[]')::text")
     }
@@ -261,7 +271,7 @@ impl Store {
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         drop(lock);
-        Ok(Store { pool: Pool::Sqlite(pool), sqlite_reads: Some(Arc::new(SqliteReads::new(path))) })
+        Ok(Store { pool: Pool::Sqlite(pool), sqlite_reads: Some(Arc::new(SqliteReads::new(path))), keyring: None })
     }
 
     /// Connects to PostgreSQL and applies pending migrations. sqlx's migrator holds an advisory
@@ -277,7 +287,7 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(Store { pool: Pool::Postgres(pool), sqlite_reads: None })
+        Ok(Store { pool: Pool::Postgres(pool), sqlite_reads: None, keyring: None })
     }
 
     /// The named secret shared by every process on this database, created with `generate` by

@@ -39,6 +39,7 @@ impl Store {
     /// locked first (by moving its version), so concurrent additions count one after another.
     pub async fn add_sample(&self, voiceprint_id: i64, audio: StoredAudio<'_>, limits: SampleLimits) -> Result<()> {
         let now = now_seconds();
+        let (embedding, conditions) = self.seal_recording(&audio)?;
         try_with_tx!(self, write, |tx| {
             lock_group_of!(tx, voiceprint_id);
             // Read under the group's lock: the voiceprint may have gone meanwhile.
@@ -72,8 +73,8 @@ impl Store {
             .bind(audio.key)
             .bind(audio.content_type)
             .bind(audio.sha256)
-            .bind(audio.embedding)
-            .bind(audio.conditions)
+            .bind(&embedding)
+            .bind(&conditions)
             .bind(audio.scoring_version)
             .bind(audio.speech_millis)
             .bind(audio.quality)

@@ -27,6 +27,16 @@ pub struct Table {
 /// the target's triggers count the copied rows as they arrive.
 pub const TABLES: &[Table] = &[
     Table { name: "server_secrets", columns: &[("name", Kind::Text), ("value", Kind::Blob)] },
+    Table {
+        name: "data_keys",
+        columns: &[
+            ("id", Kind::Int),
+            ("number", Kind::Int),
+            ("master_key_id", Kind::Text),
+            ("wrapped", Kind::Blob),
+            ("created_at", Kind::Int),
+        ],
+    },
     Table { name: "teams", columns: &[("id", Kind::Int), ("name", Kind::Text), ("created_at", Kind::Int)] },
     Table {
         name: "users",

@@ -83,16 +83,18 @@ pub struct VoiceprintOwner {
     pub audio_content_type: String,
 }
 
-/// A stored recording (a voiceprint's primary one or a further sample) and the size of its
-/// embedding, for consistency checks.
+/// A stored recording (a voiceprint's primary one or a further sample) with its embedding and
+/// condition set as stored, for consistency checks.
 #[derive(Debug, sqlx::FromRow)]
 pub struct AudioRecord {
     /// "voiceprint" or "sample": what `id` names.
     pub kind: String,
     pub id: i64,
+    pub sample_id: i64,
     pub audio_key: String,
     pub audio_sha256: Vec<u8>,
-    pub embedding_bytes: i64,
+    pub embedding: Vec<u8>,
+    pub conditions: Vec<u8>,
 }
 
 /// One voiceprint's embedding and condition set (empty until computed), for scoring, and
@@ -100,6 +102,7 @@ pub struct AudioRecord {
 #[derive(Debug, sqlx::FromRow)]
 pub struct EnrolledEmbedding {
     pub id: i64,
+    pub sample_id: i64,
     pub name: String,
     pub description: String,
     pub embedding: Vec<u8>,
@@ -112,6 +115,7 @@ pub struct EnrolledEmbedding {
 #[derive(Debug, sqlx::FromRow)]
 pub struct SampleEmbedding {
     pub voiceprint_id: i64,
+    pub sample_id: i64,
     pub embedding: Vec<u8>,
     pub conditions: Vec<u8>,
 }
@@ -122,6 +126,7 @@ pub struct StaleVoiceprint {
     /// "voiceprint" (its primary recording) or "sample": what `id` names.
     pub kind: String,
     pub id: i64,
+    pub sample_id: i64,
     pub audio_key: String,
     pub audio_content_type: String,
     pub audio_sha256: Vec<u8>,
@@ -134,6 +139,7 @@ impl Store {
     /// and cannot exceed the quota. A refused insert rolls the version back with the rest.
     pub async fn create_voiceprint(&self, voiceprint: NewVoiceprint<'_>, max_per_group: i64) -> Result<()> {
         let now = now_seconds();
+        let (embedding, conditions) = self.seal_recording(&voiceprint.audio)?;
         try_with_tx!(self, write, |tx| {
             let group_exists =
                 sqlx::query(BUMP_GROUP_VERSION).bind(voiceprint.group_id).execute(&mut *tx).await?.rows_affected();
@@ -155,10 +161,10 @@ impl Store {
             .bind(voiceprint.audio.key)
             .bind(voiceprint.audio.content_type)
             .bind(voiceprint.audio.sha256)
-            .bind(voiceprint.audio.embedding)
+            .bind(&embedding)
             .bind(now)
             .bind(max_per_group)
-            .bind(voiceprint.audio.conditions)
+            .bind(&conditions)
             .bind(voiceprint.audio.scoring_version)
             .bind(voiceprint.audio.sample_id)
             .bind(voiceprint.audio.speech_millis)
@@ -196,6 +202,7 @@ impl Store {
         description: Option<&str>,
         audio: Option<StoredAudio<'_>>,
     ) -> Result<Vec<String>> {
+        let sealed = audio.as_ref().map(|audio| self.seal_recording(audio)).transpose()?;
         try_with_tx!(self, write, |tx| {
             lock_group_of!(tx, voiceprint_id);
             // Read under the group's lock, so that of two concurrent replacements each learns the
@@ -228,9 +235,9 @@ impl Store {
             .bind(audio.as_ref().map(|a| a.key))
             .bind(audio.as_ref().map(|a| a.content_type))
             .bind(audio.as_ref().map(|a| a.sha256))
-            .bind(audio.as_ref().map(|a| a.embedding))
+            .bind(sealed.as_ref().map(|(embedding, _)| embedding))
             .bind(now_seconds())
-            .bind(audio.as_ref().map(|a| a.conditions))
+            .bind(sealed.as_ref().map(|(_, conditions)| conditions))
             .bind(audio.as_ref().map(|a| a.scoring_version))
             .bind(audio.as_ref().map(|a| a.sample_id))
             .bind(audio.as_ref().map(|_| now_seconds()))
@@ -295,12 +302,11 @@ impl Store {
     pub async fn audio_records(&self) -> Result<Vec<AudioRecord>> {
         Ok(with_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT 'voiceprint' AS kind, id, audio_key, audio_sha256,
-                        CAST(length(embedding) AS BIGINT) AS embedding_bytes
+                "SELECT 'voiceprint' AS kind, id, primary_sample_id AS sample_id, audio_key, audio_sha256,
+                        embedding, conditions
                  FROM voiceprints
                  UNION ALL
-                 SELECT 'sample' AS kind, id, audio_key, audio_sha256,
-                        CAST(length(embedding) AS BIGINT) AS embedding_bytes
+                 SELECT 'sample' AS kind, id, id AS sample_id, audio_key, audio_sha256, embedding, conditions
                  FROM voiceprint_samples
                  ORDER BY kind DESC, id",
             )
@@ -330,13 +336,14 @@ impl Store {
                 .await?
                 .ok_or(StoreError::NotFound("voiceprint group"))?;
             let mut embeddings: Vec<EnrolledEmbedding> = sqlx::query_as(
-                "SELECT id, name, description, embedding, conditions FROM voiceprints WHERE group_id = $1 ORDER BY id",
+                "SELECT id, primary_sample_id AS sample_id, name, description, embedding, conditions
+                 FROM voiceprints WHERE group_id = $1 ORDER BY id",
             )
             .bind(group_id)
             .fetch_all(&mut *tx)
             .await?;
             let samples: Vec<SampleEmbedding> = sqlx::query_as(
-                "SELECT s.voiceprint_id, s.embedding, s.conditions
+                "SELECT s.voiceprint_id, s.id AS sample_id, s.embedding, s.conditions
                  FROM voiceprint_samples s JOIN voiceprints v ON v.id = s.voiceprint_id
                  WHERE v.group_id = $1 ORDER BY s.voiceprint_id, s.id",
             )
@@ -344,13 +351,37 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
             tx.commit().await?;
-            for sample in samples {
+            for enrolled in &mut embeddings {
+                self.open_in_place(enrolled.sample_id, &mut enrolled.embedding, &mut enrolled.conditions)?;
+            }
+            for mut sample in samples {
+                self.open_in_place(sample.sample_id, &mut sample.embedding, &mut sample.conditions)?;
                 if let Ok(index) = embeddings.binary_search_by_key(&sample.voiceprint_id, |v| v.id) {
                     embeddings[index].samples.push(sample);
                 }
             }
             Ok((version, embeddings))
         })
+    }
+}
+
+impl Store {
+    /// The recording's embedding and condition set as they are stored (see `data_keys.rs`).
+    pub(super) fn seal_recording(&self, audio: &StoredAudio<'_>) -> Result<(Vec<u8>, Vec<u8>)> {
+        Ok((
+            self.seal("embedding", audio.sample_id, audio.embedding)?,
+            self.seal("conditions", audio.sample_id, audio.conditions)?,
+        ))
+    }
+
+    /// Replaces a recording's stored embedding and condition set by their plain form.
+    fn open_in_place(&self, sample_id: i64, embedding: &mut Vec<u8>, conditions: &mut Vec<u8>) -> Result<()> {
+        for (what, value) in [("embedding", embedding), ("conditions", conditions)] {
+            if let std::borrow::Cow::Owned(plain) = self.unseal(what, sample_id, value)? {
+                *value = plain;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -365,10 +396,11 @@ impl Store {
     pub async fn stale_voiceprints(&self, version: i64) -> Result<Vec<StaleVoiceprint>> {
         Ok(with_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT 'voiceprint' AS kind, id, audio_key, audio_content_type, audio_sha256
+                "SELECT 'voiceprint' AS kind, id, primary_sample_id AS sample_id, audio_key, audio_content_type,
+                        audio_sha256
                  FROM voiceprints WHERE scoring_version < $1
                  UNION ALL
-                 SELECT 'sample' AS kind, id, audio_key, audio_content_type, audio_sha256
+                 SELECT 'sample' AS kind, id, id AS sample_id, audio_key, audio_content_type, audio_sha256
                  FROM voiceprint_samples WHERE scoring_version < $1
                  ORDER BY kind DESC, id",
             )
@@ -388,6 +420,8 @@ impl Store {
         conditions: &[u8],
         version: i64,
     ) -> Result<bool> {
+        let embedding = self.seal("embedding", stale.sample_id, embedding)?;
+        let conditions = self.seal("conditions", stale.sample_id, conditions)?;
         let (group_of, update) = if stale.kind == "sample" {
             (
                 "SELECT v.group_id FROM voiceprint_samples s JOIN voiceprints v ON v.id = s.voiceprint_id
@@ -412,8 +446,8 @@ impl Store {
             let updated = sqlx::query(update)
                 .bind(stale.id)
                 .bind(&stale.audio_sha256)
-                .bind(embedding)
-                .bind(conditions)
+                .bind(&embedding)
+                .bind(&conditions)
                 .bind(version)
                 .execute(&mut *tx)
                 .await?
