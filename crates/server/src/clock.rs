@@ -69,11 +69,60 @@ impl Utc {
             second: secs % 60,
         }
     }
+
+    /// The Gregorian calendar to Unix seconds (Howard Hinnant's days-from-civil algorithm).
+    pub fn to_unix(&self) -> i64 {
+        let year = self.year - i64::from(self.month <= 2);
+        let era = year.div_euclid(400);
+        let yoe = year.rem_euclid(400);
+        let mp = (self.month + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + self.day - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era * 146_097 + doe - 719_468;
+        days * 86_400 + self.hour * 3600 + self.minute * 60 + self.second
+    }
+
+    /// `YYYY-MM-DD`, or `YYYY-MM-DDTHH:MM:SS` with an optional `Z`, in UTC.
+    pub fn parse(text: &str) -> Option<Utc> {
+        let (date, time) = text.split_once(['T', ' ']).unwrap_or((text, "00:00:00"));
+        let number = |part: &str| part.parse::<i64>().ok();
+        let date: Vec<i64> = date.split('-').map(number).collect::<Option<_>>()?;
+        let time: Vec<i64> = time.trim_end_matches('Z').split(':').map(number).collect::<Option<_>>()?;
+        let [year, month, day] = <[i64; 3]>::try_from(date).ok()?;
+        let [hour, minute, second] = <[i64; 3]>::try_from(time).ok()?;
+        let utc = Utc { year, month, day, hour, minute, second };
+        // Out-of-range fields (a 31st of April, hour 24) do not survive the round trip.
+        (Utc::from_unix(utc.to_unix()) == utc).then_some(utc)
+    }
+}
+
+impl std::fmt::Display for Utc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        )
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_and_prints_utc_times() {
+        let at = Utc::parse("2026-11-26T19:50:07Z").unwrap();
+        assert_eq!(at.to_unix(), 1_795_722_607);
+        assert_eq!(at.to_string(), "2026-11-26T19:50:07Z");
+        assert_eq!(Utc::parse("2024-02-29").unwrap().to_unix(), 1_709_164_800);
+        for bad in ["2023-02-29", "2026-13-01", "2026-11-26T24:00:00", "26-11", "yesterday", ""] {
+            assert_eq!(Utc::parse(bad), None, "{bad}");
+        }
+        for unix in [0, 951_782_400, 1_795_722_607, 4_107_542_399] {
+            assert_eq!(Utc::from_unix(unix).to_unix(), unix);
+        }
+    }
 
     #[test]
     fn calendar_dates() {

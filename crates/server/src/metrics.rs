@@ -13,6 +13,8 @@ pub struct Metrics {
     pub open_connections: IntGauge,
     pub closed_connections: IntCounterVec,
     pub enrollments: IntCounter,
+    /// Audited requests whose entry could not be appended to the audit trail.
+    pub audit_failures: IntCounter,
     pub identifications: IntCounter,
     pub verifications: IntCounter,
     pub comparisons: IntCounter,
@@ -61,6 +63,11 @@ impl Metrics {
         .expect("valid metric");
         let enrollments = IntCounter::new("enrollments_total", "voiceprints enrolled, re-recorded or given a sample")
             .expect("valid metric");
+        let audit_failures = IntCounter::new(
+            "audit_failures_total",
+            "audited requests whose entry could not be appended to the audit trail (see the log)",
+        )
+        .expect("valid metric");
         let identifications =
             IntCounter::new("identifications_total", "speaker identifications answered").expect("valid metric");
         let verifications =
@@ -101,6 +108,7 @@ impl Metrics {
             open_connections,
             closed_connections,
             enrollments,
+            audit_failures,
             identifications,
             verifications,
             comparisons,
@@ -128,6 +136,7 @@ impl Metrics {
             Box::new(self.open_connections.clone()),
             Box::new(self.closed_connections.clone()),
             Box::new(self.enrollments.clone()),
+            Box::new(self.audit_failures.clone()),
             Box::new(self.identifications.clone()),
             Box::new(self.verifications.clone()),
             Box::new(self.comparisons.clone()),

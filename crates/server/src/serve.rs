@@ -60,6 +60,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         }
     });
+    crate::storage::privacy::spawn_retention_sweeps(
+        store.clone(),
+        blobs.clone(),
+        args.audio_retention_days,
+        args.audit_retention_days,
+    );
     let signing_key = store.shared_secret("audio_url_signing_key", random_key).await?;
     let metrics = Arc::new(Metrics::new());
     let workers = args.embed_workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

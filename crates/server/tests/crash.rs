@@ -61,7 +61,7 @@ async fn sigkill_during_enrollments_leaves_no_half_written_voiceprint() {
     let listed = api.get(&format!("{}?page_size=200", features_path(&group))).await;
     let items = listed.ok()["items"].as_array().unwrap().clone();
     let check = common::admin_output(&storage, &["check"]);
-    let expected = format!("voiceprints\t{n}\nrecordings\t{n}\naudio files\t{n}\ndamaged recordings\t0\norphan audio files\t0\n", n = items.len());
+    let expected = format!("voiceprints\t{n}\nrecordings\t{n}\naudio files\t{n}\ndamaged recordings\t0\norphan audio files\t0\nrecordings not retained\t0\n", n = items.len());
     assert_eq!(check, expected, "one whole audio file per voiceprint, no more");
     assert_whole_audio(&items, &clips).await;
     eprintln!("{} of 10 enrollments were committed before the kill", items.len());
@@ -107,7 +107,7 @@ async fn sigkill_while_samples_are_added_and_removed_leaves_no_half_written_samp
     let listed = api.get(&samples).await.ok()["items"].as_array().unwrap().clone();
     assert!(!listed.is_empty());
     let expected = format!(
-        "voiceprints\t1\nrecordings\t{n}\naudio files\t{n}\ndamaged recordings\t0\norphan audio files\t0\n",
+        "voiceprints\t1\nrecordings\t{n}\naudio files\t{n}\ndamaged recordings\t0\norphan audio files\t0\nrecordings not retained\t0\n",
         n = listed.len()
     );
     // The start-up sweep may still be removing the audio of an interrupted addition.

@@ -149,7 +149,7 @@ async fn racing_changes_on_both_instances_leave_no_stray_audio() {
     for replacement in replacements {
         replacement.await.unwrap().ok();
     }
-    assert_eq!(check(&storage), "voiceprints\t1\nrecordings\t1\naudio files\t1\ndamaged recordings\t0\norphan audio files\t0\n");
+    assert_eq!(check(&storage), "voiceprints\t1\nrecordings\t1\naudio files\t1\ndamaged recordings\t0\norphan audio files\t0\nrecordings not retained\t0\n");
 
     // A group deleted while enrollments into it run on both instances: each enrollment commits
     // before the deletion (and goes with it) or finds the group gone; no audio stays behind.
@@ -166,5 +166,5 @@ async fn racing_changes_on_both_instances_leave_no_stray_audio() {
         let reply = enrollment.await.unwrap();
         assert!(reply.code() == 0 || reply.code() == 4200, "{:?}", reply.body);
     }
-    assert_eq!(check(&storage), "voiceprints\t1\nrecordings\t1\naudio files\t1\ndamaged recordings\t0\norphan audio files\t0\n");
+    assert_eq!(check(&storage), "voiceprints\t1\nrecordings\t1\naudio files\t1\ndamaged recordings\t0\norphan audio files\t0\nrecordings not retained\t0\n");
 }

@@ -4,7 +4,9 @@
 
 use crate::cli::{AdminCommand, StorageArgs};
 use crate::domain::{AccountName, PermissionSet, WebUrl};
+use crate::clock::Utc;
 use crate::storage::blobs::BlobStore;
+use crate::storage::privacy;
 use crate::storage::encryption::MasterKey;
 use crate::storage::id_generator::IdGenerator;
 use crate::storage::database::now_seconds;
@@ -77,6 +79,7 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
             println!("audio files\t{}", report.audio_files);
             println!("damaged recordings\t{}", report.damaged.len());
             println!("orphan audio files\t{}", report.orphans.len());
+            println!("recordings not retained\t{}", report.not_retained);
             if blobs.is_encrypted() {
                 println!("unencrypted recordings\t{}", report.unencrypted.len());
             }
@@ -108,8 +111,51 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
             println!("audio files re-encrypted\t{}", rotation.audio);
             println!("rotation complete: restart every server with --encryption-key-file {}", new_key_file.display());
         }
+        AdminCommand::Audit { since, user, json } => {
+            let since = since.as_deref().map(parse_since).transpose()?.unwrap_or(0);
+            for entry in store.audit_entries(since, user).await? {
+                if json {
+                    println!("{}", serde_json::to_string(&entry)?);
+                } else {
+                    let or_dash = |value: Option<i64>| value.map_or("-".to_owned(), |value| value.to_string());
+                    let text_or_dash = |text: &str| if text.is_empty() { "-".to_owned() } else { text.to_owned() };
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                        Utc::from_unix(entry.at),
+                        or_dash(entry.team_id),
+                        or_dash(entry.user_id),
+                        or_dash(entry.token_id),
+                        entry.action,
+                        text_or_dash(&entry.resources),
+                        entry.code,
+                        text_or_dash(&entry.logid),
+                        text_or_dash(&entry.client),
+                    );
+                }
+            }
+        }
+        AdminCommand::EraseUser { user_id } => {
+            let (store, blobs) = crate::storage::open_sealed(storage).await?;
+            let erased = privacy::erase_user(&store, &blobs, &ids, user_id, |line| println!("{line}")).await?;
+            println!(
+                "erased user {user_id}: {} groups, {} voiceprints, {} recordings removed; {} tokens revoked",
+                erased.groups, erased.voiceprints, erased.recordings, erased.tokens
+            );
+        }
+        AdminCommand::EraseVoiceprint { voiceprint_id } => {
+            let (store, blobs) = crate::storage::open_sealed(storage).await?;
+            let recordings = privacy::erase_voiceprint(&store, &blobs, &ids, voiceprint_id).await?;
+            println!("erased voiceprint {voiceprint_id}: {recordings} recordings removed");
+        }
     }
     Ok(())
+}
+
+/// `--since`: a UTC date or time, or Unix seconds.
+fn parse_since(text: &str) -> anyhow::Result<i64> {
+    text.parse::<i64>().ok().or_else(|| Utc::parse(text).map(|at| at.to_unix())).ok_or_else(|| {
+        anyhow::anyhow!("--since {text:?}: expected YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ (UTC) or Unix seconds")
+    })
 }
 
 /// A team or user name given with `flag`, checked like the API checks names.

@@ -181,6 +181,14 @@ pub struct ServeArgs {
     /// this many seconds old.
     #[arg(long, env = "VOXPRINT_ORPHAN_AUDIO_GRACE", default_value_t = 3600)]
     pub orphan_audio_grace: u64,
+    /// Delete each recording this many days after its upload, keeping its embedding (default:
+    /// keep recordings). Without the audio, a later model or calibration upgrade cannot refresh
+    /// a voiceprint: it must be enrolled again.
+    #[arg(long, env = "VOXPRINT_AUDIO_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub audio_retention_days: Option<u32>,
+    /// Delete audit trail entries this many days after they were written (0: keep them).
+    #[arg(long, env = "VOXPRINT_AUDIT_RETENTION_DAYS", default_value_t = 365)]
+    pub audit_retention_days: u32,
     /// Threads computing embeddings (default: one per CPU core).
     #[arg(long, env = "VOXPRINT_EMBED_WORKERS")]
     pub embed_workers: Option<usize>,
@@ -376,5 +384,30 @@ pub enum AdminCommand {
         /// The new master key: 64 hex digits, e.g. from `openssl rand -hex 32`.
         #[arg(long)]
         new_key_file: PathBuf,
+    },
+    /// Print the audit trail, oldest first: time (UTC), team, user, token ID, action, resource
+    /// IDs, Coze code, logid, client address; `-` where there is none.
+    Audit {
+        /// From this moment on: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC), or Unix seconds.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only the entries of this user ID.
+        #[arg(long)]
+        user: Option<i64>,
+        /// One JSON object per line instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Erase a user: every group they created (with all its voiceprints), every voiceprint they
+    /// created elsewhere, with recordings and embeddings; revoke their tokens and replace their
+    /// names. Prints what it removed; run it again to finish after an interruption.
+    EraseUser {
+        /// The user's ID.
+        user_id: i64,
+    },
+    /// Erase one voiceprint with its recordings and embeddings.
+    EraseVoiceprint {
+        /// The voiceprint's (feature's) ID.
+        voiceprint_id: i64,
     },
 }

@@ -14,6 +14,9 @@ use crate::storage::database::now_seconds;
 
 pub const AUDIO_PATH: &str = "/v1/audio/voiceprint_audio";
 
+/// The answer for a recording deleted by the audio retention.
+const NOT_RETAINED: &str = "recording not retained: this server deletes recordings some days after upload (--audio-retention-days); the voiceprint itself is kept and still identifies";
+
 /// An absolute link to a recording, valid for the configured time: `id` is the voiceprint's for
 /// its primary recording, a sample's for a further one.
 pub fn signed_url(state: &AppState, base_url: &str, id: i64, blob_key: &str) -> String {
@@ -46,6 +49,9 @@ pub async fn download(
     };
     if expires < now_seconds() || !state.signer.verify(id.0, &audio_key, expires, &signature) {
         return Err(refused());
+    }
+    if audio_key.is_empty() {
+        return Err(ApiError::NotFound(NOT_RETAINED.into()));
     }
     let bytes = state.voxprint.blobs.get(&audio_key).await.map_err(|err| ApiError::audio_storage("reading audio", err))?;
     let content_type = HeaderValue::from_str(&served_content_type(&bytes, &audio_content_type))

@@ -22,6 +22,8 @@ pub struct Caller {
     permissions: PermissionSet,
     /// Identifies the token (for limits per token) without being the secret.
     pub token_hash: Vec<u8>,
+    /// The token's ID, for the audit trail.
+    pub token_id: i64,
 }
 
 impl Caller {
@@ -86,5 +88,8 @@ pub async fn authenticate(state: &AppState, secret: &str) -> Result<Caller, ApiE
     }
     let permissions = PermissionSet::parse(&record.permissions)
         .map_err(|err| ApiError::Internal(Fault::new("reading the token's stored permissions", err)))?;
-    Ok(Caller { user_id: record.user_id, team_id: record.team_id, permissions, token_hash: hash })
+    let caller =
+        Caller { user_id: record.user_id, team_id: record.team_id, permissions, token_hash: hash, token_id: record.token_id };
+    super::audit::note_caller(&caller);
+    Ok(caller)
 }

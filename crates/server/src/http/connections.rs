@@ -29,6 +29,7 @@ use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
+use super::audit::ClientAddress;
 use super::connection_io::ConnectionIo;
 use super::observed_body::{BodyObserver, ObservedBody};
 use crate::metrics::Metrics;
@@ -108,7 +109,7 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         match accepted {
-            Ok((stream, _peer)) => {
+            Ok((stream, peer)) => {
                 backoff.reset();
                 let _ = stream.set_nodelay(true);
                 let activity = registry.open();
@@ -120,7 +121,7 @@ pub async fn serve(
                     registry: registry.clone(),
                     stop: stop.clone(),
                 };
-                tokio::spawn(task.run(stream, router.clone()));
+                tokio::spawn(task.run(stream, peer, router.clone()));
             }
             // The client gave up before we accepted: nothing to do.
             Err(err) if is_per_connection(&err) => {}
@@ -326,9 +327,9 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(mut self, stream: TcpStream, router: Router) {
+    async fn run(mut self, stream: TcpStream, peer: std::net::SocketAddr, router: Router) {
         let io = TokioIo::new(ConnectionIo::new(stream, self.activity.clone()));
-        let service = RouterService { router, activity: self.activity.clone() };
+        let service = RouterService { router, activity: self.activity.clone(), client: ClientAddress(peer) };
         let connection = hyper::server::conn::http1::Builder::new()
             .max_header_size(MAX_HEADER_BYTES)
             .serve_connection(io, service)
@@ -389,6 +390,8 @@ async fn sleep_until(deadline: Option<Instant>) {
 struct RouterService {
     router: Router,
     activity: Arc<Activity>,
+    /// Given to every request, for the audit trail.
+    client: ClientAddress,
 }
 
 impl hyper::service::Service<Request<Incoming>> for RouterService {
@@ -396,8 +399,9 @@ impl hyper::service::Service<Request<Incoming>> for RouterService {
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
-    fn call(&self, request: Request<Incoming>) -> Self::Future {
+    fn call(&self, mut request: Request<Incoming>) -> Self::Future {
         let serving = Serving::new(self.activity.clone());
+        request.extensions_mut().insert(self.client);
         let response = self.router.clone().oneshot(request.map(Body::new));
         Box::pin(async move {
             let response = response.await?;

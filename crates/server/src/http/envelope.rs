@@ -73,7 +73,7 @@ pub struct Success<T>(pub T);
 
 impl<T: Serialize> IntoResponse for Success<T> {
     fn into_response(self) -> Response {
-        Json(envelope(codes::OK, Some(self.0), String::new(), current_logid())).into_response()
+        with_code(Json(envelope(codes::OK, Some(self.0), String::new(), current_logid())).into_response(), codes::OK)
     }
 }
 
@@ -82,13 +82,19 @@ pub struct Done;
 
 impl IntoResponse for Done {
     fn into_response(self) -> Response {
-        Json(envelope::<()>(codes::OK, None, String::new(), current_logid())).into_response()
+        with_code(Json(envelope::<()>(codes::OK, None, String::new(), current_logid())).into_response(), codes::OK)
     }
 }
 
 /// A failed response; used by `ApiError` only.
 pub fn failure(status: StatusCode, code: i64, msg: String) -> Response {
-    (status, Json(failure_body(code, msg, current_logid()))).into_response()
+    with_code((status, Json(failure_body(code, msg, current_logid()))).into_response(), code)
+}
+
+/// `response` marked with its Coze code, for the audit trail.
+fn with_code(mut response: Response, code: i64) -> Response {
+    response.extensions_mut().insert(super::audit::CozeCode(code));
+    response
 }
 
 /// The envelope of a failure.

@@ -32,6 +32,7 @@ pub async fn create(
     let file = form.require_file()?;
     let upload = Upload { bytes: file.bytes, raw };
     let (id, quality) = state.voxprint.enroll(caller.actor(), group_id, &name, &desc, upload).await?;
+    super::audit::note_created(id.0);
     Ok(Success(Enrolled { id, quality }))
 }
 

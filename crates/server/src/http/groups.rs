@@ -24,6 +24,7 @@ pub async fn create(
     let name = Name::parse(body.text("name")?.ok_or_else(|| ApiError::InvalidParameter("name is required".into()))?)?;
     let desc = Description::parse(body.text("desc")?.unwrap_or(""))?;
     let id = state.voxprint.create_group(caller.actor(), &name, &desc).await?;
+    super::audit::note_created(id.0);
     Ok(Success(Created { id }))
 }
 

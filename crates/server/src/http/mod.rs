@@ -6,6 +6,7 @@
 
 mod assets;
 pub mod audio;
+mod audit;
 mod auth;
 mod connection_io;
 pub mod connections;
@@ -124,9 +125,11 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(operations::openapi))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
-        // Inner to outer: the time limit, the metrics (which see the matched route), the logid.
+        // Inner to outer: the time limit, the metrics (which see the matched route), the audit
+        // trail, the logid.
         .layer(axum::middleware::from_fn_with_state(state.clone(), operations::time_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), operations::track_metrics))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), audit::record))
         .with_state(state)
         .layer(axum::middleware::from_fn(envelope::assign_logid))
         .layer(axum::middleware::map_response(no_sniffing))

@@ -25,6 +25,7 @@ pub async fn add(
     let file = form.require_file()?;
     let upload = Upload { bytes: file.bytes, raw };
     let (id, quality) = state.voxprint.add_sample(caller.actor(), group_id, feature_id, upload).await?;
+    super::audit::note_created(id.0);
     Ok(Success(Enrolled { id, quality }))
 }
 

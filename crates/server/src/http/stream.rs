@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::Extension;
 use axum::http::header::{AUTHORIZATION, SEC_WEBSOCKET_PROTOCOL};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -26,6 +27,7 @@ use serde_json::Value;
 use voxprint_api::stream::{StreamEvent, StreamStart, STREAM_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX};
 use voxprint_audio::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 
+use super::audit::{self, ClientAddress};
 use super::auth::{authenticate, bearer_token, Caller};
 use super::envelope;
 use super::error::ApiError;
@@ -49,8 +51,10 @@ pub async fn stream(
     State(state): State<AppState>,
     GroupPath(group_id): GroupPath,
     headers: HeaderMap,
+    client: Option<Extension<ClientAddress>>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    let client = client.map_or_else(String::new, |Extension(ClientAddress(addr))| addr.to_string());
     // A header or subprotocol token is checked before the upgrade, so that a bad one is an
     // ordinary HTTP error; a token in the first message is checked after it.
     let token = match headers.get(AUTHORIZATION) {
@@ -83,7 +87,7 @@ pub async fn stream(
     Ok(upgrade
         .protocols([STREAM_SUBPROTOCOL])
         .max_message_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| envelope::with_logid(logid, run(state, group_id, caller, socket))))
+        .on_upgrade(move |socket| envelope::with_logid(logid, run(state, group_id, caller, client, socket))))
 }
 
 /// The token of a `bearer.<token>` subprotocol, if one is offered.
@@ -143,13 +147,13 @@ impl Events {
     }
 }
 
-async fn run(state: AppState, group_id: Id, admitted: Option<(Caller, StreamSlot)>, socket: WebSocket) {
+async fn run(state: AppState, group_id: Id, admitted: Option<(Caller, StreamSlot)>, client: String, socket: WebSocket) {
     let metrics = state.voxprint.metrics.clone();
     metrics.streams_open.inc();
     metrics.streams.inc();
     let mut events = Events { socket };
     let mut time = 0.0;
-    match serve(&state, group_id, admitted, &mut events, &mut time).await {
+    match serve(&state, group_id, admitted, client, &mut events, &mut time).await {
         Ok(()) => events.close(1000, "end of stream").await,
         Err(Ending::Refused { code, msg }) => {
             let sent = events.send(StreamEvent::Error { time: round(time), code, msg: msg.clone() }).await;
@@ -168,6 +172,7 @@ async fn serve(
     state: &AppState,
     group_id: Id,
     admitted: Option<(Caller, StreamSlot)>,
+    client: String,
     events: &mut Events,
     time: &mut f64,
 ) -> Result<(), Ending> {
@@ -194,7 +199,12 @@ async fn serve(
     }
     let _admitted = match (admitted, start.token) {
         (Some(admitted), _) => admitted,
-        (None, Some(token)) => admit(state, group_id, &token).await?,
+        (None, Some(token)) => {
+            // Authenticated after the upgrade, which the audit trail recorded without a caller.
+            let admitted = admit(state, group_id, &token).await?;
+            audit::append_for_stream(state, &admitted.0, group_id.0, voxprint_api::codes::OK, client).await;
+            admitted
+        }
         (None, None) => {
             return Err(ApiError::Unauthenticated(
                 "no token: send the Authorization header, the subprotocol bearer.<token>, or \"token\" in the first message"

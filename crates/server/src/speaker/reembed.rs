@@ -24,14 +24,21 @@ pub struct Outcome {
     pub refreshed: usize,
     /// Recordings replaced or deleted while being refreshed: their newer data stands.
     pub superseded: usize,
-    /// One line per recording that could not be refreshed (audio missing, damaged or no
-    /// longer embeddable); they keep being scored from their single embedding.
+    /// One line per recording that could not be refreshed (audio missing, not retained, damaged
+    /// or no longer embeddable); they keep being scored as before.
     pub failed: Vec<String>,
 }
 
 pub async fn run(store: &Store, blobs: &BlobStore, embedder: &Embedder) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome::default();
     for stale in store.stale_voiceprints(SCORING_VERSION).await? {
+        if stale.audio_key.is_empty() {
+            outcome.failed.push(format!(
+                "{} {}: recording not retained (--audio-retention-days); re-enroll it to bring it up to date",
+                stale.kind, stale.id
+            ));
+            continue;
+        }
         let audio = match read_verified(blobs, &stale.audio_key, &stale.audio_sha256).await {
             Ok(audio) => audio,
             Err(err) => {

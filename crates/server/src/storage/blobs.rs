@@ -166,9 +166,10 @@ impl BlobStore {
     }
 
     /// Deletes blobs whose rows are gone, logging failures instead of failing the request that
-    /// already committed (an orphan blob wastes space but loses nothing).
+    /// already committed (an orphan blob wastes space but loses nothing). An empty key names a
+    /// recording whose audio was not retained: there is nothing to delete.
     pub async fn delete_all_logged(&self, keys: &[String]) {
-        for key in keys {
+        for key in keys.iter().filter(|key| !key.is_empty()) {
             if let Err(err) = self.delete(key).await {
                 tracing::warn!(%key, %err, "could not delete an audio blob");
             }

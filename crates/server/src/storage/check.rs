@@ -56,6 +56,8 @@ pub struct Report {
     /// Every voiceprint's recordings: its primary one and its further samples.
     pub recordings: usize,
     pub audio_files: usize,
+    /// Recordings whose audio the retention deleted (their embeddings stay).
+    pub not_retained: usize,
     /// One line per recording whose audio is missing or damaged or whose embedding is short.
     pub damaged: Vec<String>,
     /// Stored audio no voiceprint refers to (the start-up sweep removes these once older than
@@ -77,15 +79,21 @@ pub async fn check(store: &Store, blobs: &BlobStore) -> anyhow::Result<Report> {
     let inventory = Inventory::take(store, blobs).await?;
     let mut damaged = Vec::new();
     let mut unencrypted = Vec::new();
+    let mut not_retained = 0;
     for record in &inventory.records {
         let name = format!("{} {}", record.kind, record.id);
         let mut sealed = [&record.embedding, &record.conditions].map(|value| sealed_with(value).is_some()).to_vec();
-        let audio = match blobs.get_stored(&record.audio_key).await {
-            Ok(stored) => {
-                sealed.push(sealed_with(&stored).is_some());
-                verify_stored(blobs, &record.audio_key, stored, &record.audio_sha256).map(drop)
+        let audio = if record.audio_key.is_empty() {
+            not_retained += 1;
+            Ok(())
+        } else {
+            match blobs.get_stored(&record.audio_key).await {
+                Ok(stored) => {
+                    sealed.push(sealed_with(&stored).is_some());
+                    verify_stored(blobs, &record.audio_key, stored, &record.audio_sha256).map(drop)
+                }
+                Err(err) => Err(anyhow::Error::new(err).context(format!("cannot read audio {}", record.audio_key))),
             }
-            Err(err) => Err(anyhow::Error::new(err).context(format!("cannot read audio {}", record.audio_key))),
         };
         let problem = audio.and_then(|()| {
             let embedding = store.unseal("embedding", record.sample_id, &record.embedding)?;
@@ -111,6 +119,7 @@ pub async fn check(store: &Store, blobs: &BlobStore) -> anyhow::Result<Report> {
         voiceprints,
         recordings: inventory.records.len(),
         audio_files: inventory.stored.len(),
+        not_retained,
         damaged,
         orphans,
         unencrypted,

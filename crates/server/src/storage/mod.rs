@@ -6,6 +6,7 @@ pub mod database;
 pub mod encryption;
 pub mod id_generator;
 pub mod migrate_data;
+pub mod privacy;
 pub mod private_files;
 pub mod readiness;
 pub mod rotation;

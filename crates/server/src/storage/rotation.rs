@@ -169,7 +169,7 @@ async fn reseal_recordings(store: &Store, keyring: &Keyring, target: u32) -> any
 /// an orphan, which the start-up sweep removes).
 async fn reseal_audio(store: &Store, blobs: &BlobStore, target: u32) -> anyhow::Result<usize> {
     let mut resealed = 0;
-    for record in store.audio_records().await? {
+    for record in store.audio_records().await?.into_iter().filter(|record| !record.audio_key.is_empty()) {
         let stored = match blobs.get_stored(&record.audio_key).await {
             Ok(stored) => stored,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,

@@ -176,7 +176,9 @@ impl Storage {
                             pending.push(path);
                         } else {
                             let key = path.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
-                            found.push((key, std::fs::read(&path).unwrap()));
+                            // A file deleted since the listing is no longer stored.
+                            let Ok(bytes) = std::fs::read(&path) else { continue };
+                            found.push((key, bytes));
                         }
                     }
                 }
@@ -189,7 +191,11 @@ impl Storage {
                 let objects: Vec<_> = bucket.list(Some(&prefix)).try_collect().await.expect("list S3");
                 let mut found = Vec::new();
                 for object in objects {
-                    let bytes = bucket.get(&object.location).await.unwrap().bytes().await.unwrap();
+                    let bytes = match bucket.get(&object.location).await {
+                        Ok(found) => found.bytes().await.unwrap(),
+                        Err(object_store::Error::NotFound { .. }) => continue, // deleted since the listing
+                        Err(err) => panic!("S3 get {}: {err}", object.location),
+                    };
                     let key = object.location.as_ref().strip_prefix(&format!("{prefix}/")).unwrap().to_owned();
                     found.push((key, bytes.to_vec()));
                 }
@@ -291,11 +297,17 @@ pub struct TestClock {
 }
 
 impl TestClock {
-    fn new() -> TestClock {
+    /// A clock at the real time, for servers started with [`TestClock::args`].
+    pub fn new() -> TestClock {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("clock");
         std::fs::write(&path, "0").expect("write the test clock");
         TestClock { path, ahead: std::cell::Cell::new(0), _dir: dir }
+    }
+
+    /// The `serve` flags that make a server follow this clock.
+    pub fn args(&self) -> [String; 2] {
+        ["--test-clock-file".into(), self.path.to_str().expect("UTF-8 temp path").into()]
     }
 
     /// Moves the server's clock `seconds` forward, at once.

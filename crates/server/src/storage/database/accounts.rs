@@ -34,6 +34,7 @@ pub struct TokenRow {
 /// What authentication needs to know about a presented token.
 #[derive(Debug, sqlx::FromRow)]
 pub struct TokenRecord {
+    pub token_id: i64,
     pub token_hash: Vec<u8>,
     pub user_id: i64,
     pub team_id: i64,
@@ -228,17 +229,18 @@ impl Store {
     }
 
     pub async fn find_token(&self, hash: &[u8]) -> Result<Option<TokenRecord>> {
-        const SQL: &str = "SELECT t.token_hash, t.user_id, u.team_id, t.permissions, t.expires_at, t.revoked_at
+        const SQL: &str = "SELECT t.id AS token_id, t.token_hash, t.user_id, u.team_id, t.permissions, t.expires_at, t.revoked_at
              FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1";
         if let Some(reads) = &self.sqlite_reads {
             let record = |row: &rusqlite::Row<'_>| {
                 Ok(TokenRecord {
-                    token_hash: row.get(0)?,
-                    user_id: row.get(1)?,
-                    team_id: row.get(2)?,
-                    permissions: row.get(3)?,
-                    expires_at: row.get(4)?,
-                    revoked_at: row.get(5)?,
+                    token_id: row.get(0)?,
+                    token_hash: row.get(1)?,
+                    user_id: row.get(2)?,
+                    team_id: row.get(3)?,
+                    permissions: row.get(4)?,
+                    expires_at: row.get(5)?,
+                    revoked_at: row.get(6)?,
                 })
             };
             return reads.query_row(SQL, &[Param::Blob(hash)], record);

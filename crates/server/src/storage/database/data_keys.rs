@@ -88,12 +88,13 @@ impl Store {
             // serialises them).
             sqlx::query(lock_data_keys(&tx)).execute(&mut *tx).await?;
             sqlx::query(
-                "INSERT INTO data_keys (number, master_key_id, wrapped, created_at)
-                 SELECT 1, $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM data_keys)",
+                "INSERT INTO data_keys (id, number, master_key_id, wrapped, created_at)
+                 SELECT $4, 1, $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM data_keys)",
             )
             .bind(&master.id)
             .bind(&wrapped)
             .bind(now_seconds())
+            .bind(format!("1/{}", master.id))
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -108,13 +109,14 @@ impl Store {
         try_with_tx!(self, write, |tx| {
             for key in keys {
                 sqlx::query(
-                    "INSERT INTO data_keys (number, master_key_id, wrapped, created_at) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (number, master_key_id) DO NOTHING",
+                    "INSERT INTO data_keys (id, number, master_key_id, wrapped, created_at) VALUES ($5, $1, $2, $3, $4)
+                     ON CONFLICT (id) DO NOTHING",
                 )
                 .bind(i64::from(key.number))
                 .bind(&key.master_key_id)
                 .bind(&key.wrapped)
                 .bind(now)
+                .bind(format!("{}/{}", key.number, key.master_key_id))
                 .execute(&mut *tx)
                 .await?;
             }

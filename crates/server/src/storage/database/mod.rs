@@ -15,9 +15,11 @@
 //! row by triggers (migration 0006), so that they stay exact without a scan per request.
 
 mod accounts;
+mod audit;
 mod data_keys;
 mod faults;
 mod groups;
+mod privacy;
 mod samples;
 mod sqlite_reads;
 pub mod transfer;
@@ -31,6 +33,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 
+pub use audit::AuditEntry;
 pub use data_keys::{RecordingTable, SealedRecording};
 pub use groups::{GroupFilter, GroupOwner, GroupView, NewGroup};
 pub use samples::{SampleAudio, SampleLimits, SampleView};

@@ -30,7 +30,7 @@ pub const TABLES: &[Table] = &[
     Table {
         name: "data_keys",
         columns: &[
-            ("id", Kind::Int),
+            ("id", Kind::Text),
             ("number", Kind::Int),
             ("master_key_id", Kind::Text),
             ("wrapped", Kind::Blob),
@@ -119,6 +119,21 @@ pub const TABLES: &[Table] = &[
             ("speech_millis", Kind::Int),
             ("quality", Kind::Text),
             ("created_at", Kind::Int),
+        ],
+    },
+    Table {
+        name: "audit_log",
+        columns: &[
+            ("id", Kind::Int),
+            ("at", Kind::Int),
+            ("team_id", Kind::NullableInt),
+            ("user_id", Kind::NullableInt),
+            ("token_id", Kind::NullableInt),
+            ("action", Kind::Text),
+            ("resources", Kind::Text),
+            ("code", Kind::Int),
+            ("logid", Kind::Text),
+            ("client", Kind::Text),
         ],
     },
 ];
