@@ -8,9 +8,9 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use common::{admin_output, admin_run, clip, serve_refused, Api, Storage, TestServer, BIN};
+use common::{admin_output, admin_run, clip, serve_refused, Api, Storage, TestServer};
 
 /// The first bytes of every sealed value (see `storage/encryption.rs`).
 const SEALED: &[u8] = b"\0VXSEAL1";
@@ -21,6 +21,7 @@ fn key_file(dir: &Path, name: &str) -> PathBuf {
     getrandom::fill(&mut key).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, format!("{}\n", hex::encode(key))).unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     path
 }
 
@@ -170,14 +171,10 @@ async fn recordings_stored_before_encryption_are_sealed_by_rotate_key() {
     assert_check_clean(&with_key, 2);
 }
 
-/// Starts `admin rotate-key` from the storage's key to `new_key`, with its standard error piped.
+/// Starts `admin rotate-key` from the storage's key to `new_key`, with its output piped.
 fn rotate_key(storage: &Storage, new_key: &Path) -> std::process::Child {
-    Command::new(BIN)
-        .args(["admin", "rotate-key", "--new-key-file"])
-        .arg(new_key)
-        .args(storage.args())
-        .envs(storage.env.iter().map(|(name, value)| (name, value)))
-        .env("VOXPRINT_LOG", "warn")
+    storage
+        .command(&["admin", "rotate-key", "--new-key-file", new_key.to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -99,6 +99,7 @@ async fn an_encrypted_deployment_moves_encrypted_under_the_same_key() {
     let source_dir = tempfile::tempdir().unwrap();
     let key = source_dir.path().join("master.key");
     std::fs::write(&key, "5f".repeat(32)).unwrap();
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let source = Storage::embedded(&source_dir.path().join("data")).with_key(Some(&key));
     let server = TestServer::start_on(&source, &[]);
     let api = Api::new(&server, &server.admin_token);

@@ -34,6 +34,11 @@ fn entry(action: &str, user: Option<i64>, code: i64, resources: String) -> (Stri
     (action.to_owned(), user, code, resources)
 }
 
+/// `serve` flags: those that make it follow `clock`, then `extra`.
+fn with_clock(clock: &TestClock, extra: &[&str]) -> Vec<String> {
+    clock.args().into_iter().chain(extra.iter().map(|arg| arg.to_string())).collect()
+}
+
 /// How many recordings (blobs) the store holds.
 fn stored_recordings(storage: &Storage) -> usize {
     storage.stored_blobs().iter().filter(|(key, _)| key.starts_with("voiceprints/")).count()
@@ -45,8 +50,7 @@ async fn every_audited_request_leaves_one_entry_naming_its_actor_and_nothing_sec
     let temp = tempfile::tempdir().unwrap();
     let storage = Storage::fresh(&temp.path().join("data"));
     let clock = TestClock::new();
-    let mut args: Vec<String> = clock.args().into();
-    args.extend(["--audit-retention-days".into(), "1".into()]);
+    let args = with_clock(&clock, &["--audit-retention-days", "1"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = TestServer::start_on(&storage, &args);
     let cast = server.cast();
@@ -59,7 +63,13 @@ async fn every_audited_request_leaves_one_entry_naming_its_actor_and_nothing_sec
     let group = cast.mate.create_group("door").await;
     let awb = cast.mate.enroll(&group, "awb", clip("flite-awb", 1)).await;
     let sample = cast.mate.client.add_sample(&group, &awb, &upload(clip("flite-awb", 2))).await.unwrap().id.to_string();
-    let identified = cast.mate.post_form(&format!("/v1/audio/voiceprint_groups/{group}/speaker_identify"), audio_form(clip("flite-awb", 3), &[])).await;
+    let identified = cast
+        .mate
+        .post_form(
+            &format!("/v1/audio/voiceprint_groups/{group}/speaker_identify"),
+            audio_form(clip("flite-awb", 3), &[]),
+        )
+        .await;
     identified.ok();
     cast.mate.client.verify(&group, &awb, &upload(clip("flite-awb", 3))).await.unwrap();
     cast.mate.client.compare(&upload(clip("flite-awb", 3)), &upload(clip("flite-slt", 3))).await.unwrap();
@@ -70,7 +80,8 @@ async fn every_audited_request_leaves_one_entry_naming_its_actor_and_nothing_sec
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
-    let audio_url = cast.mate.get(&features_path(&group)).await.ok()["items"][0]["audio_url"].as_str().unwrap().to_owned();
+    let audio_url =
+        cast.mate.get(&features_path(&group)).await.ok()["items"][0]["audio_url"].as_str().unwrap().to_owned();
     assert_eq!(reqwest::get(&audio_url).await.unwrap().status(), 200);
     cast.mate.client.delete_sample(&group, &awb, &sample).await.unwrap();
     cast.mate.delete(&format!("{}/{awb}", features_path(&group))).await.ok();
@@ -79,7 +90,8 @@ async fn every_audited_request_leaves_one_entry_naming_its_actor_and_nothing_sec
     let entries = audit(&storage, &[]);
     let (group_r, feature_r) = (format!("group={group}"), format!("group={group} feature={awb}"));
     let mate = Some(mate_id);
-    let outsider = entries.iter().find(|e| e["action"] == "delete_group" && e["code"] != 0).map(|e| e["user_id"].as_i64());
+    let outsider =
+        entries.iter().find(|e| e["action"] == "delete_group" && e["code"] != 0).map(|e| e["user_id"].as_i64());
     assert_eq!(
         summary(&entries),
         [
@@ -112,7 +124,8 @@ async fn every_audited_request_leaves_one_entry_naming_its_actor_and_nothing_sec
     assert_eq!(audit(&storage, &["--user", &cast.mate_id]).len(), 9);
     assert!(audit(&storage, &["--since", "2999-01-01"]).is_empty());
     let table = admin_output(&storage, &["audit", "--since", "2000-01-01T00:00:00Z"]);
-    let anonymous_row = table.lines().find(|line| line.contains("\tspeaker_identify\t") && line.contains("\t4100\t")).unwrap();
+    let anonymous_row =
+        table.lines().find(|line| line.contains("\tspeaker_identify\t") && line.contains("\t4100\t")).unwrap();
     let columns: Vec<&str> = anonymous_row.split('\t').collect();
     assert_eq!(columns.len(), 9, "{anonymous_row}");
     assert_eq!(&columns[1..4], ["-", "-", "-"], "{anonymous_row}");
@@ -123,6 +136,41 @@ async fn every_audited_request_leaves_one_entry_naming_its_actor_and_nothing_sec
     let changed =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| storage.execute_sql("UPDATE audit_log SET code = 0")));
     assert!(changed.is_err(), "an audit entry was changed");
+
+    // Live streams: a token in the header is known at the upgrade; one sent in the first message
+    // is checked after the upgrade, which was recorded without a caller, and gets its own entry.
+    let live = cast.mate.create_group("live").await;
+    let wav = temp.path().join("probe.wav");
+    std::fs::write(&wav, clip("flite-awb", 2)).unwrap();
+    let streamed = std::process::Command::new(common::BIN)
+        .args(["client", "--url", &server.base_url, "--token", &cast.mate.token, "stream", "--group", &live])
+        .arg(&wav)
+        .output()
+        .unwrap();
+    assert!(streamed.status.success(), "{}", String::from_utf8_lossy(&streamed.stderr));
+    {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        let url =
+            format!("{}/v1/audio/voiceprint_groups/{live}/speaker_stream", server.base_url.replacen("http", "ws", 1));
+        let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let start = serde_json::json!({"sample_rate": 16000, "channel": 1, "token": cast.mate.token});
+        socket.send(Message::Text(start.to_string().into())).await.unwrap();
+        let ready = socket.next().await.unwrap().unwrap();
+        assert!(ready.to_text().unwrap().contains("ready"), "{ready:?}");
+        socket.close(None).await.unwrap();
+    }
+    let streams: Vec<_> =
+        summary(&audit(&storage, &[])).into_iter().filter(|(action, ..)| action == "speaker_stream").collect();
+    let live_r = format!("group={live}");
+    assert_eq!(
+        streams,
+        [
+            entry("speaker_stream", mate, 0, live_r.clone()),
+            entry("speaker_stream", None, 0, live_r.clone()),
+            entry("speaker_stream", mate, 0, live_r)
+        ]
+    );
 
     // Retention: two days later, a server's start-up sweep removes the entries older than one.
     server.stop();
@@ -143,8 +191,7 @@ async fn recordings_past_their_retention_go_and_their_voiceprints_still_identify
     let temp = tempfile::tempdir().unwrap();
     let storage = Storage::fresh(&temp.path().join("data"));
     let clock = TestClock::new();
-    let mut args: Vec<String> = clock.args().into();
-    args.extend(["--audio-retention-days".into(), "1".into()]);
+    let args = with_clock(&clock, &["--audio-retention-days", "1"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = TestServer::start_on(&storage, &args);
     let api = Api::new(&server, &server.admin_token);
@@ -231,11 +278,17 @@ async fn erasing_a_user_or_a_voiceprint_leaves_nothing_of_it() {
         assert_eq!(storage.query_int(&format!("SELECT COUNT(*) FROM {table} WHERE creator_id = {mate}")), 0, "{table}");
     }
     assert_eq!(storage.query_int("SELECT COUNT(*) FROM voiceprint_samples"), 0);
-    assert_eq!(storage.query_int(&format!("SELECT COUNT(*) FROM users WHERE id = {mate} AND name = 'erased-{mate}'")), 1);
+    assert_eq!(
+        storage.query_int(&format!("SELECT COUNT(*) FROM users WHERE id = {mate} AND name = 'erased-{mate}'")),
+        1
+    );
     let users = admin_output(&storage, &["list-users"]);
     assert!(!users.contains("\tmate\t"), "{users}");
     let check = admin_output(&storage, &["check"]);
-    assert!(check.contains("voiceprints\t1\nrecordings\t1\naudio files\t1\ndamaged recordings\t0\norphan audio files\t0\n"), "{check}");
+    assert!(
+        check.contains("voiceprints\t1\nrecordings\t1\naudio files\t1\ndamaged recordings\t0\norphan audio files\t0\n"),
+        "{check}"
+    );
     let ranked = cast.admin.identify(&shared, clip("flite-rms", 3), None).await;
     assert_eq!(ranked.iter().map(|score| score.feature_id.to_string()).collect::<Vec<_>>(), [kept.clone()]);
 

@@ -115,11 +115,16 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         logid: super::envelope::current_logid(),
         client,
     };
-    if let Err(err) = state.voxprint.store.append_audit(&state.voxprint.ids, &entry).await {
-        state.voxprint.metrics.audit_failures.inc();
-        tracing::error!(%err, action, "could not append to the audit trail");
-    }
+    append(&state, &entry).await;
     response
+}
+
+/// Appends `entry`; a failure is logged and counted, not returned.
+async fn append(state: &AppState, entry: &AuditEntry) {
+    if let Err(err) = state.voxprint.store.append_audit(&state.voxprint.ids, entry).await {
+        state.voxprint.metrics.audit_failures.inc();
+        tracing::error!(%err, action = entry.action, "could not append to the audit trail");
+    }
 }
 
 /// Appends the entry of something a live stream did after its request was answered (its caller
@@ -136,8 +141,5 @@ pub async fn append_for_stream(state: &AppState, caller: &Caller, group_id: i64,
         logid: super::envelope::current_logid(),
         client,
     };
-    if let Err(err) = state.voxprint.store.append_audit(&state.voxprint.ids, &entry).await {
-        state.voxprint.metrics.audit_failures.inc();
-        tracing::error!(%err, "could not append to the audit trail");
-    }
+    append(state, &entry).await;
 }

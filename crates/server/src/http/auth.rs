@@ -88,8 +88,13 @@ pub async fn authenticate(state: &AppState, secret: &str) -> Result<Caller, ApiE
     }
     let permissions = PermissionSet::parse(&record.permissions)
         .map_err(|err| ApiError::Internal(Fault::new("reading the token's stored permissions", err)))?;
-    let caller =
-        Caller { user_id: record.user_id, team_id: record.team_id, permissions, token_hash: hash, token_id: record.token_id };
+    let caller = Caller {
+        user_id: record.user_id,
+        team_id: record.team_id,
+        permissions,
+        token_hash: hash,
+        token_id: record.token_id,
+    };
     super::audit::note_caller(&caller);
     Ok(caller)
 }

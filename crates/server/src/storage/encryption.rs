@@ -51,6 +51,12 @@ pub struct MasterKey {
 impl MasterKey {
     /// Reads a key file: 64 hex digits (32 bytes), such as `openssl rand -hex 32` writes.
     pub fn read(path: &Path) -> anyhow::Result<MasterKey> {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(metadata) = std::fs::metadata(path) {
+            if metadata.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(path = %path.display(), "the encryption key file is readable by other local users; chmod 600 it");
+            }
+        }
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the encryption key file {}", path.display()))?;
         let key = hex::decode(text.trim()).ok().filter(|key| key.len() == 32).with_context(|| {

@@ -48,12 +48,11 @@ pub async fn run(args: &MigrateDataArgs) -> anyhow::Result<()> {
 
     let source_blobs = BlobStore::directory(args.from.join("blobs")).with_keyring(keyring.clone());
     let records = source.audio_records().await?;
-    let audio: Vec<(&str, &[u8])> =
-        records
-            .iter()
-            .filter(|record| !record.audio_key.is_empty()) // not retained
-            .map(|record| (record.audio_key.as_str(), record.audio_sha256.as_slice()))
-            .collect();
+    let audio: Vec<(&str, &[u8])> = records
+        .iter()
+        .filter(|record| !record.audio_key.is_empty()) // not retained
+        .map(|record| (record.audio_key.as_str(), record.audio_sha256.as_slice()))
+        .collect();
     match &args.blob_store {
         Some(spec) => {
             let target_blobs = BlobStore::open(Some(spec), &args.from).await?.with_keyring(keyring);

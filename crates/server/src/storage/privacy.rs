@@ -32,7 +32,9 @@ pub fn spawn_retention_sweeps(store: Store, blobs: BlobStore, audio_days: Option
                 let cutoff = now_seconds() - i64::from(audit_days) * DAY_SECONDS;
                 match store.forget_audit_before(cutoff).await {
                     Ok(0) => {}
-                    Ok(removed) => tracing::info!(removed, days = audit_days, "deleted audit entries past their retention"),
+                    Ok(removed) => {
+                        tracing::info!(removed, days = audit_days, "deleted audit entries past their retention")
+                    }
                     Err(err) => tracing::warn!(%err, "could not apply the audit retention"),
                 }
             }

@@ -515,38 +515,33 @@ pub struct Cast {
 
 /// Runs `voxprint admin …` and returns its whole stdout; panics with stderr on failure.
 pub fn admin_output(storage: &Storage, args: &[&str]) -> String {
-    let output = Command::new(BIN)
-        .arg("admin")
-        .args(args)
-        .args(storage.args())
-        .envs(storage.env.iter().map(|(name, value)| (name, value)))
-        .env("VOXPRINT_LOG", "warn")
-        .output()
-        .expect("run voxprint admin");
+    let output = admin_run(storage, args);
     assert!(output.status.success(), "admin {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap()
 }
 
 /// Runs `voxprint admin …` and returns what it did, failing or not.
 pub fn admin_run(storage: &Storage, args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .arg("admin")
-        .args(args)
-        .args(storage.args())
-        .envs(storage.env.iter().map(|(name, value)| (name, value)))
-        .env("VOXPRINT_LOG", "warn")
-        .output()
-        .expect("run voxprint admin")
+    storage.command(&[&["admin"], args].concat()).output().expect("run voxprint admin")
+}
+
+impl Storage {
+    /// `voxprint ARGS…` on this storage: its flags and environment, and `VOXPRINT_LOG=warn`.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .args(self.args())
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
+            .env("VOXPRINT_LOG", "warn");
+        command
+    }
 }
 
 /// Runs `voxprint serve` on `storage`, which must refuse to start; returns its standard error.
 pub fn serve_refused(storage: &Storage) -> String {
-    let mut output = Command::new(BIN)
-        .arg("serve")
-        .args(["--listen", "127.0.0.1:0"])
-        .args(storage.args())
-        .envs(storage.env.iter().map(|(name, value)| (name, value)))
-        .env("VOXPRINT_LOG", "warn")
+    let mut output = storage
+        .command(&["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

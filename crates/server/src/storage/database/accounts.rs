@@ -229,7 +229,8 @@ impl Store {
     }
 
     pub async fn find_token(&self, hash: &[u8]) -> Result<Option<TokenRecord>> {
-        const SQL: &str = "SELECT t.id AS token_id, t.token_hash, t.user_id, u.team_id, t.permissions, t.expires_at, t.revoked_at
+        const SQL: &str =
+            "SELECT t.id AS token_id, t.token_hash, t.user_id, u.team_id, t.permissions, t.expires_at, t.revoked_at
              FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1";
         if let Some(reads) = &self.sqlite_reads {
             let record = |row: &rusqlite::Row<'_>| {
