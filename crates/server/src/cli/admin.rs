@@ -16,7 +16,9 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
     let ids = IdGenerator::new(store.lease_id_node().await?);
     match command {
         AdminCommand::CreateTeam { name } => {
-            println!("{}", store.create_team(&ids, account_name(&name, "--name")?.as_str()).await?);
+            let team = store.create_team(&ids, account_name(&name, "--name")?.as_str()).await?;
+            privacy::record_admin(&store, &ids, Some(team), "create_team", &format!("team={team}")).await?;
+            println!("{team}");
         }
         AdminCommand::ListTeams => {
             for team in store.list_teams().await? {
@@ -28,7 +30,9 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
             let nickname = nickname.map(|nickname| account_name(&nickname, "--nickname")).transpose()?;
             let nickname = nickname.as_ref().unwrap_or(&name);
             let avatar_url = WebUrl::parse(&avatar_url, "--avatar-url").map_err(|err| anyhow::anyhow!(err))?;
-            println!("{}", store.create_user(&ids, team, name.as_str(), nickname.as_str(), avatar_url.as_str()).await?);
+            let user = store.create_user(&ids, team, name.as_str(), nickname.as_str(), avatar_url.as_str()).await?;
+            privacy::record_admin(&store, &ids, Some(team), "create_user", &format!("user={user}")).await?;
+            println!("{user}");
         }
         AdminCommand::ListUsers { team } => {
             for user in store.list_users(team).await? {
@@ -43,6 +47,8 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
                 PermissionSet::parse(&permissions).map_err(|err| anyhow::anyhow!("--permissions: {err}"))?;
             let expires_at = expires_in_days.map(|days| now_seconds() + days * 86_400);
             let (id, secret) = store.create_token(&ids, user, permissions, expires_at).await?;
+            let team = store.team_of_user(user).await?;
+            privacy::record_admin(&store, &ids, team, "create_token", &format!("user={user} token={id}")).await?;
             println!("token id {id}, permissions {}", permissions.to_names());
             println!("{secret}");
         }
@@ -60,6 +66,7 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
         }
         AdminCommand::RevokeToken { token_id } => {
             store.revoke_token(token_id).await?;
+            privacy::record_admin(&store, &ids, None, "revoke_token", &format!("token={token_id}")).await?;
             println!("revoked {token_id}");
         }
         AdminCommand::Check => {
@@ -106,6 +113,8 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
             let blobs = BlobStore::open(storage.blob_store.as_deref(), &storage.data_dir).await?;
             let rotation =
                 crate::storage::rotation::rotate(&store, blobs, current, new, |line| eprintln!("{line}")).await?;
+            let resources = format!("data_key={}", rotation.data_key);
+            privacy::record_admin(&store, &ids, None, "rotate_key", &resources).await?;
             println!("data key\t{}", rotation.data_key);
             println!("embeddings re-encrypted\t{}", rotation.recordings);
             println!("audio files re-encrypted\t{}", rotation.audio);

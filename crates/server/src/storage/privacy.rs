@@ -96,7 +96,7 @@ pub async fn erase_user(
         report(format!("revoked token {token_id}"));
         erased.tokens += 1;
     }
-    record_erasure(store, ids, Some(team_id), "erase_user", &format!("user={user_id}")).await?;
+    record_admin(store, ids, Some(team_id), "erase_user", &format!("user={user_id}")).await?;
     Ok(erased)
 }
 
@@ -109,7 +109,7 @@ pub async fn erase_voiceprint(
 ) -> anyhow::Result<usize> {
     let owner = store.voiceprint_owner(voiceprint_id).await?.ok_or(StoreError::NotFound("voiceprint"))?;
     let recordings = remove_voiceprint(store, blobs, voiceprint_id).await?.ok_or(StoreError::NotFound("voiceprint"))?;
-    record_erasure(store, ids, Some(owner.team_id), "erase_voiceprint", &format!("feature={voiceprint_id}")).await?;
+    record_admin(store, ids, Some(owner.team_id), "erase_voiceprint", &format!("feature={voiceprint_id}")).await?;
     Ok(recordings)
 }
 
@@ -123,9 +123,9 @@ async fn remove_voiceprint(store: &Store, blobs: &BlobStore, voiceprint_id: i64)
     Ok(Some(keys.len()))
 }
 
-/// The audit entry of an erasure: only that it happened and whom it concerned, made by the
-/// command line.
-async fn record_erasure(
+/// The audit entry of something `voxprint admin` did (client `cli`, no user or token). For an
+/// erasure it holds only that it happened and whom it concerned.
+pub async fn record_admin(
     store: &Store,
     ids: &IdGenerator,
     team_id: Option<i64>,
