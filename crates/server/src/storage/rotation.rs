@@ -60,9 +60,10 @@ pub async fn rotate(
     let new_id = keyring.master().id.clone();
     progress(format!("data key {target} is wrapped under master key {new_id}"));
 
+    // Never longer than the full wait, whatever the clock of the process that stored the key.
+    let full_wait = 2 * KEY_REFRESH_INTERVAL.as_secs() as i64;
     let created_at = store.data_key_created_at(target).await?.unwrap_or(0);
-    let wait_until = created_at + 2 * KEY_REFRESH_INTERVAL.as_secs() as i64;
-    let wait = wait_until - crate::storage::database::now_seconds();
+    let wait = (created_at + full_wait - crate::storage::database::now_seconds()).min(full_wait);
     if wait > 0 {
         progress(format!("waiting {wait} s for running servers to learn the new data key"));
         tokio::time::sleep(Duration::from_secs(wait as u64)).await;
