@@ -2,7 +2,7 @@
 //! holds a recording or an embedding in plain form; a storage refuses to start without its key
 //! or with another; `admin rotate-key` re-encrypts under a new key while a server serves, and
 //! finishes when run again after an interruption; a storage encrypted later has its earlier
-//! recordings sealed by the same command.
+//! recordings sealed by the same command; `reembed` works on sealed recordings.
 
 mod common;
 
@@ -169,6 +169,17 @@ async fn recordings_stored_before_encryption_are_sealed_by_rotate_key() {
     server.stop();
     assert_nothing_plain(&plain, 2);
     assert_check_clean(&with_key, 2);
+
+    // reembed reads the sealed audio and stores sealed embeddings; without the key it refuses.
+    plain.execute_sql("UPDATE voiceprints SET scoring_version = 0");
+    let refused = admin_run(&plain, &["reembed"]);
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("the storage is encrypted"));
+    let refreshed = admin_output(&with_key, &["reembed"]);
+    assert!(refreshed.contains("refreshed\t2\n"), "{refreshed}");
+    assert_nothing_plain(&plain, 2);
+    assert_check_clean(&with_key, 2);
+    let server = TestServer::start_on(&with_key, &[]);
+    assert_identified(&Api::new(&server, &server.admin_token), &group, &[("flite-awb", &awb), ("flite-slt", &slt)]).await;
 }
 
 /// Starts `admin rotate-key` from the storage's key to `new_key`, with its output piped.

@@ -38,7 +38,7 @@ const MAGIC: &[u8; 8] = b"\0VXSEAL1";
 const HEADER_LEN: usize = MAGIC.len() + 4;
 const NONCE_LEN: usize = 24;
 /// What sealing adds to a value: header, nonce and the 16-byte authentication tag.
-pub const SEALED_OVERHEAD: usize = HEADER_LEN + NONCE_LEN + 16;
+const SEALED_OVERHEAD: usize = HEADER_LEN + NONCE_LEN + 16;
 
 /// The operator's key, read from `--encryption-key-file`.
 pub struct MasterKey {
@@ -175,12 +175,8 @@ impl Keyring {
         Ok(keys.len())
     }
 
-    /// The number of the data key new values are sealed with: the newest one.
-    pub fn sealing_key(&self) -> Option<u32> {
-        self.keys.read().unwrap_or_else(|poison| poison.into_inner()).keys().next_back().copied()
-    }
-
-    /// `plain` sealed with the newest data key, bound to `identity`.
+    /// `plain` sealed with the newest data key (the one a rotation adds last), bound to
+    /// `identity`.
     pub fn seal(&self, identity: &str, plain: &[u8]) -> Result<Vec<u8>, SealError> {
         let keys = self.keys.read().unwrap_or_else(|poison| poison.into_inner());
         let (number, cipher) = keys.iter().next_back().ok_or_else(|| SealError::Seal(identity.to_owned()))?;

@@ -16,6 +16,11 @@
 //! The state is the `data_keys` table itself, so a second run with the same key files resumes at
 //! step 2 (its step 1 finds the new data key already there) or finds the rotation complete.
 //! With the same key file as current and new, it seals what is still unencrypted.
+//!
+//! Not covered: a server cut off from the database for longer than the wait of step 2 keeps
+//! sealing with the data key it knows. The passes of step 3 re-seal what it wrote so far, and
+//! the rotation gives up rather than retire a key still in use while such values keep
+//! appearing; a value it seals after step 4 would not open.
 
 use std::time::Duration;
 
