@@ -335,7 +335,7 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or(StoreError::NotFound("voiceprint group"))?;
-            let mut embeddings: Vec<EnrolledEmbedding> = sqlx::query_as(
+            let embeddings: Vec<EnrolledEmbedding> = sqlx::query_as(
                 "SELECT id, primary_sample_id AS sample_id, name, description, embedding, conditions
                  FROM voiceprints WHERE group_id = $1 ORDER BY id",
             )
@@ -351,15 +351,12 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
             tx.commit().await?;
-            for enrolled in &mut embeddings {
-                self.open_in_place(enrolled.sample_id, &mut enrolled.embedding, &mut enrolled.conditions)?;
-            }
-            for mut sample in samples {
-                self.open_in_place(sample.sample_id, &mut sample.embedding, &mut sample.conditions)?;
-                if let Ok(index) = embeddings.binary_search_by_key(&sample.voiceprint_id, |v| v.id) {
-                    embeddings[index].samples.push(sample);
-                }
-            }
+            // Opening sealed values of a large group takes a few hundred milliseconds of CPU: not
+            // on the runtime's threads.
+            let store = self.clone();
+            let embeddings = tokio::task::spawn_blocking(move || store.opened_group(embeddings, samples))
+                .await
+                .map_err(std::io::Error::other)??;
             Ok((version, embeddings))
         })
     }
@@ -372,6 +369,24 @@ impl Store {
             self.seal("embedding", audio.sample_id, audio.embedding)?,
             self.seal("conditions", audio.sample_id, audio.conditions)?,
         ))
+    }
+
+    /// The group's voiceprints with their values opened, each with its opened samples.
+    fn opened_group(
+        &self,
+        mut embeddings: Vec<EnrolledEmbedding>,
+        samples: Vec<SampleEmbedding>,
+    ) -> Result<Vec<EnrolledEmbedding>> {
+        for enrolled in &mut embeddings {
+            self.open_in_place(enrolled.sample_id, &mut enrolled.embedding, &mut enrolled.conditions)?;
+        }
+        for mut sample in samples {
+            self.open_in_place(sample.sample_id, &mut sample.embedding, &mut sample.conditions)?;
+            if let Ok(index) = embeddings.binary_search_by_key(&sample.voiceprint_id, |v| v.id) {
+                embeddings[index].samples.push(sample);
+            }
+        }
+        Ok(embeddings)
     }
 
     /// Replaces a recording's stored embedding and condition set by their plain form.
