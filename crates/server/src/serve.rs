@@ -46,25 +46,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("Admin token with every permission (shown once; also saved to {}):", token_path.display());
         println!("{}", admin.token);
     }
-    let grace = std::time::Duration::from_secs(args.orphan_audio_grace);
-    // In the background: a large store should not delay the start.
-    tokio::spawn({
-        let (store, blobs) = (store.clone(), blobs.clone());
-        async move {
-            match crate::storage::sweep::remove_orphan_audio(&store, &blobs, grace).await {
-                Ok(0) => {}
-                Ok(removed) => {
-                    tracing::info!(removed, "deleted audio files no voiceprint refers to")
-                }
-                Err(err) => tracing::warn!(%err, "could not sweep orphan audio files"),
-            }
-        }
-    });
-    crate::storage::privacy::spawn_retention_sweeps(
+    crate::storage::sweep::spawn(
         store.clone(),
         blobs.clone(),
-        args.audio_retention_days,
-        args.audit_retention_days,
+        crate::storage::sweep::Sweeps {
+            orphan_grace: std::time::Duration::from_secs(args.orphan_audio_grace),
+            audio_retention_days: args.audio_retention_days,
+            audit_retention_days: args.audit_retention_days,
+        },
     );
     let signing_key = store.shared_secret("audio_url_signing_key", random_key).await?;
     let metrics = Arc::new(Metrics::new());

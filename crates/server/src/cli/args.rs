@@ -177,8 +177,8 @@ pub struct ServeArgs {
     /// How long an `audio_url` download link stays valid, in seconds.
     #[arg(long, env = "VOXPRINT_AUDIO_URL_TTL", default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..))]
     pub audio_url_ttl: i64,
-    /// Audio files no voiceprint refers to (left by a crash) are deleted at start once they are
-    /// this many seconds old.
+    /// Audio files no voiceprint refers to (left by a crash) are deleted once they are this many
+    /// seconds old, by a sweep at start and every hour.
     #[arg(long, env = "VOXPRINT_ORPHAN_AUDIO_GRACE", default_value_t = 3600)]
     pub orphan_audio_grace: u64,
     /// Delete each recording this many days after its upload, keeping its embedding (default:

@@ -60,7 +60,7 @@ pub struct Report {
     pub not_retained: usize,
     /// One line per recording whose audio is missing or damaged or whose embedding is short.
     pub damaged: Vec<String>,
-    /// Stored audio no voiceprint refers to (the start-up sweep removes these once older than
+    /// Stored audio no voiceprint refers to (the orphan sweep removes these once older than
     /// `--orphan-audio-grace`).
     pub orphans: Vec<String>,
     /// With encryption at rest: recordings whose audio or embedding is stored unencrypted

@@ -1,47 +1,16 @@
-//! Keeping biometric data no longer than needed: the retention sweeps (recordings after
-//! `--audio-retention-days`, audit entries after `--audit-retention-days`) and the erasure of a
-//! user or a voiceprint (`voxprint admin erase-user`, `erase-voiceprint`).
+//! Keeping biometric data no longer than needed: what the retention sweeps of `storage::sweep`
+//! remove (recordings after `--audio-retention-days`, audit entries after
+//! `--audit-retention-days`) and the erasure of a user or a voiceprint (`voxprint admin
+//! erase-user`, `erase-voiceprint`).
 //!
 //! Rows go first, blobs second, as everywhere else: once a row no longer names a blob, nothing
-//! serves it, and a blob left behind by a crash is an orphan that the start-up sweep removes.
-
-use std::time::Duration;
+//! serves it, and a blob left behind by a crash is an orphan that the orphan sweep removes.
 
 use crate::storage::blobs::BlobStore;
 use crate::storage::database::{now_seconds, AuditEntry, Store, StoreError};
 use crate::storage::id_generator::IdGenerator;
 
-/// How often a server runs the retention sweeps (also once at start).
-const SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
-
 const DAY_SECONDS: i64 = 86_400;
-
-/// Runs the retention sweeps now and then every [`SWEEP_INTERVAL`]. Every instance runs them;
-/// they are idempotent.
-pub fn spawn_retention_sweeps(store: Store, blobs: BlobStore, audio_days: Option<u32>, audit_days: u32) {
-    tokio::spawn(async move {
-        loop {
-            if let Some(days) = audio_days {
-                match expire_audio(&store, &blobs, days).await {
-                    Ok(0) => {}
-                    Ok(removed) => tracing::info!(removed, days, "deleted recordings past the audio retention"),
-                    Err(err) => tracing::warn!(err = format!("{err:#}"), "could not apply the audio retention"),
-                }
-            }
-            if audit_days > 0 {
-                let cutoff = now_seconds() - i64::from(audit_days) * DAY_SECONDS;
-                match store.forget_audit_before(cutoff).await {
-                    Ok(0) => {}
-                    Ok(removed) => {
-                        tracing::info!(removed, days = audit_days, "deleted audit entries past their retention")
-                    }
-                    Err(err) => tracing::warn!(%err, "could not apply the audit retention"),
-                }
-            }
-            tokio::time::sleep(SWEEP_INTERVAL).await;
-        }
-    });
-}
 
 /// Deletes the recordings uploaded more than `days` days ago, keeping their embeddings;
 /// returns how many.
@@ -49,6 +18,11 @@ pub async fn expire_audio(store: &Store, blobs: &BlobStore, days: u32) -> anyhow
     let keys = store.expire_audio(now_seconds() - i64::from(days) * DAY_SECONDS).await?;
     blobs.delete_all_logged(&keys).await;
     Ok(keys.len())
+}
+
+/// Deletes the audit entries written more than `days` days ago; returns how many.
+pub async fn expire_audit(store: &Store, days: u32) -> anyhow::Result<u64> {
+    Ok(store.forget_audit_before(now_seconds() - i64::from(days) * DAY_SECONDS).await?)
 }
 
 /// What an erasure removed.

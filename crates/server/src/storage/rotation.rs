@@ -172,7 +172,7 @@ async fn reseal_recordings(store: &Store, keyring: &Keyring, target: u32) -> any
 
 /// Seals every recording's audio anew that is not sealed with `target`; returns how many. A
 /// blob deleted meanwhile is skipped (one deleted between the read and the write comes back as
-/// an orphan, which the start-up sweep removes).
+/// an orphan, which the orphan sweep removes).
 async fn reseal_audio(store: &Store, blobs: &BlobStore, target: u32) -> anyhow::Result<usize> {
     let mut resealed = 0;
     for record in store.audio_records().await?.into_iter().filter(|record| !record.audio_key.is_empty()) {
