@@ -102,6 +102,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             audio_url_ttl_seconds: args.audio_url_ttl,
             request_timeout: std::time::Duration::from_secs(args.request_timeout),
             diarize_timeout: std::time::Duration::from_secs(args.diarize_timeout),
+            trusted_proxies: args.trusted_proxies.clone().unwrap_or_default(),
         }),
         limiter: Arc::new(RateLimiter::new(args.rate_limit, args.rate_limit_burst)),
         readiness,

@@ -187,6 +187,28 @@ async fn every_audited_request_leaves_one_entry_naming_its_actor_and_nothing_sec
     }
     Api::new(&server, &server.admin_token).create_group("later").await;
     assert_eq!(summary(&audit(&storage, &[]))[0].0, "create_group");
+
+    // Behind a reverse proxy: `X-Forwarded-For` names the client only when the peer is one of
+    // `--trusted-proxies`; from anyone else it is ignored, since anyone can send it.
+    let forwarded_client = |server: &TestServer| {
+        let request = reqwest::Client::new()
+            .post(server.url("/v1/audio/voiceprint_groups"))
+            .bearer_auth(&server.admin_token)
+            .header("x-forwarded-for", "198.51.100.7, 203.0.113.9")
+            .json(&serde_json::json!({"name": "proxied"}))
+            .send();
+        async {
+            assert_eq!(request.await.unwrap().status(), 200);
+            audit(&storage, &[]).last().unwrap()["client"].as_str().unwrap().to_owned()
+        }
+    };
+    let client = forwarded_client(&server).await;
+    assert!(client.starts_with("127.0.0.1:"), "{client}");
+    server.stop();
+    let trusting = with_clock(&clock, &["--trusted-proxies", "10.0.0.0/8,127.0.0.1"]);
+    let server = TestServer::start_on(&storage, &trusting.iter().map(String::as_str).collect::<Vec<_>>());
+    let client = forwarded_client(&server).await;
+    assert!(client.starts_with("203.0.113.9 via 127.0.0.1:"), "{client}");
 }
 
 #[tokio::test]

@@ -189,6 +189,10 @@ pub struct ServeArgs {
     /// Delete audit trail entries this many days after they were written (0: keep them).
     #[arg(long, env = "VOXPRINT_AUDIT_RETENTION_DAYS", default_value_t = 365)]
     pub audit_retention_days: u32,
+    /// Reverse proxies (addresses or networks, comma-separated) whose `X-Forwarded-For` names
+    /// the client in the audit trail; from any other peer the header is ignored.
+    #[arg(long, env = "VOXPRINT_TRUSTED_PROXIES", value_parser = crate::http::TrustedProxies::parse)]
+    pub trusted_proxies: Option<crate::http::TrustedProxies>,
     /// Threads computing embeddings (default: one per CPU core).
     #[arg(long, env = "VOXPRINT_EMBED_WORKERS")]
     pub embed_workers: Option<usize>,

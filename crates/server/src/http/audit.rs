@@ -2,14 +2,13 @@
 //! diarization, live stream and audio download, whatever its outcome, stored in the database
 //! (`audit_log`, read with `voxprint admin audit`).
 //!
-//! [`record`] is a middleware: it knows the route, its path IDs, the client's address and, once
-//! the handler has answered, the Coze code ([`CozeCode`], set where the envelope is built). The
-//! caller and the IDs a request creates are only known inside the handler, which notes them in
-//! a task-local ([`note_caller`], [`note_created`]). Nothing else is taken from the request: no
+//! [`record`] is a middleware: it knows the route, its path IDs, the client's address (see
+//! `client_address`) and, once the handler has answered, the Coze code ([`CozeCode`], set where
+//! the envelope is built). The caller and the IDs a request creates are only known inside the
+//! handler, which notes them in a task-local ([`note_caller`], [`note_created`]). Nothing else is taken from the request: no
 //! audio, no embeddings, no names, and never the token itself (only its ID).
 
 use std::cell::RefCell;
-use std::net::SocketAddr;
 
 use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
 use axum::http::Method;
@@ -17,16 +16,13 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::auth::Caller;
+use super::client_address::ClientAddress;
 use super::AppState;
 use crate::storage::database::{now_seconds, AuditEntry};
 
 /// The Coze code a response carries (0 for success), for the audit trail.
 #[derive(Debug, Clone, Copy)]
 pub struct CozeCode(pub i64);
-
-/// The address of the client of a request's connection (set by the connection loop).
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddress(pub SocketAddr);
 
 /// What the handler learnt that the middleware cannot see.
 #[derive(Default)]
@@ -84,7 +80,8 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
     let Some(action) = route.as_deref().and_then(|route| action_of(request.method(), route)) else {
         return next.run(request).await;
     };
-    let client = request.extensions().get::<ClientAddress>().map_or_else(String::new, |addr| addr.0.to_string());
+    let peer = request.extensions().get::<ClientAddress>().copied();
+    let client = state.settings.trusted_proxies.describe(peer, request.headers());
     let (mut parts, body) = request.into_parts();
     let params = RawPathParams::from_request_parts(&mut parts, &state).await.ok();
     let mut resources: Vec<String> = params

@@ -29,7 +29,7 @@ use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-use super::audit::ClientAddress;
+use super::client_address::ClientAddress;
 use super::connection_io::ConnectionIo;
 use super::observed_body::{BodyObserver, ObservedBody};
 use crate::metrics::Metrics;

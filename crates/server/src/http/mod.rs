@@ -8,6 +8,7 @@ mod assets;
 pub mod audio;
 mod audit;
 mod auth;
+mod client_address;
 mod connection_io;
 pub mod connections;
 mod diarize;
@@ -42,6 +43,7 @@ use axum::Router;
 use crate::service::signing::UrlSigner;
 use crate::service::Voxprint;
 use crate::storage::readiness::Readiness;
+pub use client_address::TrustedProxies;
 pub use error::ApiError;
 use ratelimit::RateLimiter;
 
@@ -60,6 +62,8 @@ pub struct ApiSettings {
     pub request_timeout: std::time::Duration,
     /// The same for speaker_diarize.
     pub diarize_timeout: std::time::Duration,
+    /// Whose `X-Forwarded-For` names the client in the audit trail.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// What the handlers share: the service, and what only HTTP needs (links, limits, readiness).

@@ -27,8 +27,9 @@ use serde_json::Value;
 use voxprint_api::stream::{StreamEvent, StreamStart, STREAM_SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX};
 use voxprint_audio::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 
-use super::audit::{self, ClientAddress};
+use super::audit;
 use super::auth::{authenticate, bearer_token, Caller};
+use super::client_address::ClientAddress;
 use super::envelope;
 use super::error::ApiError;
 use super::groups::GroupPath;
@@ -54,7 +55,7 @@ pub async fn stream(
     client: Option<Extension<ClientAddress>>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    let client = client.map_or_else(String::new, |Extension(ClientAddress(addr))| addr.to_string());
+    let client = state.settings.trusted_proxies.describe(client.map(|Extension(peer)| peer), &headers);
     // A header or subprotocol token is checked before the upgrade, so that a bad one is an
     // ordinary HTTP error; a token in the first message is checked after it.
     let token = match headers.get(AUTHORIZATION) {
