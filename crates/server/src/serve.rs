@@ -23,6 +23,8 @@ use crate::storage::id_generator::IdGenerator;
 use crate::storage::readiness::Readiness;
 
 pub const ADMIN_TOKEN_FILE: &str = "admin-token";
+/// Voiceprints the refresh at start names one by one in the log before it only counts the rest.
+const MAX_REEMBED_WARNINGS: usize = 10;
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.test_clock_file {
@@ -117,8 +119,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             match crate::speaker::reembed::run(&store, &blobs, &embedder).await {
                 Ok(outcome) if outcome.refreshed + outcome.superseded + outcome.failed.len() == 0 => {}
                 Ok(outcome) => {
-                    for problem in &outcome.failed {
+                    // Every start repeats these (a voiceprint whose audio was not retained stays
+                    // stale), so a few name the kind of problem and the command lists them all.
+                    for problem in outcome.failed.iter().take(MAX_REEMBED_WARNINGS) {
                         tracing::warn!(problem, "voiceprint not refreshed to the current scoring");
+                    }
+                    let more = outcome.failed.len().saturating_sub(MAX_REEMBED_WARNINGS);
+                    if more > 0 {
+                        tracing::warn!(more, "more voiceprints not refreshed; `voxprint admin reembed` lists them all");
                     }
                     tracing::info!(
                         refreshed = outcome.refreshed,
