@@ -136,6 +136,7 @@ impl From<StoreError> for ApiError {
             ),
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             err @ StoreError::Unavailable(_) => ApiError::StorageUnavailable(Fault::new("the database", err)),
+            StoreError::Sealed(err) if err.is_transient() => ApiError::StorageUnavailable(Fault::new("the database", err)),
             other => ApiError::Internal(Fault::new("the database", other)),
         }
     }
@@ -199,5 +200,14 @@ mod tests {
         assert_eq!(fault.to_string(), "storing audio: database unavailable: No space left on device");
         let nested = Fault::new("embedding", "the speaker engine panicked");
         assert_eq!(nested.to_string(), "embedding: the speaker engine panicked");
+    }
+
+    #[test]
+    fn keys_not_reread_are_a_storage_outage_and_a_value_that_does_not_open_is_a_fault() {
+        use crate::storage::encryption::SealError;
+        let stale = StoreError::Sealed(SealError::Stale("embedding 1".into(), 12));
+        assert!(matches!(ApiError::from(stale), ApiError::StorageUnavailable(_)));
+        let tampered = StoreError::Sealed(SealError::Tampered("embedding 1".into()));
+        assert!(matches!(ApiError::from(tampered), ApiError::Internal(_)));
     }
 }

@@ -37,9 +37,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     crate::storage::private_files::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let (store, blobs) = storage::open_sealed(&args.storage).await?;
-    if let Some(keyring) = store.keyring() {
-        storage::refresh_keys(store.clone(), keyring.clone());
-    }
+    storage::refresh_keys(&store);
     let ids = Arc::new(IdGenerator::new(store.lease_id_node().await?));
     if let Some(admin) = store.bootstrap(&ids).await? {
         let token_path = data_dir.join(ADMIN_TOKEN_FILE);

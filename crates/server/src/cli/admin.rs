@@ -94,6 +94,7 @@ pub async fn run(storage: &StorageArgs, command: AdminCommand) -> anyhow::Result
         }
         AdminCommand::Reembed { model } => {
             let (store, blobs) = crate::storage::open_sealed(storage).await?;
+            crate::storage::refresh_keys(&store);
             let encoder = std::sync::Arc::new(voxprint_model::load_encoder(&model.resolve())?);
             let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
             let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());

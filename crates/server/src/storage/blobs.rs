@@ -104,7 +104,7 @@ impl BlobStore {
     /// encryption is on.
     pub async fn put(&self, key: &str, bytes: Bytes) -> std::io::Result<()> {
         let stored = match &self.keyring {
-            Some(keyring) => Bytes::from(keyring.seal(&audio_identity(key), &bytes).map_err(std::io::Error::other)?),
+            Some(keyring) => Bytes::from(keyring.seal(&audio_identity(key), &bytes)?),
             None => bytes,
         };
         self.put_stored(key, stored).await

@@ -8,7 +8,8 @@
 //! what lets `voxprint admin rotate-key` run while servers serve: it wraps the data keys under
 //! the new master key too, so servers holding either master key can open everything while the
 //! objects are re-sealed (see `rotation.rs`). Servers reread the table every
-//! [`KEY_REFRESH_INTERVAL`] and always seal with the newest data key they can unwrap.
+//! [`KEY_REFRESH_INTERVAL`], always seal with the newest data key they can unwrap, and refuse to
+//! seal when they could not reread it for [`MAX_KEY_AGE`].
 //!
 //! **Identity as associated data.** Every object is sealed together with what it is (the blob's
 //! key, or "embedding" and the recording's sample ID), so a sealed value moved onto another
@@ -20,17 +21,25 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::RwLock;
-use std::time::Duration;
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use sha2::{Digest, Sha256};
 
-/// How often a server rereads the data keys, to seal with a key `rotate-key` added. Rotation
-/// waits twice this long before it re-seals anything.
+/// How often a server rereads the data keys, to seal with a key `rotate-key` added.
 pub const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// A process that rereads the data keys refuses to seal once its last reread began this long
+/// ago (see [`Keyring::seal`]).
+pub const MAX_KEY_AGE: Duration = Duration::from_secs(2 * KEY_REFRESH_INTERVAL.as_secs());
+
+/// How long rotation waits after adding a data key before it re-seals anything: [`MAX_KEY_AGE`],
+/// after which every process seals with the new key, and as long again for a value sealed just
+/// before that to reach the storage, where rotation's passes find it.
+pub const ROTATION_WAIT: Duration = Duration::from_secs(2 * MAX_KEY_AGE.as_secs());
 
 /// The start of every sealed value: no WAV, MP3, Ogg, MP4 or WebM file and no unit-length
 /// float embedding starts with these bytes.
@@ -136,6 +145,9 @@ pub struct WrappedKey {
 pub struct Keyring {
     master: MasterKey,
     keys: RwLock<BTreeMap<u32, XChaCha20Poly1305>>,
+    /// In a process that rereads the data keys (a server, `admin reembed`): when the last
+    /// successful reread began. `None` in one-shot commands, which seal with what they loaded.
+    reread_at: Mutex<Option<Instant>>,
 }
 
 /// Why a stored value did not open.
@@ -149,11 +161,31 @@ pub enum SealError {
     Tampered(String),
     #[error("cannot encrypt {0}")]
     Seal(String),
+    /// The data keys could not be reread for [`MAX_KEY_AGE`]: a rotation may have added a key
+    /// this process does not know, and a value sealed with an older one could stop opening.
+    #[error("cannot encrypt {0} now: the data keys have not been reread from the database for {1} s")]
+    Stale(String, u64),
+}
+
+impl SealError {
+    /// Whether trying again later may succeed (the database is back, the keys reread).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SealError::Stale(..))
+    }
+}
+
+/// For the blob store: keys not reread are an outage (`NotConnected`, answered 4009 as storage
+/// outages are), anything else a fault.
+impl From<SealError> for std::io::Error {
+    fn from(err: SealError) -> std::io::Error {
+        let kind = if err.is_transient() { std::io::ErrorKind::NotConnected } else { std::io::ErrorKind::Other };
+        std::io::Error::new(kind, err)
+    }
 }
 
 impl Keyring {
     pub fn new(master: MasterKey) -> Keyring {
-        Keyring { master, keys: RwLock::default() }
+        Keyring { master, keys: RwLock::default(), reread_at: Mutex::default() }
     }
 
     pub fn master(&self) -> &MasterKey {
@@ -175,9 +207,24 @@ impl Keyring {
         Ok(keys.len())
     }
 
+    /// Installs `rows`, read from the database by a query that began at `began`; from then on
+    /// [`Self::seal`] refuses once such a reread is [`MAX_KEY_AGE`] old.
+    pub fn reread(&self, rows: &[WrappedKey], began: Instant) -> anyhow::Result<usize> {
+        let held = self.install(rows)?;
+        *self.reread_at.lock().unwrap_or_else(|poison| poison.into_inner()) = Some(began);
+        Ok(held)
+    }
+
     /// `plain` sealed with the newest data key (the one a rotation adds last), bound to
-    /// `identity`.
+    /// `identity`. Refused in a process whose last reread of the data keys is [`MAX_KEY_AGE`]
+    /// old: a rotation that added a key since would retire the one this process still knows.
     pub fn seal(&self, identity: &str, plain: &[u8]) -> Result<Vec<u8>, SealError> {
+        if let Some(began) = *self.reread_at.lock().unwrap_or_else(|poison| poison.into_inner()) {
+            let age = began.elapsed();
+            if age >= MAX_KEY_AGE {
+                return Err(SealError::Stale(identity.to_owned(), age.as_secs()));
+            }
+        }
         let keys = self.keys.read().unwrap_or_else(|poison| poison.into_inner());
         let (number, cipher) = keys.iter().next_back().ok_or_else(|| SealError::Seal(identity.to_owned()))?;
         let nonce = random_nonce().map_err(|_| SealError::Seal(identity.to_owned()))?;
@@ -278,6 +325,23 @@ mod tests {
         let keyring = Keyring::new(master);
         keyring.install(&rows).unwrap();
         (keyring, rows)
+    }
+
+    #[test]
+    fn a_process_that_rereads_the_keys_seals_only_while_its_last_reread_is_recent() {
+        let (keyring, rows) = keyring_of(&[7; 32], &[1]);
+        let long_ago = Instant::now() - MAX_KEY_AGE - Duration::from_secs(1);
+        keyring.seal("audio a.wav", b"x").expect("a one-shot command seals with what it loaded");
+        keyring.reread(&rows, Instant::now()).unwrap();
+        let sealed = keyring.seal("audio a.wav", b"x").expect("just reread");
+        keyring.reread(&rows, long_ago).unwrap();
+        let refused = keyring.seal("audio a.wav", b"x").unwrap_err();
+        assert!(matches!(refused, SealError::Stale(_, age) if age > MAX_KEY_AGE.as_secs()), "{refused}");
+        assert!(refused.is_transient());
+        assert!(crate::storage::blobs::is_unavailable(&std::io::Error::from(refused)), "a blob write gets 4009");
+        assert_eq!(&*keyring.open("audio a.wav", &sealed).unwrap(), b"x", "opening never depends on the reread");
+        keyring.reread(&rows, Instant::now()).unwrap();
+        keyring.seal("audio a.wav", b"x").expect("reread again");
     }
 
     #[test]

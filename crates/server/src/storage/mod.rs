@@ -93,20 +93,25 @@ pub async fn unlock(store: &Store, key_file: Option<&Path>) -> anyhow::Result<Op
     Ok(Some(Arc::new(keyring)))
 }
 
-/// Keeps rereading the data keys, so that this process seals with a key `rotate-key` added
-/// (see `encryption.rs`).
-pub fn refresh_keys(store: Store, keyring: Arc<Keyring>) {
+/// With encryption at rest: keeps rereading the data keys, now and every `KEY_REFRESH_INTERVAL`,
+/// so that this process seals with a key `rotate-key` added; while the rereads fail, it refuses
+/// to seal (see `Keyring::seal`) rather than seal with a key a rotation may be retiring. For
+/// every process that seals for longer than a moment: servers, `admin reembed`.
+pub fn refresh_keys(store: &Store) {
+    let Some(keyring) = store.keyring().cloned() else { return };
+    let store = store.clone();
     tokio::spawn(async move {
         loop {
-            tokio::time::sleep(encryption::KEY_REFRESH_INTERVAL).await;
+            let began = std::time::Instant::now();
             match store.data_keys().await {
                 Ok(rows) => {
-                    if let Err(err) = keyring.install(&rows) {
+                    if let Err(err) = keyring.reread(&rows, began) {
                         tracing::warn!(err = format!("{err:#}"), "could not open a new data key");
                     }
                 }
                 Err(err) => tracing::warn!(%err, "could not reread the data keys"),
             }
+            tokio::time::sleep(encryption::KEY_REFRESH_INTERVAL).await;
         }
     });
 }

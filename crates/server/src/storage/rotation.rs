@@ -4,9 +4,10 @@
 //! 1. A new data key is made, wrapped under the new master key and under the current one, and
 //!    every existing data key is wrapped under the new master key too. From here on a server
 //!    holding either master key opens everything.
-//! 2. It waits until every running server has reread the data keys (twice
-//!    `KEY_REFRESH_INTERVAL` after the new key was stored): from then on they seal new values
-//!    with the new data key.
+//! 2. It waits `ROTATION_WAIT` (20 s) after the new key was stored. Every process that seals
+//!    (servers, `admin reembed`) rereads the data keys every 5 s and refuses to seal once its
+//!    last reread is 10 s old, so from then on every new value is sealed with the new data key,
+//!    and the values sealed with an older one just before have had 10 s to reach the storage.
 //! 3. Every embedding, condition set and audio blob not sealed with the new data key (sealed
 //!    with an older one, or stored unencrypted) is opened and sealed again; passes repeat until
 //!    one finds nothing left.
@@ -17,10 +18,10 @@
 //! step 2 (its step 1 finds the new data key already there) or finds the rotation complete.
 //! With the same key file as current and new, it seals what is still unencrypted.
 //!
-//! Not covered: a server cut off from the database for longer than the wait of step 2 keeps
-//! sealing with the data key it knows. The passes of step 3 re-seal what it wrote so far, and
-//! the rotation gives up rather than retire a key still in use while such values keep
-//! appearing; a value it seals after step 4 would not open.
+//! Not covered: a value sealed with an old data key that takes longer than those 10 s to be
+//! stored (a process frozen between sealing a recording and writing its row) and lands after
+//! step 4 would not open. The passes of step 3 re-seal whatever appears before, and the rotation
+//! gives up rather than retire a key while such values keep appearing.
 
 use std::time::Duration;
 
@@ -29,9 +30,7 @@ use bytes::Bytes;
 
 use crate::storage::blobs::BlobStore;
 use crate::storage::database::{RecordingTable, Store};
-use crate::storage::encryption::{
-    embedding_identity, sealed_with, Keyring, MasterKey, WrappedKey, KEY_REFRESH_INTERVAL,
-};
+use crate::storage::encryption::{embedding_identity, sealed_with, Keyring, MasterKey, WrappedKey, ROTATION_WAIT};
 
 /// What a rotation did.
 pub struct Rotation {
@@ -66,7 +65,7 @@ pub async fn rotate(
     progress(format!("data key {target} is wrapped under master key {new_id}"));
 
     // Never longer than the full wait, whatever the clock of the process that stored the key.
-    let full_wait = 2 * KEY_REFRESH_INTERVAL.as_secs() as i64;
+    let full_wait = ROTATION_WAIT.as_secs() as i64;
     let created_at = store.data_key_created_at(target).await?.unwrap_or(0);
     let wait = (created_at + full_wait - crate::storage::database::now_seconds()).min(full_wait);
     if wait > 0 {
