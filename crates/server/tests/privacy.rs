@@ -316,7 +316,7 @@ async fn erasing_a_user_or_a_voiceprint_leaves_nothing_of_it() {
         "{check}"
     );
     let ranked = cast.admin.identify(&shared, clip("flite-rms", 3), None).await;
-    assert_eq!(ranked.iter().map(|score| score.feature_id.to_string()).collect::<Vec<_>>(), [kept.clone()]);
+    assert_eq!(ranked.iter().map(|score| score.feature_id.to_string()).collect::<Vec<_>>(), [kept.as_str()]);
 
     // Running it again finds nothing left; an unknown user is named.
     let again = admin_output(&storage, &["erase-user", &cast.mate_id]);
