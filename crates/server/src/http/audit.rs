@@ -5,8 +5,9 @@
 //! [`record`] is a middleware: it knows the route, its path IDs, the client's address (see
 //! `client_address`) and, once the handler has answered, the Coze code ([`CozeCode`], set where
 //! the envelope is built). The caller and the IDs a request creates are only known inside the
-//! handler, which notes them in a task-local ([`note_caller`], [`note_created`]). Nothing else is taken from the request: no
-//! audio, no embeddings, no names, and never the token itself (only its ID).
+//! handler, which notes them in a task-local ([`note_caller`], [`note_created`]). Nothing else
+//! is taken from the request: no audio, no embeddings, no names, and never the token itself
+//! (only its ID).
 
 use std::cell::RefCell;
 

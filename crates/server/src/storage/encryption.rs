@@ -33,13 +33,14 @@ use sha2::{Digest, Sha256};
 pub const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(5);
 
 /// A process that rereads the data keys refuses to seal once its last reread began this long
-/// ago (see [`Keyring::seal`]).
-pub const MAX_KEY_AGE: Duration = Duration::from_secs(2 * KEY_REFRESH_INTERVAL.as_secs());
+/// ago (see [`Keyring::seal`]): three intervals, so that a slow database delays a reread by up
+/// to ten seconds before writes are refused.
+pub const MAX_KEY_AGE: Duration = Duration::from_secs(3 * KEY_REFRESH_INTERVAL.as_secs());
 
 /// How long rotation waits after adding a data key before it re-seals anything: [`MAX_KEY_AGE`],
-/// after which every process seals with the new key, and as long again for a value sealed just
-/// before that to reach the storage, where rotation's passes find it.
-pub const ROTATION_WAIT: Duration = Duration::from_secs(2 * MAX_KEY_AGE.as_secs());
+/// after which every process seals with the new key, and two intervals more for a value sealed
+/// just before that to reach the storage, where rotation's passes find it.
+pub const ROTATION_WAIT: Duration = Duration::from_secs(MAX_KEY_AGE.as_secs() + 2 * KEY_REFRESH_INTERVAL.as_secs());
 
 /// The start of every sealed value: no WAV, MP3, Ogg, MP4 or WebM file and no unit-length
 /// float embedding starts with these bytes.

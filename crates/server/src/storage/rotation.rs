@@ -4,9 +4,9 @@
 //! 1. A new data key is made, wrapped under the new master key and under the current one, and
 //!    every existing data key is wrapped under the new master key too. From here on a server
 //!    holding either master key opens everything.
-//! 2. It waits `ROTATION_WAIT` (20 s) after the new key was stored. Every process that seals
+//! 2. It waits `ROTATION_WAIT` (25 s) after the new key was stored. Every process that seals
 //!    (servers, `admin reembed`) rereads the data keys every 5 s and refuses to seal once its
-//!    last reread is 10 s old, so from then on every new value is sealed with the new data key,
+//!    last reread is 15 s old, so from then on every new value is sealed with the new data key,
 //!    and the values sealed with an older one just before have had 10 s to reach the storage.
 //! 3. Every embedding, condition set and audio blob not sealed with the new data key (sealed
 //!    with an older one, or stored unencrypted) is opened and sealed again; passes repeat until
