@@ -112,10 +112,9 @@ python3 scripts/chaos/verify.py --url "$url_a" --token "$token" --load "$work/lo
 storage_check() { VOXPRINT_LOG=warn "$bin" admin "${storage[@]}" --data-dir "$work/a" check 2>&1; }
 count_in() { awk -F'\t' -v name="$2" '$1 == name { print $2 }' <<<"$1"; }
 # The SIGKILL may cut off an upload between its blob and its row, or a deletion between its row
-# and its blob: audio no voiceprint refers to, at most one file per request it cut off (sent, and
-# never answered).
-# Nothing else may be wrong, and the orphan sweep of a restarted instance must remove it (grace
-# 0 is safe now: the load is over, no upload is in flight).
+# and its blob: audio no voiceprint refers to, at most one file per request it cut off (sent and
+# never answered). Nothing else may be wrong, and the orphan sweep of a restarted instance must
+# remove it (grace 0 is safe now: the load is over, no upload is in flight).
 check=$(storage_check) || true
 orphans=$(count_in "$check" "orphan audio files")
 unanswered=$(python3 -c '
@@ -127,19 +126,21 @@ print(sum(r["op"] in ("enroll", "re-record", "delete") and str(r["outcome"]).sta
 if [[ $(count_in "$check" "damaged recordings") != 0 || -z $orphans ]] || ((orphans > unanswered)); then
   echo "FAIL: admin check ($unanswered writes left unanswered): $check"
   status=1
-elif ((orphans > 0)); then
-  echo "orphan audio files after the load: $orphans ($unanswered writes left unanswered)"
-  kill -TERM "$pid_b"
-  wait "$pid_b" 2>/dev/null || true
-  start_instance b "$port_b" --orphan-audio-grace 0
-  deadline=$((SECONDS + 60))
-  until check=$(storage_check) || ((SECONDS > deadline)); do sleep 1; done
-fi
-if ((status == 0)) && check=$(storage_check); then
-  echo "admin check: $check"
-elif ((status == 0)); then
-  echo "FAIL: admin check after the orphan sweep: $check"
-  status=1
+else
+  if ((orphans > 0)); then
+    echo "orphan audio files after the load: $orphans ($unanswered writes left unanswered)"
+    kill -TERM "$pid_b"
+    wait "$pid_b" 2>/dev/null || true
+    start_instance b "$port_b" --orphan-audio-grace 0
+    deadline=$((SECONDS + 60))
+    until check=$(storage_check) || ((SECONDS > deadline)); do sleep 1; done
+  fi
+  if check=$(storage_check); then
+    echo "admin check: $check"
+  else
+    echo "FAIL: admin check after the orphan sweep: $check"
+    status=1
+  fi
 fi
 if grep -q "panicked" "$work"/*.log; then
   echo "FAIL: a panic in the logs:"
