@@ -13,7 +13,7 @@ pub struct ClientAddress(pub SocketAddr);
 
 /// The proxies whose `X-Forwarded-For` is believed (`--trusted-proxies`).
 #[derive(Debug, Clone, Default)]
-pub struct TrustedProxies(pub Vec<IpNet>);
+pub struct TrustedProxies(Vec<IpNet>);
 
 impl TrustedProxies {
     /// Parses `--trusted-proxies`: addresses (`10.0.0.5`) and networks (`10.0.0.0/8`), separated
